@@ -1,0 +1,1 @@
+"""The mlledger server: FastAPI REST and strawberry GraphQL over one domain layer."""

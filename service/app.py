@@ -1,0 +1,73 @@
+"""The composition root: `create_app(settings)` builds engines, stores and routers once."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
+from strawberry.fastapi import GraphQLRouter
+
+from mlledger import __version__
+from mlledger.store.database import Database, create_db_engine
+
+from . import errors
+from .auth import Authenticator
+from .graphql.context import get_context
+from .graphql.schema import build_schema
+from .limits import BodySizeLimit
+from .rest import artifacts, contexts, executions, health, lineage, tokens
+from .settings import Settings
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
+    """Build the ASGI app. The database must already be at the migration head
+    (`mlledger db upgrade`); nothing is created or migrated here."""
+    db = db or Database(
+        create_db_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
+    )
+    redis_client = None
+    if settings.redis_url:
+        import redis
+
+        redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()
+        if redis_client is not None:
+            redis_client.close()
+
+    app = FastAPI(
+        title="mlledger",
+        version=__version__,
+        description="ML metadata, lineage and experiment tracking.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.redis = redis_client
+    app.state.authenticator = Authenticator(db, settings)
+
+    errors.install(app)
+    for module in (artifacts, executions, contexts, lineage, tokens, health):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(
+        GraphQLRouter(build_schema(settings), context_getter=get_context),
+        prefix="/graphql",
+        include_in_schema=False,
+    )
+
+    @app.get("/", include_in_schema=False)
+    def _root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` worker processes: settings from MLLEDGER_* variables."""
+    return create_app(Settings())

@@ -1,0 +1,92 @@
+"""The one table from domain errors to HTTP, and the one error body.
+
+`{"error": {"code": ..., "message": ..., "details": ...}}` for every failure, including the
+framework's own (unknown route, malformed JSON, validation); unknown exceptions become a generic
+500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mlledger.store import errors
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[errors.MlledgerError], int] = {
+    errors.PayloadTooLarge: 413,
+    errors.InvalidArgument: 400,
+    errors.NotFound: 404,
+    errors.AlreadyExists: 409,
+    errors.GateBlocked: 409,
+    errors.FailedPrecondition: 409,
+    errors.Unauthenticated: 401,
+    errors.PermissionDenied: 403,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_argument",
+}
+
+
+def status_of(exc: errors.MlledgerError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.MlledgerError)
+    async def _domain(_: Request, exc: errors.MlledgerError) -> JSONResponse:
+        return _response(status_of(exc), exc.code, exc.message, exc.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "location": [str(p) for p in e.get("loc", ())],
+                "message": e.get("msg", ""),
+                "type": e.get("type", ""),
+            }
+            for e in exc.errors()
+        ]
+        if any(p["type"] == "json_invalid" for p in problems):
+            return _response(400, "malformed_json", "request body is not valid JSON", problems)
+        first = problems[0] if problems else {"location": [], "message": "invalid request"}
+        where = ".".join(x for x in first["location"] if x != "body") or "request"
+        return _response(422, "invalid_argument", f"{where}: {first['message']}", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "error")
+        return _response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return _response(500, "internal", "internal server error")

@@ -1,0 +1,35 @@
+"""The typed per-request GraphQL context."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import Request
+from strawberry.fastapi import BaseContext
+
+from mlledger.store.database import Database
+
+from ..domain.principal import Principal
+from ..settings import Settings
+from .dataloaders import Loaders
+
+
+class GraphQLContext(BaseContext):
+    def __init__(self, db: Database, settings: Settings, who: Principal) -> None:
+        super().__init__()
+        self.db = db
+        self.settings = settings
+        self.who = who
+        self.loaders = Loaders(db, who)
+
+
+async def get_context(request: Request) -> GraphQLContext:
+    """Authenticate like REST does; its errors become the same 401/403 bodies."""
+    state = request.app.state
+    who = await asyncio.to_thread(
+        state.authenticator.authenticate,
+        request.headers.get("authorization"),
+        request.headers.get("x-mlledger-project"),
+    )
+    who.require("read")
+    return GraphQLContext(state.db, state.settings, who)

@@ -1,0 +1,144 @@
+"""The GraphQL schema: reads of nodes, pages and lineage. Resolvers call the domain layer."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+from strawberry.extensions import AddValidationRules, QueryDepthLimiter
+
+from mlledger.store.errors import InvalidArgument
+
+from ..domain import artifacts as artifact_cases
+from ..domain import executions as execution_cases
+from ..domain import lineage as lineage_cases
+from ..settings import Settings
+from .errors import DomainErrors
+from .limits import complexity_rule
+from .types import (
+    Artifact,
+    ArtifactConnection,
+    Context,
+    Ctx,
+    Direction,
+    Execution,
+    ExecutionConnection,
+    Lineage,
+    PageInfo,
+)
+
+
+def _first(info: Ctx, first: int) -> int:
+    cap = info.context.settings.graphql.max_page
+    if not 1 <= first <= cap:
+        raise InvalidArgument(f"first must be between 1 and {cap}", details={"first": first})
+    return first
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    async def artifact(self, info: Ctx, id: int) -> Artifact | None:
+        found = await info.context.loaders.artifact.load(id)
+        return Artifact.of(found) if found else None
+
+    @strawberry.field
+    async def execution(self, info: Ctx, id: int) -> Execution | None:
+        found = await info.context.loaders.execution.load(id)
+        return Execution.of(found) if found else None
+
+    @strawberry.field
+    async def context(self, info: Ctx, id: int) -> Context | None:
+        found = await info.context.loaders.context.load(id)
+        return Context.of(found) if found else None
+
+    @strawberry.field(description="Newest first.")
+    async def artifacts(
+        self,
+        info: Ctx,
+        kind: str | None = None,
+        name: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ArtifactConnection:
+        c = info.context
+        page = await asyncio.to_thread(
+            artifact_cases.list_page,
+            c.db,
+            c.who,
+            kind=kind,
+            name=name,
+            context_id=None,
+            limit=_first(info, first),
+            cursor=after,
+        )
+        return ArtifactConnection(
+            nodes=[Artifact.of(a) for a in page.items],
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
+        )
+
+    @strawberry.field(description="Newest first.")
+    async def executions(
+        self,
+        info: Ctx,
+        kind: str | None = None,
+        name: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> ExecutionConnection:
+        c = info.context
+        page = await asyncio.to_thread(
+            execution_cases.list_page,
+            c.db,
+            c.who,
+            kind=kind,
+            name=name,
+            state=None,
+            context_id=None,
+            limit=_first(info, first),
+            cursor=after,
+        )
+        return ExecutionConnection(
+            nodes=[Execution.of(e) for e in page.items],
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
+        )
+
+    @strawberry.field(description="The graph around `nodeId` (e.g. `artifact:12`).")
+    async def lineage(
+        self,
+        info: Ctx,
+        node_id: str,
+        direction: Direction = Direction.BOTH,
+        depth: int | None = None,
+    ) -> Lineage:
+        c = info.context
+        node_type, raw_id = lineage_cases.parse_node_id(node_id)
+        graph = await asyncio.to_thread(
+            lineage_cases.get,
+            c.db,
+            c.who,
+            node_type,
+            raw_id,
+            direction=direction.value,
+            depth=depth if depth is not None else c.settings.lineage.default_depth,
+            max_depth=c.settings.lineage.max_depth,
+            max_nodes=c.settings.lineage.max_nodes,
+        )
+        return Lineage.of(graph)
+
+
+def build_schema(settings: Settings) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        extensions=[
+            QueryDepthLimiter(max_depth=settings.graphql.max_depth),
+            AddValidationRules(
+                [complexity_rule(settings.graphql.max_complexity, settings.graphql.max_page)]
+            ),
+            DomainErrors,
+        ],
+    )

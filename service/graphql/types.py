@@ -1,0 +1,235 @@
+"""GraphQL object types. Nested fields resolve through the request's dataloaders."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from mlledger.store import entities
+
+from .context import GraphQLContext
+
+Ctx = Info[GraphQLContext, None]
+
+
+@strawberry.enum
+class Direction(enum.Enum):
+    UPSTREAM = "upstream"
+    DOWNSTREAM = "downstream"
+    BOTH = "both"
+
+
+@strawberry.type
+class EventEdge:
+    """An artifact an execution read or wrote, with the role it played."""
+
+    role: str | None
+    artifact: Artifact
+
+
+@strawberry.type
+class Context:
+    id: int
+    kind: str
+    name: str
+    properties: JSON
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: entities.Context) -> Context:
+        return cls(
+            id=c.id, kind=c.kind, name=c.name, properties=c.properties, created_at=c.created_at
+        )
+
+
+@strawberry.type
+class Artifact:
+    id: int
+    kind: str
+    name: str
+    version: int
+    uri: str | None
+    fingerprint: str | None
+    properties: JSON
+    state: str
+    created_at: datetime
+
+    @strawberry.field(description="Graph-wide id, e.g. `artifact:12`; pass it to `lineage`.")
+    def node_id(self) -> str:
+        return entities.node_key("artifact", self.id)
+
+    @strawberry.field(description="The executions that wrote this artifact.")
+    async def producers(self, info: Ctx) -> list[Execution]:
+        return await _executions(info, self.id, "OUTPUT")
+
+    @strawberry.field(description="The executions that read this artifact.")
+    async def consumers(self, info: Ctx) -> list[Execution]:
+        return await _executions(info, self.id, "INPUT")
+
+    @strawberry.field
+    async def contexts(self, info: Ctx) -> list[Context]:
+        found = await info.context.loaders.contexts_of_artifact.load(self.id)
+        return [Context.of(c) for c in found]
+
+    @classmethod
+    def of(cls, a: entities.Artifact) -> Artifact:
+        return cls(
+            id=a.id,
+            kind=a.kind,
+            name=a.name,
+            version=a.version,
+            uri=a.uri,
+            fingerprint=a.fingerprint,
+            properties=a.properties,
+            state=a.state,
+            created_at=a.created_at,
+        )
+
+
+@strawberry.type
+class Execution:
+    id: int
+    kind: str
+    name: str
+    state: str
+    params: JSON
+    properties: JSON
+    code_version: str | None
+    environment: JSON
+    started_at: datetime
+    ended_at: datetime | None
+    created_at: datetime
+
+    @strawberry.field(description="Graph-wide id, e.g. `execution:7`; pass it to `lineage`.")
+    def node_id(self) -> str:
+        return entities.node_key("execution", self.id)
+
+    @strawberry.field
+    async def inputs(self, info: Ctx) -> list[EventEdge]:
+        return await _artifacts(info, self.id, "INPUT")
+
+    @strawberry.field
+    async def outputs(self, info: Ctx) -> list[EventEdge]:
+        return await _artifacts(info, self.id, "OUTPUT")
+
+    @strawberry.field
+    async def contexts(self, info: Ctx) -> list[Context]:
+        found = await info.context.loaders.contexts_of_execution.load(self.id)
+        return [Context.of(c) for c in found]
+
+    @classmethod
+    def of(cls, e: entities.Execution) -> Execution:
+        return cls(
+            id=e.id,
+            kind=e.kind,
+            name=e.name,
+            state=e.state,
+            params=e.params,
+            properties=e.properties,
+            code_version=e.code_version,
+            environment=e.environment,
+            started_at=e.started_at,
+            ended_at=e.ended_at,
+            created_at=e.created_at,
+        )
+
+
+@strawberry.type
+class LineageNode:
+    id: str
+    type: str
+    kind: str
+    name: str
+    version: int | None
+    state: str
+    depth: int
+
+    @strawberry.field
+    async def artifact(self, info: Ctx) -> Artifact | None:
+        if self.type != "artifact":
+            return None
+        found = await info.context.loaders.artifact.load(int(self.id.split(":")[1]))
+        return Artifact.of(found) if found else None
+
+    @strawberry.field
+    async def execution(self, info: Ctx) -> Execution | None:
+        if self.type != "execution":
+            return None
+        found = await info.context.loaders.execution.load(int(self.id.split(":")[1]))
+        return Execution.of(found) if found else None
+
+
+@strawberry.type
+class LineageEdge:
+    source: str
+    target: str
+    type: str
+
+
+@strawberry.type
+class Lineage:
+    root: str
+    nodes: list[LineageNode]
+    edges: list[LineageEdge]
+    truncated: bool
+
+    @classmethod
+    def of(cls, g: entities.LineageGraph) -> Lineage:
+        return cls(
+            root=g.root,
+            nodes=[
+                LineageNode(
+                    id=n.key,
+                    type=n.type,
+                    kind=n.kind,
+                    name=n.name,
+                    version=n.version,
+                    state=n.state,
+                    depth=n.depth,
+                )
+                for n in g.nodes
+            ],
+            edges=[LineageEdge(source=e.source, target=e.target, type=e.type) for e in g.edges],
+            truncated=g.truncated,
+        )
+
+
+@strawberry.type
+class PageInfo:
+    has_next_page: bool
+    end_cursor: str | None
+
+
+@strawberry.type
+class ArtifactConnection:
+    nodes: list[Artifact]
+    page_info: PageInfo
+
+
+@strawberry.type
+class ExecutionConnection:
+    nodes: list[Execution]
+    page_info: PageInfo
+
+
+async def _executions(info: Ctx, artifact_id: int, event_type: str) -> list[Execution]:
+    loaders = info.context.loaders
+    evs = await loaders.events_of_artifact.load(artifact_id)
+    found = await loaders.execution.load_many([e.execution_id for e in evs if e.type == event_type])
+    return [Execution.of(e) for e in found if e is not None]
+
+
+async def _artifacts(info: Ctx, execution_id: int, event_type: str) -> list[EventEdge]:
+    loaders = info.context.loaders
+    evs = [e for e in await loaders.events_of_execution.load(execution_id) if e.type == event_type]
+    found: list[Any] = await loaders.artifact.load_many([e.artifact_id for e in evs])
+    return [
+        EventEdge(role=e.role, artifact=Artifact.of(a))
+        for e, a in zip(evs, found, strict=True)
+        if a is not None
+    ]

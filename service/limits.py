@@ -1,0 +1,64 @@
+"""Refuse oversized request bodies before they are buffered (HTTP 413)."""
+
+from __future__ import annotations
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mlledger.store.errors import PayloadTooLarge
+
+from .errors import error_body
+
+
+class BodySizeLimit:
+    """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _reply(send, 400, "bad_request", "Content-Length is not a number")
+                return
+            if size > self.max_bytes:
+                await _reply(send, 413, "payload_too_large", self._message(size))
+                return
+        seen = 0
+
+        async def counting_receive() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise PayloadTooLarge(self._message(seen))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+    def _message(self, size: int) -> str:
+        return f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes"
+
+
+async def _reply(send: Send, status: int, code: str, message: str) -> None:
+    import json
+
+    body = json.dumps(error_body(code, message, None)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

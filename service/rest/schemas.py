@@ -1,0 +1,122 @@
+"""API schemas shared by the REST routers (`...In` parsed from requests, `...Out` returned)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+
+from mlledger.store import entities
+
+T = TypeVar("T")
+
+# Printable text: no control characters, which break logs, terminals and the UI.
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+ShortText = Annotated[str, StringConstraints(max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Uri = Annotated[
+    str, StringConstraints(min_length=1, max_length=4096, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+Fingerprint = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
+]
+Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
+JsonObject = dict[Annotated[str, StringConstraints(max_length=256)], JsonValue]
+
+ArtifactKind = Literal[
+    "dataset", "feature_view", "model", "schema", "statistics", "anomalies", "evaluation", "other"
+]
+ArtifactState = Literal["pending", "live", "deleted"]
+ExecutionKind = Literal["run", "validation", "materialization", "evaluation", "push", "other"]
+ExecutionState = Literal["running", "complete", "failed", "cached"]
+ContextKind = Literal["experiment", "pipeline", "pipeline_run"]
+
+
+class Strict(BaseModel):
+    """Unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorDetail
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page.")
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": description}
+    for status, description in {
+        400: "Malformed request (bad JSON, cursor, reference)",
+        401: "Missing or invalid bearer token",
+        403: "The token lacks the scope or project",
+        404: "No such object in this project",
+        409: "Conflicts with the current state",
+        413: "Request body too large",
+        422: "Request does not match the schema",
+    }.items()
+}
+
+
+class ArtifactIn(Strict):
+    kind: ArtifactKind
+    name: Name
+    uri: Uri | None = None
+    fingerprint: Fingerprint | None = Field(
+        None,
+        description="Content hash; logging the same name and fingerprint again returns "
+        "the existing version.",
+    )
+    properties: JsonObject = Field(default_factory=dict)
+    state: Literal["pending", "live"] = "live"
+
+
+class ArtifactOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    version: int
+    uri: str | None
+    fingerprint: str | None
+    properties: dict[str, Any]
+    state: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, a: entities.Artifact) -> ArtifactOut:
+        return cls(
+            id=a.id,
+            kind=a.kind,
+            name=a.name,
+            version=a.version,
+            uri=a.uri,
+            fingerprint=a.fingerprint,
+            properties=a.properties,
+            state=a.state,
+            created_at=a.created_at,
+        )
+
+
+class ContextOut(BaseModel):
+    id: int
+    kind: str
+    name: str
+    properties: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: entities.Context) -> ContextOut:
+        return cls(
+            id=c.id, kind=c.kind, name=c.name, properties=c.properties, created_at=c.created_at
+        )

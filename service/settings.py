@@ -1,0 +1,91 @@
+"""The one configuration object of the server, read from `MLLEDGER_*` environment variables.
+
+Built once by the CLI or `create_app_from_env` and passed down; no other module reads the
+environment. Every field is documented in docs/configuration.md — a test fails when one is not.
+Nested sections use a double underscore: `MLLEDGER_LINEAGE__MAX_NODES=5000`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address `mlledger serve` binds.")
+    port: int = Field(8080, ge=0, le=65535, description="Port `mlledger serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Worker processes of `mlledger serve`.")
+    max_request_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Request bodies larger than this get HTTP 413."
+    )
+
+
+class LineageSettings(BaseModel):
+    default_depth: int = Field(3, ge=1, description="Depth of a lineage query that names none.")
+    max_depth: int = Field(100, ge=1, description="Largest depth a lineage query may ask for.")
+    max_nodes: int = Field(
+        10_000,
+        ge=1,
+        le=30_000,
+        description="Nodes a lineage answer holds at most (then truncated).",
+    )
+
+
+class GraphQLSettings(BaseModel):
+    max_depth: int = Field(12, ge=2, description="Deepest selection nesting a query may use.")
+    max_complexity: int = Field(
+        5_000, ge=10, description="Largest estimated cost (fields x page sizes) of a query."
+    )
+    max_page: int = Field(500, ge=1, description="Largest `first` a GraphQL connection accepts.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="MLLEDGER_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    home: Path = Field(
+        Path(".mlledger"), description="Folder of the embedded default: database, artifacts."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the metadata database; default SQLite under `home`. "
+        "Postgres: `postgresql+psycopg://user:pass@host/db`.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis URL (`redis://host:6379/0`); checked by the readiness probe."
+    )
+    auth: Literal["auto", "required"] = Field(
+        "auto",
+        description="`auto`: anonymous requests are accepted only while the server is bound to "
+        "loopback; `required`: every request needs a bearer token.",
+    )
+    default_project: str = Field(
+        "default", description="Project of anonymous local requests without `X-Mlledger-Project`."
+    )
+    db_pool_size: int = Field(10, ge=1, description="Connections kept per service process.")
+    server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
+    lineage: LineageSettings = Field(default_factory=LineageSettings)  # type: ignore[arg-type]
+    graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)  # type: ignore[arg-type]
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'mlledger.db').as_posix()}"
+
+    @property
+    def anonymous_allowed(self) -> bool:
+        """Anonymous access only on a loopback-bound server in `auto` mode (DESIGN.md)."""
+        return self.auth == "auto" and is_loopback(self.server.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

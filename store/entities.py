@@ -1,0 +1,125 @@
+"""Frozen domain entities returned by every store function.
+
+ORM rows never leave the store: callers get these immutable values, so a transport cannot
+lazy-load by accident (the N+1 the GraphQL dataloaders exist to prevent) or mutate a row
+outside the unit of work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+T = TypeVar("T")
+
+Scope = Literal["read", "write", "admin"]
+NodeType = Literal["artifact", "execution"]
+Direction = Literal["upstream", "downstream", "both"]
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    id: int
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    id: int
+    project_id: int
+    kind: str
+    name: str
+    version: int
+    uri: str | None
+    fingerprint: str | None
+    properties: dict[str, Any]
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Execution:
+    id: int
+    project_id: int
+    kind: str
+    name: str
+    state: str
+    params: dict[str, Any]
+    properties: dict[str, Any]
+    code_version: str | None
+    environment: dict[str, Any]
+    started_at: datetime
+    ended_at: datetime | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    execution_id: int
+    artifact_id: int
+    type: Literal["INPUT", "OUTPUT"]
+    role: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    id: int
+    project_id: int
+    kind: str
+    name: str
+    properties: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    id: int
+    project_id: int
+    project_name: str
+    name: str
+    prefix: str
+    scope: Scope
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LineageNode:
+    type: NodeType
+    id: int
+    kind: str
+    name: str
+    version: int | None
+    state: str
+    depth: int
+
+    @property
+    def key(self) -> str:
+        return node_key(self.type, self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class LineageEdge:
+    source: str
+    target: str
+    type: Literal["INPUT", "OUTPUT"]
+
+
+@dataclass(frozen=True, slots=True)
+class LineageGraph:
+    root: str
+    nodes: list[LineageNode] = field(default_factory=list)
+    edges: list[LineageEdge] = field(default_factory=list)
+    truncated: bool = False
+
+
+def node_key(node_type: str, node_id: int) -> str:
+    """The graph-wide id of a node: `artifact:12`, `execution:7`."""
+    return f"{node_type}:{node_id}"

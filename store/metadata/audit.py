@@ -1,0 +1,38 @@
+"""The audit log: one row per mutation, written in the same transaction as the mutation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from ..models import AuditRow
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    action: str
+    entity_type: str
+    entity_id: int | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def record(session: Session, project_id: int, actor: str, entries: list[AuditEntry]) -> None:
+    if not entries:
+        return
+    session.execute(
+        insert(AuditRow),
+        [
+            {
+                "project_id": project_id,
+                "actor": actor,
+                "action": e.action,
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+                "details": e.details,
+            }
+            for e in entries
+        ],
+    )

@@ -1,0 +1,183 @@
+"""Contexts (experiments, pipelines, pipeline runs) and their attributions and associations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..entities import Context, Page
+from ..errors import AlreadyExists, NotFound
+from ..models import AssociationRow, AttributionRow, ContextRow
+from .pagination import decode_cursor, encode_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class NewContext:
+    kind: str
+    name: str
+    properties: dict[str, Any] = field(default_factory=dict)
+
+
+def to_entity(row: ContextRow) -> Context:
+    return Context(
+        id=row.id,
+        project_id=row.project_id,
+        kind=row.kind,
+        name=row.name,
+        properties=row.properties or {},
+        created_at=row.created_at,
+    )
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    dialect = session.get_bind().dialect.name
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def get(session: Session, project_id: int, context_id: int) -> Context:
+    row = session.get(ContextRow, context_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"context {context_id} does not exist", details={"context_id": context_id})
+    return to_entity(row)
+
+
+def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Context]:
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(ContextRow).where(ContextRow.id.in_(set(ids)), ContextRow.project_id == project_id)
+    )
+    return {row.id: to_entity(row) for row in rows}
+
+
+def create(session: Session, project_id: int, spec: NewContext) -> Context:
+    """Raises AlreadyExists when a context of that kind and name exists."""
+    exists = session.scalar(
+        select(ContextRow.id).where(
+            ContextRow.project_id == project_id,
+            ContextRow.kind == spec.kind,
+            ContextRow.name == spec.name,
+        )
+    )
+    if exists is not None:
+        raise AlreadyExists(
+            f"{spec.kind} {spec.name!r} already exists",
+            details={"kind": spec.kind, "name": spec.name, "context_id": exists},
+        )
+    row = ContextRow(
+        project_id=project_id, kind=spec.kind, name=spec.name, properties=spec.properties
+    )
+    session.add(row)
+    session.flush()
+    return to_entity(row)
+
+
+def ensure_many(session: Session, project_id: int, specs: Sequence[NewContext]) -> list[Context]:
+    """Get or create contexts by (kind, name) — race-free through an upsert; results in order."""
+    if not specs:
+        return []
+    keys = sorted({(s.kind, s.name) for s in specs})
+    props = {(s.kind, s.name): s.properties for s in specs}
+    session.execute(
+        _insert(session)(ContextRow).on_conflict_do_nothing(
+            index_elements=["project_id", "kind", "name"]
+        ),
+        [
+            {"project_id": project_id, "kind": k, "name": n, "properties": props[(k, n)]}
+            for k, n in keys
+        ],
+    )
+    rows = session.scalars(
+        select(ContextRow).where(
+            ContextRow.project_id == project_id,
+            ContextRow.kind.in_({k for k, _ in keys}),
+            ContextRow.name.in_({n for _, n in keys}),
+        )
+    )
+    by_key = {(r.kind, r.name): to_entity(r) for r in rows}
+    return [by_key[(s.kind, s.name)] for s in specs]
+
+
+def list_page(
+    session: Session,
+    project_id: int,
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page[Context]:
+    query = select(ContextRow).where(ContextRow.project_id == project_id)
+    if kind is not None:
+        query = query.where(ContextRow.kind == kind)
+    if name is not None:
+        query = query.where(ContextRow.name == name)
+    before = decode_cursor(cursor)
+    if before is not None:
+        query = query.where(ContextRow.id < before)
+    rows = list(session.scalars(query.order_by(ContextRow.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=[to_entity(r) for r in rows],
+        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    )
+
+
+def attach(
+    session: Session,
+    *,
+    associations: Iterable[tuple[int, int]] = (),
+    attributions: Iterable[tuple[int, int]] = (),
+) -> None:
+    """Link (context, execution) and (context, artifact) pairs; existing links are kept."""
+    insert_ = _insert(session)
+    assoc = sorted(set(associations))
+    attrib = sorted(set(attributions))
+    if assoc:
+        session.execute(
+            insert_(AssociationRow).on_conflict_do_nothing(),
+            [{"context_id": c, "execution_id": e} for c, e in assoc],
+        )
+    if attrib:
+        session.execute(
+            insert_(AttributionRow).on_conflict_do_nothing(),
+            [{"context_id": c, "artifact_id": a} for c, a in attrib],
+        )
+
+
+def for_artifacts(session: Session, artifact_ids: Sequence[int]) -> dict[int, list[Context]]:
+    """Contexts of each artifact, in one statement (for dataloaders)."""
+    out: dict[int, list[Context]] = {i: [] for i in artifact_ids}
+    if not artifact_ids:
+        return out
+    rows = session.execute(
+        select(AttributionRow.artifact_id, ContextRow)
+        .join(ContextRow, ContextRow.id == AttributionRow.context_id)
+        .where(AttributionRow.artifact_id.in_(set(artifact_ids)))
+        .order_by(ContextRow.id)
+    )
+    for artifact_id, row in rows:
+        out[artifact_id].append(to_entity(row))
+    return out
+
+
+def for_executions(session: Session, execution_ids: Sequence[int]) -> dict[int, list[Context]]:
+    """Contexts of each execution, in one statement (for dataloaders)."""
+    out: dict[int, list[Context]] = {i: [] for i in execution_ids}
+    if not execution_ids:
+        return out
+    rows = session.execute(
+        select(AssociationRow.execution_id, ContextRow)
+        .join(ContextRow, ContextRow.id == AssociationRow.context_id)
+        .where(AssociationRow.execution_id.in_(set(execution_ids)))
+        .order_by(ContextRow.id)
+    )
+    for execution_id, row in rows:
+        out[execution_id].append(to_entity(row))
+    return out

@@ -1,0 +1,158 @@
+"""Executions: runs, validations, materializations... anything that reads and writes artifacts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from ..entities import Execution, Page
+from ..errors import NotFound
+from ..models import AssociationRow, ExecutionRow
+from ..models.base import utcnow
+from .pagination import decode_cursor, encode_cursor
+
+
+@dataclass(frozen=True, slots=True)
+class NewExecution:
+    kind: str
+    name: str
+    state: str = "running"
+    params: dict[str, Any] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+    code_version: str | None = None
+    environment: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+
+
+def to_entity(row: ExecutionRow) -> Execution:
+    return Execution(
+        id=row.id,
+        project_id=row.project_id,
+        kind=row.kind,
+        name=row.name,
+        state=row.state,
+        params=row.params or {},
+        properties=row.properties or {},
+        code_version=row.code_version,
+        environment=row.environment or {},
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        created_at=row.created_at,
+    )
+
+
+def get(
+    session: Session, project_id: int, execution_id: int, *, for_update: bool = False
+) -> Execution:
+    row = _row(session, project_id, execution_id, for_update=for_update)
+    return to_entity(row)
+
+
+def _row(session: Session, project_id: int, execution_id: int, *, for_update: bool) -> ExecutionRow:
+    row = session.get(ExecutionRow, execution_id, with_for_update=for_update)
+    if row is None or row.project_id != project_id:
+        raise NotFound(
+            f"execution {execution_id} does not exist", details={"execution_id": execution_id}
+        )
+    return row
+
+
+def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Execution]:
+    if not ids:
+        return {}
+    rows = session.scalars(
+        select(ExecutionRow).where(
+            ExecutionRow.id.in_(set(ids)), ExecutionRow.project_id == project_id
+        )
+    )
+    return {row.id: to_entity(row) for row in rows}
+
+
+def list_page(
+    session: Session,
+    project_id: int,
+    *,
+    kind: str | None = None,
+    name: str | None = None,
+    state: str | None = None,
+    context_id: int | None = None,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> Page[Execution]:
+    query = select(ExecutionRow).where(ExecutionRow.project_id == project_id)
+    if kind is not None:
+        query = query.where(ExecutionRow.kind == kind)
+    if name is not None:
+        query = query.where(ExecutionRow.name == name)
+    if state is not None:
+        query = query.where(ExecutionRow.state == state)
+    if context_id is not None:
+        query = query.join(AssociationRow, AssociationRow.execution_id == ExecutionRow.id).where(
+            AssociationRow.context_id == context_id
+        )
+    before = decode_cursor(cursor)
+    if before is not None:
+        query = query.where(ExecutionRow.id < before)
+    rows = list(session.scalars(query.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page(
+        items=[to_entity(r) for r in rows],
+        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    )
+
+
+def create_many(
+    session: Session, project_id: int, specs: Sequence[NewExecution]
+) -> list[Execution]:
+    """Insert executions in one multi-row statement, results in the order of `specs`."""
+    if not specs:
+        return []
+    now = utcnow()
+    rows = session.scalars(
+        insert(ExecutionRow).returning(ExecutionRow, sort_by_parameter_order=True),
+        [
+            {
+                "project_id": project_id,
+                "kind": s.kind,
+                "name": s.name,
+                "state": s.state,
+                "params": s.params,
+                "properties": s.properties,
+                "code_version": s.code_version,
+                "environment": s.environment,
+                "started_at": s.started_at or now,
+                "ended_at": s.ended_at,
+            }
+            for s in specs
+        ],
+    )
+    return [to_entity(r) for r in rows]
+
+
+def update(
+    session: Session,
+    project_id: int,
+    execution_id: int,
+    *,
+    state: str | None = None,
+    ended_at: datetime | None = None,
+    properties: dict[str, Any] | None = None,
+) -> tuple[Execution, Execution]:
+    """Change an execution under a row lock; returns (before, after) for the caller's checks."""
+    row = _row(session, project_id, execution_id, for_update=True)
+    before = to_entity(row)
+    if state is not None:
+        row.state = state
+    if ended_at is not None:
+        row.ended_at = ended_at
+    if properties is not None:
+        row.properties = {**(row.properties or {}), **properties}
+    session.flush()
+    return before, to_entity(row)

@@ -1,0 +1,1 @@
+"""Static lineage explorer served at /ui (the browser issue)."""
