@@ -24,6 +24,7 @@ from .settings import Settings
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     """Build the ASGI app. The database must already be at the migration head
     (`mlledger db upgrade`); nothing is created or migrated here."""
+    owns_db = db is None
     db = db or Database(
         create_db_engine(settings.resolved_database_url, pool_size=settings.db_pool_size)
     )
@@ -36,7 +37,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        db.dispose()
+        if owns_db:
+            db.dispose()
         if redis_client is not None:
             redis_client.close()
 

@@ -132,13 +132,12 @@ class Query:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
+    complexity = complexity_rule(settings.graphql.max_complexity, settings.graphql.max_page)
     return strawberry.Schema(
         query=Query,
         extensions=[
-            QueryDepthLimiter(max_depth=settings.graphql.max_depth),
-            AddValidationRules(
-                [complexity_rule(settings.graphql.max_complexity, settings.graphql.max_page)]
-            ),
+            lambda: QueryDepthLimiter(max_depth=settings.graphql.max_depth),
+            lambda: AddValidationRules([complexity]),
             DomainErrors,
         ],
     )

@@ -80,7 +80,7 @@ def walk(
     truncated = False
     # Duplicate rows (a node reached at several depths) cost work, so the walk is capped in rows.
     row_cap = max_nodes * 4 + 1
-    seed = "SELECT CAST(:root_type AS VARCHAR(1)), CAST(:root_id AS BIGINT), 0"
+    seed = "SELECT CAST(:root_type AS TEXT), CAST(:root_id AS BIGINT), 0"
     for d in directions:
         a_type, e_type = _STEPS[d]
         sql = _walk_sql(dialect, with_depth=True, seed=seed)
@@ -141,7 +141,7 @@ def reachable(
     dialect = session.get_bind().dialect.name
     a_type, e_type = _STEPS[direction]
     seed = " UNION ".join(
-        f"SELECT CAST('{start_type[0]}' AS VARCHAR(1)), CAST(:s{i} AS BIGINT)"
+        f"SELECT CAST('{start_type[0]}' AS TEXT), CAST(:s{i} AS BIGINT)"
         for i in range(len(start_ids))
     )
     sql = _walk_sql(dialect, with_depth=False, seed=seed).replace(" LIMIT :row_cap", "")
