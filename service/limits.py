@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mlledger.store.errors import PayloadTooLarge
-
 from .errors import error_body
 
 
 class BodySizeLimit:
-    """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes."""
+    """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes, so a
+    chunked upload without a length is cut off at the limit too."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -31,17 +30,32 @@ class BodySizeLimit:
                 await _reply(send, 413, "payload_too_large", self._message(size))
                 return
         seen = 0
+        exceeded = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            # Past the limit the app sees the client go away; its own answer is dropped below.
+            nonlocal seen, exceeded
+            if exceeded:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise PayloadTooLarge(self._message(seen))
+                    exceeded = True
+                    return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not exceeded:
+                await send(message)
+
+        try:
+            await self.app(scope, counting_receive, guarded_send)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded:
+            await _reply(send, 413, "payload_too_large", self._message(seen))
 
     def _message(self, size: int) -> str:
         return f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes"

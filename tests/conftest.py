@@ -37,7 +37,9 @@ def services() -> dict[str, str]:
     if not (urls["postgres"] and urls["redis"]):
         out = subprocess.run(
             ["bash", str(ROOT / "scripts" / "services.sh"), "start"],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout
         found = dict(
             line.removeprefix("export ").split("=", 1) for line in out.splitlines() if "=" in line
@@ -50,8 +52,11 @@ def services() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, services: dict[str, str],
-                 tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(
+    request: pytest.FixtureRequest,
+    services: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'mlledger.db'}"
     url = services["postgres"]

@@ -11,8 +11,9 @@ def new(kind: str, name: str, **extra: Any) -> dict[str, Any]:
     return {"artifact": {"kind": kind, "name": name, **extra}}
 
 
-def run(client: TestClient, name: str, inputs: list[dict], outputs: list[dict],
-        **extra: Any) -> dict[str, Any]:
+def run(
+    client: TestClient, name: str, inputs: list[dict], outputs: list[dict], **extra: Any
+) -> dict[str, Any]:
     """Record one execution and return the response body (asserting 201)."""
     r = client.post(
         "/api/v1/executions",

@@ -19,20 +19,38 @@ def graph(client: TestClient) -> dict[str, int]:
     train_set + features -> train -> model    merge
     model + test_set -> evaluate -> report    merge of both branches
     """
-    prep = run(client, "prep", [new("dataset", "raw")],
-               [new("dataset", "train_set"), new("dataset", "test_set")])
+    prep = run(
+        client,
+        "prep",
+        [new("dataset", "raw")],
+        [new("dataset", "train_set"), new("dataset", "test_set")],
+    )
     raw = ids(prep, "inputs")[0]
     train_set, test_set = ids(prep, "outputs")
-    train = run(client, "train", [{"artifact_id": train_set}, new("feature_view", "features")],
-                [new("model", "model")])
+    train = run(
+        client,
+        "train",
+        [{"artifact_id": train_set}, new("feature_view", "features")],
+        [new("model", "model")],
+    )
     model = ids(train, "outputs")[0]
     features = ids(train, "inputs")[1]
-    evaluate = run(client, "evaluate", [{"artifact_id": model}, {"artifact_id": test_set}],
-                   [new("evaluation", "report")])
+    evaluate = run(
+        client,
+        "evaluate",
+        [{"artifact_id": model}, {"artifact_id": test_set}],
+        [new("evaluation", "report")],
+    )
     return {
-        "raw": raw, "train_set": train_set, "test_set": test_set, "features": features,
-        "model": model, "report": ids(evaluate, "outputs")[0],
-        "prep": prep["id"], "train": train["id"], "evaluate": evaluate["id"],
+        "raw": raw,
+        "train_set": train_set,
+        "test_set": test_set,
+        "features": features,
+        "model": model,
+        "report": ids(evaluate, "outputs")[0],
+        "prep": prep["id"],
+        "train": train["id"],
+        "evaluate": evaluate["id"],
     }
 
 
@@ -48,8 +66,17 @@ def names(body: dict) -> set[str]:
 
 def test_upstream_of_a_merge_reaches_every_source(client: TestClient, graph: dict[str, int]):
     body = lineage(client, f"artifact/{graph['report']}", direction="upstream", depth=10)
-    assert names(body) == {"report", "evaluate", "model", "test_set", "train", "train_set",
-                           "features", "prep", "raw"}
+    assert names(body) == {
+        "report",
+        "evaluate",
+        "model",
+        "test_set",
+        "train",
+        "train_set",
+        "features",
+        "prep",
+        "raw",
+    }
     edges = {(e["source"], e["target"], e["type"]) for e in body["edges"]}
     g = graph
     assert edges == {
@@ -66,14 +93,31 @@ def test_upstream_of_a_merge_reaches_every_source(client: TestClient, graph: dic
     assert body["root"] == f"artifact:{g['report']}" and body["truncated"] is False
     # Depth is the shortest distance: prep is 3 edges away through test_set, 5 through train.
     depth = {n["name"]: n["depth"] for n in body["nodes"]}
-    assert depth == {"report": 0, "evaluate": 1, "model": 2, "test_set": 2, "train": 3,
-                     "train_set": 4, "features": 4, "prep": 3, "raw": 4}
+    assert depth == {
+        "report": 0,
+        "evaluate": 1,
+        "model": 2,
+        "test_set": 2,
+        "train": 3,
+        "train_set": 4,
+        "features": 4,
+        "prep": 3,
+        "raw": 4,
+    }
 
 
 def test_downstream_of_a_branch(client: TestClient, graph: dict[str, int]):
     body = lineage(client, f"artifact/{graph['raw']}", direction="downstream", depth=10)
-    assert names(body) == {"raw", "prep", "train_set", "test_set", "train", "model", "evaluate",
-                           "report"}  # not `features`: it is upstream of train, not downstream
+    assert names(body) == {
+        "raw",
+        "prep",
+        "train_set",
+        "test_set",
+        "train",
+        "model",
+        "evaluate",
+        "report",
+    }  # not `features`: it is upstream of train, not downstream
     body = lineage(client, f"artifact/{graph['features']}", direction="downstream", depth=10)
     assert names(body) == {"features", "train", "model", "evaluate", "report"}
 
@@ -82,9 +126,18 @@ def test_depth_bounds_the_walk(client: TestClient, graph: dict[str, int]):
     up = f"artifact/{graph['model']}"
     assert names(lineage(client, up, direction="upstream", depth=1)) == {"model", "train"}
     assert names(lineage(client, up, direction="upstream", depth=2)) == {
-        "model", "train", "train_set", "features"}
+        "model",
+        "train",
+        "train_set",
+        "features",
+    }
     assert names(lineage(client, up, direction="upstream", depth=3)) == {
-        "model", "train", "train_set", "features", "prep"}
+        "model",
+        "train",
+        "train_set",
+        "features",
+        "prep",
+    }
     both = lineage(client, up, direction="both", depth=2)
     assert names(both) == {"model", "train", "train_set", "features", "evaluate", "report"}
 
@@ -96,8 +149,9 @@ def test_lineage_from_an_execution(client: TestClient, graph: dict[str, int]):
 
 def test_node_limit_truncates_keeping_the_nearest(settings, db, project_name, graph):
     settings.lineage = LineageSettings(max_nodes=3)
-    with TestClient(create_app(settings, db=db),
-                    headers={"X-Mlledger-Project": project_name}) as small:
+    with TestClient(
+        create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}
+    ) as small:
         body = lineage(small, f"artifact/{graph['report']}", direction="upstream", depth=10)
     assert body["truncated"] is True
     assert len(body["nodes"]) == 3
@@ -106,12 +160,23 @@ def test_node_limit_truncates_keeping_the_nearest(settings, db, project_name, gr
 
 def test_long_chain_is_walked_in_a_constant_number_of_statements(client: TestClient, db):
     """A 40-step chain, each step consuming the previous output and a fresh input."""
-    steps = [{"kind": "run", "name": "s0", "inputs": [new("dataset", "seed")],
-              "outputs": [{**new("dataset", "out"), "label": "o0"}]}]
+    steps = [
+        {
+            "kind": "run",
+            "name": "s0",
+            "inputs": [new("dataset", "seed")],
+            "outputs": [{**new("dataset", "out"), "label": "o0"}],
+        }
+    ]
     for i in range(1, 40):
-        steps.append({"kind": "run", "name": f"s{i}",
-                      "inputs": [{"ref": f"o{i - 1}"}, new("dataset", f"fresh{i}")],
-                      "outputs": [{**new("dataset", "out"), "label": f"o{i}"}]})
+        steps.append(
+            {
+                "kind": "run",
+                "name": f"s{i}",
+                "inputs": [{"ref": f"o{i - 1}"}, new("dataset", f"fresh{i}")],
+                "outputs": [{**new("dataset", "out"), "label": f"o{i}"}],
+            }
+        )
     r = client.post("/api/v1/executions/batch", json={"executions": steps})
     assert r.status_code == 201, r.text
     last = r.json()["executions"][-1]["outputs"][0]["artifact"]
@@ -131,23 +196,37 @@ def test_long_chain_is_walked_in_a_constant_number_of_statements(client: TestCli
 
 def test_cycles_are_refused(client: TestClient, graph: dict[str, int]):
     # report is downstream of raw; an execution reading report and writing raw closes a loop.
-    r = client.post("/api/v1/executions", json={
-        "kind": "run", "name": "loop", "inputs": [{"artifact_id": graph["report"]}],
-        "outputs": [{"artifact_id": graph["raw"]}]})
+    r = client.post(
+        "/api/v1/executions",
+        json={
+            "kind": "run",
+            "name": "loop",
+            "inputs": [{"artifact_id": graph["report"]}],
+            "outputs": [{"artifact_id": graph["raw"]}],
+        },
+    )
     assert r.status_code == 400
     assert "acyclic" in r.json()["error"]["message"]
     # The refused write left nothing behind.
     runs = client.get("/api/v1/executions", params={"name": "loop"}).json()["items"]
     assert runs == []
 
-    r = client.post("/api/v1/executions", json={
-        "kind": "run", "name": "self", "inputs": [{"artifact_id": graph["raw"]}],
-        "outputs": [{"artifact_id": graph["raw"]}]})
+    r = client.post(
+        "/api/v1/executions",
+        json={
+            "kind": "run",
+            "name": "self",
+            "inputs": [{"artifact_id": graph["raw"]}],
+            "outputs": [{"artifact_id": graph["raw"]}],
+        },
+    )
     assert r.status_code == 400 and "both input and output" in r.json()["error"]["message"]
 
     # Adding an input to a running execution that is downstream of its own output.
-    r = client.post(f"/api/v1/executions/{graph['prep']}/events",
-                    json={"inputs": [{"artifact_id": graph["report"]}]})
+    r = client.post(
+        f"/api/v1/executions/{graph['prep']}/events",
+        json={"inputs": [{"artifact_id": graph["report"]}]},
+    )
     assert r.status_code == 400
     body = lineage(client, f"execution/{graph['prep']}", direction="upstream", depth=1)
     assert names(body) == {"prep", "raw"}
