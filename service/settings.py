@@ -38,7 +38,7 @@ class LineageSettings(BaseModel):
 class GraphQLSettings(BaseModel):
     max_depth: int = Field(12, ge=2, description="Deepest selection nesting a query may use.")
     max_complexity: int = Field(
-        5_000, ge=10, description="Largest estimated cost (fields x page sizes) of a query."
+        50_000, ge=10, description="Largest estimated cost (fields x list sizes) of a query."
     )
     max_page: int = Field(500, ge=1, description="Largest `first` a GraphQL connection accepts.")
 

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
+
+from mlledger.store.database import Database
 
 
 def new(kind: str, name: str, **extra: Any) -> dict[str, Any]:
@@ -25,3 +30,18 @@ def run(
 
 def ids(body: dict[str, Any], side: str) -> list[int]:
     return [e["artifact"]["id"] for e in body[side]]
+
+
+@contextmanager
+def count_statements(db: Database) -> Iterator[list[int]]:
+    """Count SQL statements sent while the block runs (to prove N+1-free access paths)."""
+    counted = [0]
+
+    def on_execute(*_args: Any) -> None:
+        counted[0] += 1
+
+    event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        yield counted
+    finally:
+        event.remove(db.engine, "before_cursor_execute", on_execute)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import strawberry
-from strawberry.extensions import AddValidationRules, QueryDepthLimiter
+from strawberry.extensions import QueryDepthLimiter
 
 from mlledger.store.errors import InvalidArgument
 
@@ -14,7 +14,7 @@ from ..domain import executions as execution_cases
 from ..domain import lineage as lineage_cases
 from ..settings import Settings
 from .errors import DomainErrors
-from .limits import complexity_rule
+from .limits import cost_limit
 from .types import (
     Artifact,
     ArtifactConnection,
@@ -132,12 +132,11 @@ class Query:
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
-    complexity = complexity_rule(settings.graphql.max_complexity, settings.graphql.max_page)
     return strawberry.Schema(
         query=Query,
         extensions=[
             lambda: QueryDepthLimiter(max_depth=settings.graphql.max_depth),
-            lambda: AddValidationRules([complexity]),
+            cost_limit(settings.graphql.max_complexity, settings.graphql.max_page),
             DomainErrors,
         ],
     )

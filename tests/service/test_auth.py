@@ -88,7 +88,7 @@ def test_a_token_cannot_reach_another_project(secured: TestClient, db, project_n
         "/api/v1/artifacts", headers={**bearer(mine), "X-Mlledger-Project": project_name + "-b"}
     )
     assert r.status_code == 403
-    q = {"query": "{ artifact(id: %d) { name } }" % made["id"]}
+    q = {"query": f"{{ artifact(id: {made['id']}) {{ name }} }}"}
     assert secured.post("/graphql", json=q, headers=bearer(theirs)).json()["data"] == {
         "artifact": None
     }

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
 from fastapi.testclient import TestClient
-from helpers import ids, new, run
-from sqlalchemy import event
+from helpers import count_statements, ids, new, run
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import LineageSettings
@@ -242,17 +239,3 @@ def test_unknown_or_foreign_roots_are_404(client: TestClient, graph, app):
     assert r.status_code == 400 and "depth" in r.json()["error"]["message"]
     r = client.get(f"/api/v1/lineage/artifact/{graph['raw']}", params={"direction": "sideways"})
     assert r.status_code == 422
-
-
-@contextmanager
-def count_statements(db):  # type: ignore[no-untyped-def]
-    counted = [0]
-
-    def on_execute(*_args) -> None:  # type: ignore[no-untyped-def]
-        counted[0] += 1
-
-    event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
-        yield counted
-    finally:
-        event.remove(db.engine, "before_cursor_execute", on_execute)
