@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     )
 
     home: Path = Field(
-        Path(".mlledger"), description="Folder of the embedded default: database, artifacts."
+        Path(".mlledger"),
+        description="Folder of the embedded default; its SQLite database lives here.",
     )
     database_url: str | None = Field(
         None,

@@ -105,3 +105,10 @@ def client(app, project_name: str) -> Iterator[TestClient]:  # type: ignore[no-u
     """An anonymous local client (the server is bound to loopback) in a fresh project."""
     with TestClient(app, headers={"X-Mlledger-Project": project_name}) as c:
         yield c
+
+
+@pytest.fixture
+def api_schema(app):  # type: ignore[no-untyped-def]
+    import schemathesis
+
+    return schemathesis.openapi.from_asgi("/openapi.json", app)

@@ -1,0 +1,52 @@
+"""DESIGN.md's layering, checked: the client pulls in no server code, the store no web code."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def imports_of(folder: str) -> set[str]:
+    found = set()
+    for path in (ROOT / folder).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module)
+    return found
+
+
+def test_store_imports_neither_service_nor_web():
+    bad = {
+        m
+        for m in imports_of("store")
+        if m.split(".")[0] in {"fastapi", "starlette", "strawberry"}
+        or m.startswith(("mlledger.service", "mlledger.validation", "mlledger.client"))
+    }
+    assert bad == set()
+
+
+def test_client_imports_nothing_of_the_server():
+    bad = {
+        m
+        for m in imports_of("client")
+        if m.split(".")[0] in {"fastapi", "sqlalchemy", "feast", "tensorflow", "strawberry"}
+        or m.startswith(("mlledger.service", "mlledger.store", "mlledger.validation"))
+    }
+    assert bad == set()
+
+
+def test_importing_the_client_loads_no_server_module():
+    code = (
+        "import sys, mlledger, mlledger.client, mlledger.client._cli; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'fastapi', 'sqlalchemy', 'feast', 'strawberry', 'tensorflow'} "
+        "or m.startswith('mlledger.store')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
