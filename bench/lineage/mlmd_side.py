@@ -1,0 +1,109 @@
+"""MLMD side of the lineage benchmark; runs in MLMD's own venv (see run.sh).
+
+Prints one JSON line: write throughput and lineage query latencies."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2 as m
+
+sys.path.insert(0, __file__.rsplit("/", 1)[0])
+from workload import percentile, steps
+
+
+def connect(args: argparse.Namespace) -> metadata_store.MetadataStore:
+    config = m.ConnectionConfig()
+    if args.backend == "postgres":
+        config.postgresql.host = "127.0.0.1"
+        config.postgresql.port = str(args.pg_port)
+        config.postgresql.user = "postgres"
+        config.postgresql.dbname = args.pg_db
+    else:
+        config.sqlite.filename_uri = args.sqlite
+        config.sqlite.connection_mode = 3  # READWRITE_OPENCREATE
+    return metadata_store.MetadataStore(config)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--backend", choices=["postgres", "sqlite"], default="postgres")
+    p.add_argument("--pg-port", type=int, default=54329)
+    p.add_argument("--pg-db", default="mlmd_bench")
+    p.add_argument("--sqlite", default="/tmp/mlmd_bench.db")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--chain", type=int, default=100)
+    p.add_argument("--queries", type=int, default=200)
+    args = p.parse_args()
+
+    store = connect(args)
+    dataset = store.put_artifact_type(m.ArtifactType(name="Dataset"))
+    run_type = store.put_execution_type(m.ExecutionType(name="Run"))
+    last_output: dict[int, int] = {}
+
+    started = time.perf_counter()
+    for step in steps(args.steps, args.chain):
+        execution = m.Execution(type_id=run_type, name=f"c{step.chain}-s{step.index}")
+        inputs = []
+        if step.index:
+            inputs.append((m.Artifact(id=last_output[step.chain]), m.Event(type=m.Event.INPUT)))
+        fresh = m.Artifact(
+            type_id=dataset,
+            name=f"fresh-{step.chain}-{step.index}",
+            uri=f"file:///fresh/{step.chain}/{step.index}",
+        )
+        out = m.Artifact(
+            type_id=dataset,
+            name=f"out-{step.chain}-{step.index}",
+            uri=f"file:///out/{step.chain}/{step.index}",
+        )
+        _, artifact_ids, _ = store.put_execution(
+            execution,
+            [*inputs, (fresh, m.Event(type=m.Event.INPUT)), (out, m.Event(type=m.Event.OUTPUT))],
+            [],
+        )
+        last_output[step.chain] = artifact_ids[-1]
+    write_seconds = time.perf_counter() - started
+
+    rng = random.Random(7)
+    deep = list(last_output.values())
+    latencies = {}
+    for hops in (5, 20):
+        times = []
+        for _ in range(args.queries):
+            options = m.LineageSubgraphQueryOptions(
+                starting_artifacts=m.LineageSubgraphQueryOptions.StartingNodes(
+                    filter_query=f"id = {rng.choice(deep)}"
+                ),
+                max_num_hops=hops,
+                direction=m.LineageSubgraphQueryOptions.UPSTREAM,
+            )
+            t = time.perf_counter()
+            graph = store.get_lineage_subgraph(options)
+            times.append((time.perf_counter() - t) * 1000)
+        latencies[hops] = {
+            "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95),
+            "nodes": len(graph.artifacts) + len(graph.executions),
+        }
+    print(
+        json.dumps(
+            {
+                "system": f"MLMD 1.17.1 ({args.backend})",
+                "steps": args.steps,
+                "nodes": args.steps * 3,
+                "write_seconds": write_seconds,
+                "nodes_per_s": args.steps * 3 / write_seconds,
+                "lineage": latencies,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+"""Lineage benchmark: mlledger (Postgres, batch REST over HTTP) beside MLMD 1.17.1 (Postgres).
+
+Same graph on both (workload.py), one client each. Reports write throughput (nodes/s) and
+upstream lineage latency (p50/p95, 5 and 20 hops from the deepest node of random chains).
+Run through run.sh, which builds MLMD's venv and starts the services.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).parent))
+from workload import percentile, steps
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return admin_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def mlledger_side(db_url: str, total_steps: int, chain: int, batch: int, queries: int) -> dict:
+    env = {**os.environ, "MLLEDGER_DATABASE_URL": db_url}
+    mll = [sys.executable, "-m", "mlledger.client"]
+    subprocess.run([*mll, "db", "upgrade"], env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [*mll, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        with httpx.Client(timeout=300) as http:
+            for _ in range(200):
+                try:
+                    http.get(f"{url}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            last_output: dict[int, int] = {}
+            pending: list[dict] = []
+            where: list[int] = []
+
+            def flush() -> None:
+                r = http.post(f"{url}/executions/batch", json={"executions": pending})
+                r.raise_for_status()
+                for chain_id, done in zip(where, r.json()["executions"], strict=True):
+                    last_output[chain_id] = done["outputs"][0]["artifact"]["id"]
+                pending.clear()
+                where.clear()
+
+            in_batch: set[int] = set()
+            started = time.perf_counter()
+            for step in steps(total_steps, chain):
+                inputs = []
+                if step.index:  # the chain's previous output: in this batch by label, or by id
+                    inputs.append(
+                        {"ref": f"c{step.chain}@{step.index - 1}"}
+                        if step.chain in in_batch
+                        else {"artifact_id": last_output[step.chain]}
+                    )
+                inputs.append(
+                    {
+                        "artifact": {
+                            "kind": "dataset",
+                            "name": f"fresh-{step.chain}-{step.index}",
+                            "uri": f"file:///fresh/{step.chain}/{step.index}",
+                        }
+                    }
+                )
+                pending.append(
+                    {
+                        "kind": "run",
+                        "name": f"c{step.chain}-s{step.index}",
+                        "inputs": inputs,
+                        "outputs": [
+                            {
+                                "artifact": {
+                                    "kind": "dataset",
+                                    "name": f"out-{step.chain}-{step.index}",
+                                    "uri": f"file:///out/{step.chain}/{step.index}",
+                                },
+                                "label": f"c{step.chain}@{step.index}",
+                            }
+                        ],
+                    }
+                )
+                in_batch.add(step.chain)
+                where.append(step.chain)
+                if len(pending) >= batch:
+                    flush()
+                    in_batch.clear()
+            if pending:
+                flush()
+            write_seconds = time.perf_counter() - started
+
+            rng = random.Random(7)
+            deep = list(last_output.values())
+            latencies = {}
+            for hops in (5, 20):
+                times = []
+                for _ in range(queries):
+                    t = time.perf_counter()
+                    r = http.get(
+                        f"{url}/lineage/artifact/{rng.choice(deep)}",
+                        params={"direction": "upstream", "depth": hops},
+                    )
+                    times.append((time.perf_counter() - t) * 1000)
+                    r.raise_for_status()
+                latencies[hops] = {
+                    "p50_ms": percentile(times, 50),
+                    "p95_ms": percentile(times, 95),
+                    "nodes": len(r.json()["nodes"]),
+                }
+    finally:
+        server.terminate()
+        server.wait(30)
+    return {
+        "system": "mlledger (postgres, REST batch)",
+        "steps": total_steps,
+        "nodes": total_steps * 3,
+        "write_seconds": write_seconds,
+        "nodes_per_s": total_steps * 3 / write_seconds,
+        "lineage": latencies,
+    }
+
+
+def mlmd_side(python: str, pg_port: int, total_steps: int, chain: int, queries: int) -> dict:
+    out = subprocess.run(
+        [
+            python,
+            str(HERE / "mlmd_side.py"),
+            "--steps",
+            str(total_steps),
+            "--chain",
+            str(chain),
+            "--queries",
+            str(queries),
+            "--pg-port",
+            str(pg_port),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["lineage"] = {int(k): v for k, v in result["lineage"].items()}  # JSON keys are str
+    return result
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sizes", default="6000,60000", help="graph sizes in nodes, comma-separated")
+    p.add_argument("--mlmd-max", type=int, default=60_000, help="largest size also run on MLMD")
+    p.add_argument("--chain", type=int, default=100, help="steps per chain")
+    p.add_argument("--batch", type=int, default=1000, help="steps per REST request")
+    p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--mlmd-python", required=True)
+    p.add_argument("--admin-url", required=True, help="Postgres URL of the server's `postgres` db")
+    args = p.parse_args()
+    pg_port = int(args.admin_url.rsplit(":", 1)[1].split("/")[0])
+
+    results = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        n_steps = size // 3
+        url = fresh_database(args.admin_url, "mlledger_bench")
+        ours = mlledger_side(url, n_steps, args.chain, args.batch, args.queries)
+        results.append(ours)
+        theirs = None
+        if size <= args.mlmd_max:
+            fresh_database(args.admin_url, "mlmd_bench")
+            theirs = mlmd_side(args.mlmd_python, pg_port, n_steps, args.chain, args.queries)
+            results.append(theirs)
+        print(report(size, ours, theirs), flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(exist_ok=True)
+    (out / "lineage.json").write_text(json.dumps(results, indent=2))
+
+
+def report(size: int, ours: dict, theirs: dict | None) -> str:
+    lines = [
+        f"\n### {size:,} nodes ({size // 3:,} steps)\n",
+        "| system | write nodes/s | 5 hops p50 / p95 ms | 20 hops p50 / p95 ms | 20-hop nodes |",
+        "|---|---|---|---|---|",
+    ]
+    for r in (ours, theirs):
+        if r is None:
+            continue
+        h5, h20 = r["lineage"][5], r["lineage"][20]
+        lines.append(
+            f"| {r['system']} | {r['nodes_per_s']:,.0f} | {h5['p50_ms']:.2f} / "
+            f"{h5['p95_ms']:.2f} | {h20['p50_ms']:.2f} / {h20['p95_ms']:.2f} | "
+            f"{h20['nodes']} |"
+        )
+    if theirs is not None:
+        t20, o20 = theirs["lineage"][20], ours["lineage"][20]
+        lines.append(
+            f"\nmlledger / MLMD: write x{ours['nodes_per_s'] / theirs['nodes_per_s']:.1f}; "
+            f"20-hop p95 MLMD / mlledger x{t20['p95_ms'] / o20['p95_ms']:.1f}"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
