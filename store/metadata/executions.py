@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from ..entities import Execution, Page
@@ -30,7 +31,7 @@ class NewExecution:
     ended_at: datetime | None = None
 
 
-def to_entity(row: ExecutionRow) -> Execution:
+def to_entity(row: ExecutionRow | Row[Any]) -> Execution:
     return Execution(
         id=row.id,
         project_id=row.project_id,
@@ -115,8 +116,9 @@ def create_many(
     if not specs:
         return []
     now = utcnow()
-    rows = session.scalars(
-        insert(ExecutionRow).returning(ExecutionRow, sort_by_parameter_order=True),
+    table = ExecutionRow.__table__  # Core: see artifacts.create_many for why not ORM-bulk
+    rows = session.execute(
+        insert(table).returning(*table.c, sort_by_parameter_order=True),
         [
             {
                 "project_id": project_id,
