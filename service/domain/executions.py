@@ -94,7 +94,7 @@ def record(
                 associations.add((c.id, execution.id))
                 attributions.update((c.id, a.id) for a, _ in (*ins, *outs))
             results.append(RecordedExecution(execution, ins, outs, ctx[i]))
-        events.add_many(session, who.project_id, _dedupe(edges))
+        events.add_many(session, who.project_id, _dedupe(edges), fresh=True)
         contexts.attach(session, associations=associations, attributions=attributions)
 
         # Only an existing artifact given as an output can close a cycle; check after the

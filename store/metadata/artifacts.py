@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Integer, String, column, insert, select, tuple_, update, values
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
+from sqlalchemy import select, text, tuple_, update
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from ..entities import Artifact, Page
 from ..errors import AlreadyExists, InvalidArgument, NotFound
 from ..models import ArtifactRow, ArtifactSeriesRow
+from ..models.base import utcnow
+from . import bulk
 from .pagination import decode_cursor, encode_cursor
 
 
@@ -27,7 +28,7 @@ class NewArtifact:
     state: str = "live"
 
 
-def to_entity(row: ArtifactRow | Row[Any]) -> Artifact:
+def to_entity(row: ArtifactRow) -> Artifact:
     return Artifact(
         id=row.id,
         project_id=row.project_id,
@@ -159,6 +160,7 @@ def create_many(
         )
         existing = {(r.name, r.fingerprint or ""): to_entity(r) for r in rows}
 
+    now = utcnow()
     next_version = {name: last for name, (_, last) in series.items()}
     # Each result is an existing artifact or the index of a row to insert; the same content
     # twice in one batch is one new version.
@@ -187,18 +189,14 @@ def create_many(
                 "fingerprint": spec.fingerprint,
                 "properties": spec.properties,
                 "state": spec.state,
+                "created_at": now,
             }
         )
 
     created: list[Artifact] = []
     if new_rows:
-        # Core, not ORM-bulk: the ORM splits a batch wherever rows differ in which columns are
-        # None, which turned a batch of 2,000 into 2,000 statements.
-        table = ArtifactRow.__table__
-        rows = session.execute(
-            insert(table).returning(*table.c, sort_by_parameter_order=True), new_rows
-        )
-        created = [to_entity(r) for r in rows]  # type: ignore[arg-type]
+        new_ids = bulk.insert_rows(session, ArtifactRow.__table__, new_rows)
+        created = [Artifact(id=i, **row) for i, row in zip(new_ids, new_rows, strict=True)]
         _bump_series(
             session,
             project_id,
@@ -220,14 +218,27 @@ def _lock_series(
 ) -> dict[str, tuple[str, int]]:
     """Ensure a series row per name and lock it; returns name -> (kind, last version).
 
-    One multi-row upsert per chunk of names, in name order (so concurrent batches take their
-    locks in the same order). A no-op DO UPDATE still locks the row (Postgres) and makes
-    RETURNING report existing rows; results are matched by name, so no RETURNING order is needed.
+    Names are upserted in sorted order, so concurrent batches take their row locks in the same
+    order and cannot deadlock. A no-op DO UPDATE still locks the row (Postgres) and makes
+    RETURNING report existing rows; results are matched by name.
     """
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = ArtifactSeriesRow.__table__
     names = sorted(kinds)
+    if session.get_bind().dialect.name == "postgresql":
+        # Arrays keep this a 3-parameter statement however many names the batch has.
+        result = session.execute(
+            text(
+                "INSERT INTO artifact_series (project_id, name, kind, last_version) "
+                "SELECT :project_id, t.name, t.kind, 0 "
+                "FROM unnest(CAST(:names AS text[]), CAST(:kinds AS text[])) AS t(name, kind) "
+                "ORDER BY t.name "
+                "ON CONFLICT (project_id, name) "
+                "DO UPDATE SET last_version = artifact_series.last_version "
+                "RETURNING name, kind, last_version"
+            ),
+            {"project_id": project_id, "names": names, "kinds": [kinds[n] for n in names]},
+        )
+        return {name: (kind, last) for name, kind, last in result}
+    table = ArtifactSeriesRow.__table__
     found: dict[str, tuple[str, int]] = {}
     for start in range(0, len(names), _SERIES_CHUNK):
         rows = [
@@ -235,7 +246,7 @@ def _lock_series(
             for n in names[start : start + _SERIES_CHUNK]
         ]
         statement = (
-            insert_(table)
+            sqlite.insert(table)
             .values(rows)
             .on_conflict_do_update(
                 index_elements=[table.c.project_id, table.c.name],
@@ -248,23 +259,20 @@ def _lock_series(
     return found
 
 
-# 4 bound parameters a row: well under SQLite's 32,766 and Postgres' 65,535 per statement.
+# 4 bound parameters a row: well under SQLite's limit of 32,766 per statement.
 _SERIES_CHUNK = 4000
 
 
 def _bump_series(session: Session, project_id: int, last: dict[str, int]) -> None:
     """Store the new last versions of the (locked) series rows."""
     if session.get_bind().dialect.name == "postgresql":
-        # One UPDATE ... FROM (VALUES ...) instead of a statement per name.
-        data = values(column("name", String), column("last", Integer), name="v").data(
-            sorted(last.items())
-        )
         session.execute(
-            update(ArtifactSeriesRow)
-            .where(
-                ArtifactSeriesRow.project_id == project_id, ArtifactSeriesRow.name == data.c.name
-            )
-            .values(last_version=data.c.last)
+            text(
+                "UPDATE artifact_series AS s SET last_version = v.last "
+                "FROM unnest(CAST(:names AS text[]), CAST(:lasts AS integer[])) AS v(name, last) "
+                "WHERE s.project_id = :project_id AND s.name = v.name"
+            ),
+            {"project_id": project_id, "names": list(last), "lasts": list(last.values())},
         )
         return
     # SQLite runs in-process: executemany costs no round trips.

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from ..models import AuditRow
+from ..models.base import utcnow
+from . import bulk
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,8 +23,10 @@ class AuditEntry:
 def record(session: Session, project_id: int, actor: str, entries: list[AuditEntry]) -> None:
     if not entries:
         return
-    session.execute(
-        insert(AuditRow),
+    now = utcnow()
+    bulk.insert_rows(
+        session,
+        AuditRow.__table__,
         [
             {
                 "project_id": project_id,
@@ -32,6 +35,7 @@ def record(session: Session, project_id: int, actor: str, entries: list[AuditEnt
                 "entity_type": e.entity_type,
                 "entity_id": e.entity_id,
                 "details": e.details,
+                "at": now,
             }
             for e in entries
         ],

@@ -10,11 +10,37 @@ from sqlalchemy.orm import Session
 
 from ..entities import Event
 from ..models import EventRow
+from ..models.base import utcnow
+from . import bulk
 
 
-def add_many(session: Session, project_id: int, events: Sequence[Event]) -> None:
-    """Insert edges in one statement; an edge that exists already is left as it is."""
+def add_many(
+    session: Session, project_id: int, events: Sequence[Event], *, fresh: bool = False
+) -> None:
+    """Insert edges; an edge that exists already is left as it is.
+
+    `fresh=True` promises that none can exist yet (their executions are new in this unit of
+    work), which allows the bulk path.
+    """
     if not events:
+        return
+    if fresh:
+        now = utcnow()
+        bulk.insert_rows(
+            session,
+            EventRow.__table__,
+            [
+                {
+                    "project_id": project_id,
+                    "execution_id": e.execution_id,
+                    "artifact_id": e.artifact_id,
+                    "type": e.type,
+                    "role": e.role,
+                    "created_at": now,
+                }
+                for e in events
+            ],
+        )
         return
     dialect = session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
-from sqlalchemy.engine import Row
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..entities import Execution, Page
 from ..errors import NotFound
 from ..models import AssociationRow, ExecutionRow
-from ..models.base import utcnow
+from ..models.base import to_utc, utcnow
+from . import bulk
 from .pagination import decode_cursor, encode_cursor
 
 
@@ -31,7 +31,7 @@ class NewExecution:
     ended_at: datetime | None = None
 
 
-def to_entity(row: ExecutionRow | Row[Any]) -> Execution:
+def to_entity(row: ExecutionRow) -> Execution:
     return Execution(
         id=row.id,
         project_id=row.project_id,
@@ -112,30 +112,28 @@ def list_page(
 def create_many(
     session: Session, project_id: int, specs: Sequence[NewExecution]
 ) -> list[Execution]:
-    """Insert executions in one multi-row statement, results in the order of `specs`."""
+    """Insert executions in one bulk write, results in the order of `specs`."""
     if not specs:
         return []
     now = utcnow()
-    table = ExecutionRow.__table__  # Core: see artifacts.create_many for why not ORM-bulk
-    rows = session.execute(
-        insert(table).returning(*table.c, sort_by_parameter_order=True),
-        [
-            {
-                "project_id": project_id,
-                "kind": s.kind,
-                "name": s.name,
-                "state": s.state,
-                "params": s.params,
-                "properties": s.properties,
-                "code_version": s.code_version,
-                "environment": s.environment,
-                "started_at": s.started_at or now,
-                "ended_at": s.ended_at,
-            }
-            for s in specs
-        ],
-    )
-    return [to_entity(r) for r in rows]
+    rows = [
+        {
+            "project_id": project_id,
+            "kind": s.kind,
+            "name": s.name,
+            "state": s.state,
+            "params": s.params,
+            "properties": s.properties,
+            "code_version": s.code_version,
+            "environment": s.environment,
+            "started_at": to_utc(s.started_at) or now,
+            "ended_at": to_utc(s.ended_at),
+            "created_at": now,
+        }
+        for s in specs
+    ]
+    new_ids = bulk.insert_rows(session, ExecutionRow.__table__, rows)
+    return [Execution(id=i, **row) for i, row in zip(new_ids, rows, strict=True)]
 
 
 def update(
