@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
-
-import mlledger.store.models.base
 ${imports if imports else ""}
+import mlledger.store.models.base
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

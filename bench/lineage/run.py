@@ -67,10 +67,12 @@ def mlledger_side(db_url: str, total_steps: int, chain: int, batch: int, queries
             where: list[int] = []
 
             def flush() -> None:
-                r = http.post(f"{url}/executions/batch", json={"executions": pending})
+                r = http.post(
+                    f"{url}/executions/batch", params={"view": "ids"}, json={"executions": pending}
+                )
                 r.raise_for_status()
                 for chain_id, done in zip(where, r.json()["executions"], strict=True):
-                    last_output[chain_id] = done["outputs"][0]["artifact"]["id"]
+                    last_output[chain_id] = done["outputs"][0]
                 pending.clear()
                 where.clear()
 

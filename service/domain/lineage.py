@@ -5,7 +5,7 @@ from __future__ import annotations
 from mlledger.store.database import Database
 from mlledger.store.entities import Direction, LineageGraph, NodeType
 from mlledger.store.errors import InvalidArgument
-from mlledger.store.metadata import artifacts, executions, lineage
+from mlledger.store.metadata import lineage
 
 from .principal import Principal
 
@@ -37,10 +37,12 @@ def get(
     if not 1 <= depth <= max_depth:
         raise InvalidArgument(f"depth must be between 1 and {max_depth}", details={"depth": depth})
     with db.read() as session:
-        if node_type == "artifact":
-            artifacts.get(session, who.project_id, node_id)
-        else:
-            executions.get(session, who.project_id, node_id)
         return lineage.walk(
-            session, node_type, node_id, direction, depth=depth, max_nodes=max_nodes
+            session,
+            who.project_id,
+            node_type,
+            node_id,
+            direction,
+            depth=depth,
+            max_nodes=max_nodes,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field, model_validator
@@ -209,13 +209,45 @@ def create_execution(body: ExecutionIn, db: DB, who: Caller) -> ExecutionDetailO
     return ExecutionDetailOut.of_recorded(recorded)
 
 
+class ExecutionIdsOut(BaseModel):
+    id: int
+    inputs: list[int]
+    outputs: list[int]
+
+
+class ExecutionBatchIdsOut(BaseModel):
+    executions: list[ExecutionIdsOut]
+
+
 @router.post(
-    "/batch", operation_id="createExecutions", status_code=201, response_model=ExecutionBatchOut
+    "/batch",
+    operation_id="createExecutions",
+    status_code=201,
+    response_model=ExecutionBatchOut | ExecutionBatchIdsOut,
 )
-def create_executions(body: ExecutionBatchIn, db: DB, who: Caller) -> ExecutionBatchOut:
+def create_executions(
+    body: ExecutionBatchIn,
+    db: DB,
+    who: Caller,
+    view: Annotated[
+        Literal["full", "ids"],
+        Query(description="`ids`: only execution and artifact ids, for high-volume writers."),
+    ] = "full",
+) -> ExecutionBatchOut | ExecutionBatchIdsOut:
     """Record up to 1,000 executions in one transaction; a later one may consume an earlier
-    one's new output by `ref` to its `label`. All or nothing."""
+    one's new output by `ref` to its `label`. All or nothing. Results are in request order."""
     recorded = executions.record(db, who, [e.to_domain() for e in body.executions])
+    if view == "ids":
+        return ExecutionBatchIdsOut(
+            executions=[
+                ExecutionIdsOut(
+                    id=r.execution.id,
+                    inputs=[a.id for a, _ in r.inputs],
+                    outputs=[a.id for a, _ in r.outputs],
+                )
+                for r in recorded
+            ]
+        )
     return ExecutionBatchOut(executions=[ExecutionDetailOut.of_recorded(r) for r in recorded])
 
 

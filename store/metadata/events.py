@@ -46,7 +46,7 @@ def add_many(
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
         insert_(EventRow).on_conflict_do_nothing(
-            index_elements=["execution_id", "artifact_id", "type"]
+            index_elements=["execution_id", "type", "artifact_id"]
         ),
         [
             {

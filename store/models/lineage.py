@@ -103,16 +103,15 @@ class EventRow(Base):
 
     __tablename__ = "event"
     __table_args__ = (
-        UniqueConstraint("execution_id", "artifact_id", "type"),
+        # One edge per (execution, type, artifact); the unique index doubles as the covering
+        # index for hops that arrive at an execution.
+        UniqueConstraint("execution_id", "type", "artifact_id"),
         Index("ix_event_artifact_id_type_execution_id", "artifact_id", "type", "execution_id"),
-        Index("ix_event_execution_id_type_artifact_id", "execution_id", "type", "artifact_id"),
         CheckConstraint(_one_of("type", EVENT_TYPES), name="type"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    project_id: Mapped[int] = mapped_column(
-        ForeignKey("project.id", ondelete="CASCADE"), index=True
-    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     execution_id: Mapped[int] = mapped_column(ForeignKey("execution.id", ondelete="CASCADE"))
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifact.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(8))

@@ -84,6 +84,15 @@ def test_batch_with_references_is_all_or_nothing(client: TestClient):
     assert r.status_code == 201
     a, b = r.json()["executions"]
     assert ids(b, "inputs") == ids(a, "outputs")
+    r = client.post(
+        "/api/v1/executions/batch",
+        params={"view": "ids"},
+        json={"executions": [{**s, "name": s["name"] + "2"} for s in steps]},
+    )
+    assert r.status_code == 201
+    c, d = r.json()["executions"]
+    assert set(c) == {"id", "inputs", "outputs"} and d["inputs"] == c["outputs"]
+    assert client.get(f"/api/v1/executions/{d['id']}").json()["name"] == "b2"
 
     forward = [
         {"kind": "run", "name": "c", "inputs": [{"ref": "later"}]},
