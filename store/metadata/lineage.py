@@ -73,7 +73,9 @@ _ROOT = (
 
 
 def _walk_sql(dialect: str) -> str:
-    capped = "SELECT * FROM walk" + (" LIMIT :row_cap" if dialect == "postgresql" else "")
+    postgres = dialect == "postgresql"
+    capped = "SELECT * FROM walk" + (" LIMIT :row_cap" if postgres else "")
+    details = _PG_DETAILS if postgres else _SQLITE_DETAILS
     return (
         _walk_cte(dialect, _ROOT, with_depth=True, row_cap=True)
         + f""",
@@ -88,11 +90,28 @@ def _walk_sql(dialect: str) -> str:
            COALESCE(a.kind, e.kind), COALESCE(a.name, e.name), a.version,
            COALESCE(a.state, e.state), (SELECT COUNT(*) FROM capped)
       FROM found f
-      LEFT JOIN artifact a ON f.node_type = 'a' AND a.id = f.node_id AND a.project_id = :project_id
-      LEFT JOIN execution e ON f.node_type = 'e' AND e.id = f.node_id AND e.project_id = :project_id
+      {details}
      ORDER BY f.depth, f.node_type, f.node_id
     """
     )
+
+
+# Node details by primary key. On Postgres the lookups are LATERAL so that each is an index
+# probe (LIMIT 1 keeps Postgres from flattening them): the planner cannot estimate the walk's size
+# and would otherwise hash-join against a
+# scan of the whole table.
+_PG_DETAILS = """
+      LEFT JOIN LATERAL (SELECT kind, name, version, state FROM artifact
+                          WHERE f.node_type = 'a' AND id = f.node_id
+                            AND project_id = :project_id LIMIT 1) a ON true
+      LEFT JOIN LATERAL (SELECT kind, name, state FROM execution
+                          WHERE f.node_type = 'e' AND id = f.node_id
+                            AND project_id = :project_id LIMIT 1) e ON true
+"""
+_SQLITE_DETAILS = """
+      LEFT JOIN artifact a ON f.node_type = 'a' AND a.id = f.node_id AND a.project_id = :project_id
+      LEFT JOIN execution e ON f.node_type = 'e' AND e.id = f.node_id AND e.project_id = :project_id
+"""
 
 
 def walk(
