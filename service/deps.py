@@ -14,11 +14,12 @@ from .domain.principal import Principal
 from .settings import Settings
 
 
-def _db(request: Request) -> Database:
+# Async because they never block: a sync dependency costs a thread-pool hop per request.
+async def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -39,8 +39,9 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        if connection.get_execution_options().get(_WRITE, False):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read units run statement by statement (see Database), like Postgres below.
 
 
 def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
@@ -60,12 +61,22 @@ def create_db_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> En
 
 
 class Database:
-    """Hands out sessions: read units and write units (which commit once, or roll back)."""
+    """Hands out sessions: read units and write units (which commit once, or roll back).
+
+    Read units run in autocommit: under Postgres' READ COMMITTED every statement takes its own
+    snapshot inside a transaction too, so BEGIN/ROLLBACK would only add two round trips to
+    every read. A read that must see one snapshot across statements should use a write unit.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
-        self._read = sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
+        reads = (
+            engine
+            if self.dialect == "sqlite"
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
+        self._read = sessionmaker(bind=reads, expire_on_commit=False, autoflush=False)
         self._write = sessionmaker(
             bind=engine.execution_options(**{_WRITE: True}),
             expire_on_commit=False,
