@@ -72,7 +72,7 @@ def record(
         _check_times(r.execution.started_at, r.execution.ended_at)
     with db.write() as session:
         resolved, fresh = _resolve_artifacts(session, who, records)
-        ctx = _resolve_contexts(session, who, records)
+        ctx, fresh_contexts = _resolve_contexts(session, who, records)
         created = executions.create_many(session, who.project_id, [r.execution for r in records])
 
         edges: list[Event] = []
@@ -114,6 +114,11 @@ def record(
                 "artifact.create", "artifact", a.id, {"name": a.name, "version": a.version}
             )
             for a in fresh
+        ]
+        entries += [
+            audit.AuditEntry("context.create", "context", c.id, {"kind": c.kind, "name": c.name})
+            for c in {c.id: c for cs in ctx for c in cs}.values()
+            if c.id in fresh_contexts
         ]
         audit.record(session, who.project_id, who.actor, entries)
         return results
@@ -336,19 +341,21 @@ def _resolve_artifacts(
 
 def _resolve_contexts(
     session: Session, who: Principal, records: Sequence[ExecutionRecord]
-) -> list[list[Context]]:
+) -> tuple[list[list[Context]], set[int]]:
+    """The contexts of each record, and the ids of those created here."""
     ids = sorted({c for r in records for c in r.contexts if isinstance(c, int)})
     found = contexts.get_many(session, who.project_id, ids)
     missing = sorted(set(ids) - found.keys())
     if missing:
         raise NotFound(f"context {missing[0]} does not exist", details={"context_ids": missing})
     specs = [c for r in records for c in r.contexts if not isinstance(c, int)]
-    made = iter(contexts.ensure_many(session, who.project_id, specs))
+    ensured, fresh = contexts.ensure_many(session, who.project_id, specs)
+    made = iter(ensured)
     out = []
     for r in records:
         ctx = [found[c] if isinstance(c, int) else next(made) for c in r.contexts]
         out.append(list({c.id: c for c in ctx}.values()))
-    return out
+    return out, fresh
 
 
 def _refuse_cycles(session: Session, execution_id: int, where: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,7 +141,11 @@ def create_many(
                 details={"name": spec.name, "kinds": sorted({kinds[spec.name], spec.kind})},
             )
 
-    series = _lock_series(session, project_id, kinds)
+    # Without fingerprints nothing can be deduplicated, so the lock can reserve the versions
+    # outright; otherwise it only locks, and the versions are stored once dedupe is known.
+    fingerprinted = any(s.fingerprint is not None for s in specs)
+    reserve = {} if fingerprinted else dict(Counter(s.name for s in specs))
+    series = _lock_series(session, project_id, kinds, reserve)
     for name, (kind, _) in series.items():
         if kind != kinds[name]:
             raise AlreadyExists(
@@ -161,7 +166,8 @@ def create_many(
         existing = {(r.name, r.fingerprint or ""): to_entity(r) for r in rows}
 
     now = utcnow()
-    next_version = {name: last for name, (_, last) in series.items()}
+    next_version = {name: last - reserve.get(name, 0) for name, (_, last) in series.items()}
+    first_free = dict(next_version)
     # Each result is an existing artifact or the index of a row to insert; the same content
     # twice in one batch is one new version.
     results: list[Artifact | int] = []
@@ -197,11 +203,12 @@ def create_many(
     if new_rows:
         new_ids = bulk.insert_rows(session, ArtifactRow.__table__, new_rows)
         created = [Artifact(id=i, **row) for i, row in zip(new_ids, new_rows, strict=True)]
-        _bump_series(
-            session,
-            project_id,
-            {n: v for n, v in next_version.items() if v != series[n][1]},
-        )
+        if fingerprinted:
+            _bump_series(
+                session,
+                project_id,
+                {n: v for n, v in next_version.items() if v != first_free[n]},
+            )
     out: list[tuple[Artifact, bool]] = []
     reported: set[int] = set()
     for r in results:
@@ -214,13 +221,14 @@ def create_many(
 
 
 def _lock_series(
-    session: Session, project_id: int, kinds: dict[str, str]
+    session: Session, project_id: int, kinds: dict[str, str], reserve: dict[str, int]
 ) -> dict[str, tuple[str, int]]:
-    """Ensure a series row per name and lock it; returns name -> (kind, last version).
+    """Ensure a series row per name, lock it and add `reserve[name]` (default 0) to its last
+    version; returns name -> (kind, last version after the addition).
 
     Names are upserted in sorted order, so concurrent batches take their row locks in the same
-    order and cannot deadlock. A no-op DO UPDATE still locks the row (Postgres) and makes
-    RETURNING report existing rows; results are matched by name.
+    order and cannot deadlock. Even a +0 DO UPDATE locks the row (Postgres) and makes RETURNING
+    report existing rows; results are matched by name.
     """
     names = sorted(kinds)
     if session.get_bind().dialect.name == "postgresql":
@@ -228,32 +236,39 @@ def _lock_series(
         result = session.execute(
             text(
                 "INSERT INTO artifact_series (project_id, name, kind, last_version) "
-                "SELECT :project_id, t.name, t.kind, 0 "
-                "FROM unnest(CAST(:names AS text[]), CAST(:kinds AS text[])) AS t(name, kind) "
+                "SELECT :project_id, t.name, t.kind, t.n "
+                "FROM unnest(CAST(:names AS text[]), CAST(:kinds AS text[]), "
+                "            CAST(:counts AS integer[])) AS t(name, kind, n) "
                 "ORDER BY t.name "
-                "ON CONFLICT (project_id, name) "
-                "DO UPDATE SET last_version = artifact_series.last_version "
+                "ON CONFLICT (project_id, name) DO UPDATE "
+                "SET last_version = artifact_series.last_version + EXCLUDED.last_version "
                 "RETURNING name, kind, last_version"
             ),
-            {"project_id": project_id, "names": names, "kinds": [kinds[n] for n in names]},
+            {
+                "project_id": project_id,
+                "names": names,
+                "kinds": [kinds[n] for n in names],
+                "counts": [reserve.get(n, 0) for n in names],
+            },
         )
         return {name: (kind, last) for name, kind, last in result}
     table = ArtifactSeriesRow.__table__
     found: dict[str, tuple[str, int]] = {}
     for start in range(0, len(names), _SERIES_CHUNK):
         rows = [
-            {"project_id": project_id, "name": n, "kind": kinds[n], "last_version": 0}
+            {
+                "project_id": project_id,
+                "name": n,
+                "kind": kinds[n],
+                "last_version": reserve.get(n, 0),
+            }
             for n in names[start : start + _SERIES_CHUNK]
         ]
-        statement = (
-            sqlite.insert(table)
-            .values(rows)
-            .on_conflict_do_update(
-                index_elements=[table.c.project_id, table.c.name],
-                set_={"last_version": table.c.last_version},
-            )
-            .returning(table.c.name, table.c.kind, table.c.last_version)
-        )
+        upsert = sqlite.insert(table).values(rows)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[table.c.project_id, table.c.name],
+            set_={"last_version": table.c.last_version + upsert.excluded.last_version},
+        ).returning(table.c.name, table.c.kind, table.c.last_version)
         for name, kind, last in session.execute(statement):
             found[name] = (kind, last)
     return found

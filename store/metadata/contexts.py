@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..entities import Context, Page
 from ..errors import AlreadyExists, NotFound
 from ..models import AssociationRow, AttributionRow, ContextRow
+from ..models.base import utcnow
 from .pagination import decode_cursor, encode_cursor
 
 
@@ -77,21 +78,38 @@ def create(session: Session, project_id: int, spec: NewContext) -> Context:
     return to_entity(row)
 
 
-def ensure_many(session: Session, project_id: int, specs: Sequence[NewContext]) -> list[Context]:
-    """Get or create contexts by (kind, name) — race-free through an upsert; results in order."""
+def ensure_many(
+    session: Session, project_id: int, specs: Sequence[NewContext]
+) -> tuple[list[Context], set[int]]:
+    """Get or create contexts by (kind, name), race-free through an upsert.
+
+    Returns the contexts in the order of `specs` and the ids of those this call created.
+    """
     if not specs:
-        return []
+        return [], set()
     keys = sorted({(s.kind, s.name) for s in specs})
     props = {(s.kind, s.name): s.properties for s in specs}
-    session.execute(
-        _insert(session)(ContextRow).on_conflict_do_nothing(
-            index_elements=["project_id", "kind", "name"]
-        ),
-        [
-            {"project_id": project_id, "kind": k, "name": n, "properties": props[(k, n)]}
-            for k, n in keys
-        ],
-    )
+    table = ContextRow.__table__
+    created: set[int] = set()
+    for start in range(0, len(keys), 1000):  # 5 parameters a row, under every dialect's cap
+        inserted = session.execute(
+            _insert(session)(table)
+            .values(
+                [
+                    {
+                        "project_id": project_id,
+                        "kind": k,
+                        "name": n,
+                        "properties": props[(k, n)],
+                        "created_at": utcnow(),
+                    }
+                    for k, n in keys[start : start + 1000]
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["project_id", "kind", "name"])
+            .returning(table.c.id)
+        )
+        created |= {row[0] for row in inserted}
     rows = session.scalars(
         select(ContextRow).where(
             ContextRow.project_id == project_id,
@@ -100,7 +118,7 @@ def ensure_many(session: Session, project_id: int, specs: Sequence[NewContext]) 
         )
     )
     by_key = {(r.kind, r.name): to_entity(r) for r in rows}
-    return [by_key[(s.kind, s.name)] for s in specs]
+    return [by_key[(s.kind, s.name)] for s in specs], created
 
 
 def list_page(
