@@ -39,6 +39,7 @@ def main() -> None:
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--chain", type=int, default=100)
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--warmup", type=int, default=20, help="untimed queries first")
     args = p.parse_args()
 
     store = connect(args)
@@ -75,7 +76,7 @@ def main() -> None:
     latencies = {}
     for hops in (5, 20):
         times = []
-        for _ in range(args.queries):
+        for i in range(args.warmup + args.queries):
             options = m.LineageSubgraphQueryOptions(
                 starting_artifacts=m.LineageSubgraphQueryOptions.StartingNodes(
                     filter_query=f"id = {rng.choice(deep)}"
@@ -85,7 +86,8 @@ def main() -> None:
             )
             t = time.perf_counter()
             graph = store.get_lineage_subgraph(options)
-            times.append((time.perf_counter() - t) * 1000)
+            if i >= args.warmup:
+                times.append((time.perf_counter() - t) * 1000)
         latencies[hops] = {
             "p50_ms": percentile(times, 50),
             "p95_ms": percentile(times, 95),

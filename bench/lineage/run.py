@@ -12,6 +12,7 @@ import json
 import os
 import random
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -24,14 +25,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from workload import percentile, steps
 
 HERE = Path(__file__).resolve().parent
+WARMUP = 20  # untimed queries first, on both sides (connection setup, prepared statements)
 ROOT = HERE.parents[1]
 
 
 def fresh_database(admin_url: str, name: str) -> str:
+    """An empty database, after a CHECKPOINT so the last run's writes do not bleed into this."""
     engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+        conn.execute(text("CHECKPOINT"))
     engine.dispose()
     return admin_url.rsplit("/", 1)[0] + f"/{name}"
 
@@ -126,13 +130,14 @@ def mlledger_side(db_url: str, total_steps: int, chain: int, batch: int, queries
             latencies = {}
             for hops in (5, 20):
                 times = []
-                for _ in range(queries):
+                for i in range(WARMUP + queries):
                     t = time.perf_counter()
                     r = http.get(
                         f"{url}/lineage/artifact/{rng.choice(deep)}",
                         params={"direction": "upstream", "depth": hops},
                     )
-                    times.append((time.perf_counter() - t) * 1000)
+                    if i >= WARMUP:
+                        times.append((time.perf_counter() - t) * 1000)
                     r.raise_for_status()
                 latencies[hops] = {
                     "p50_ms": percentile(times, 50),
@@ -165,6 +170,8 @@ def mlmd_side(python: str, pg_port: int, total_steps: int, chain: int, queries: 
             str(queries),
             "--pg-port",
             str(pg_port),
+            "--warmup",
+            str(WARMUP),
         ],
         check=True,
         capture_output=True,
@@ -182,6 +189,7 @@ def main() -> None:
     p.add_argument("--chain", type=int, default=100, help="steps per chain")
     p.add_argument("--batch", type=int, default=1000, help="steps per REST request")
     p.add_argument("--queries", type=int, default=200)
+    p.add_argument("--repeat", type=int, default=1, help="runs per size; medians are reported")
     p.add_argument("--mlmd-python", required=True)
     p.add_argument("--admin-url", required=True, help="Postgres URL of the server's `postgres` db")
     args = p.parse_args()
@@ -190,23 +198,42 @@ def main() -> None:
     results = []
     for size in (int(s) for s in args.sizes.split(",")):
         n_steps = size // 3
-        url = fresh_database(args.admin_url, "mlledger_bench")
-        ours = mlledger_side(url, n_steps, args.chain, args.batch, args.queries)
-        results.append(ours)
-        theirs = None
-        if size <= args.mlmd_max:
-            fresh_database(args.admin_url, "mlmd_bench")
-            theirs = mlmd_side(args.mlmd_python, pg_port, n_steps, args.chain, args.queries)
-            results.append(theirs)
-        print(report(size, ours, theirs), flush=True)
+        ours_runs, theirs_runs = [], []
+        for _ in range(args.repeat):  # alternate the two systems, so drift hits both alike
+            url = fresh_database(args.admin_url, "mlledger_bench")
+            ours_runs.append(mlledger_side(url, n_steps, args.chain, args.batch, args.queries))
+            if size <= args.mlmd_max:
+                fresh_database(args.admin_url, "mlmd_bench")
+                theirs_runs.append(
+                    mlmd_side(args.mlmd_python, pg_port, n_steps, args.chain, args.queries)
+                )
+        results += ours_runs + theirs_runs
+        ours = median_run(ours_runs)
+        theirs = median_run(theirs_runs) if theirs_runs else None
+        print(report(size, ours, theirs, args.repeat), flush=True)
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "lineage.json").write_text(json.dumps(results, indent=2))
 
 
-def report(size: int, ours: dict, theirs: dict | None) -> str:
+def median_run(runs: list[dict]) -> dict:
+    """Each metric's median over the runs."""
+    out = dict(runs[0])
+    out["nodes_per_s"] = statistics.median(r["nodes_per_s"] for r in runs)
+    out["lineage"] = {
+        hops: {
+            key: statistics.median(r["lineage"][hops][key] for r in runs)
+            for key in ("p50_ms", "p95_ms", "nodes")
+        }
+        for hops in runs[0]["lineage"]
+    }
+    return out
+
+
+def report(size: int, ours: dict, theirs: dict | None, repeat: int) -> str:
+    runs = f", median of {repeat} runs each" if repeat > 1 else ""
     lines = [
-        f"\n### {size:,} nodes ({size // 3:,} steps)\n",
+        f"\n### {size:,} nodes ({size // 3:,} steps{runs})\n",
         "| system | write nodes/s | 5 hops p50 / p95 ms | 20 hops p50 / p95 ms | 20-hop nodes |",
         "|---|---|---|---|---|",
     ]
