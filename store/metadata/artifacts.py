@@ -54,15 +54,9 @@ def get(session: Session, project_id: int, artifact_id: int) -> Artifact:
 
 
 def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Artifact]:
-    """Artifacts by id, in one statement; ids of other projects are simply absent."""
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(ArtifactRow).where(
-            ArtifactRow.id.in_(set(ids)), ArtifactRow.project_id == project_id
-        )
-    )
-    return {row.id: to_entity(row) for row in rows}
+    """By id; ids of other projects (or of nothing) are simply absent."""
+    rows = bulk.by_ids(session, ArtifactRow, project_id, ids)
+    return {i: to_entity(r) for i, r in rows.items()}
 
 
 def get_by_name(session: Session, project_id: int, name: str, version: int | None) -> Artifact:
@@ -156,14 +150,14 @@ def create_many(
     # Under the series locks, any artifact with the same content is visible and final.
     wanted = {(s.name, s.fingerprint) for s in specs if s.fingerprint is not None}
     existing: dict[tuple[str, str], Artifact] = {}
-    if wanted:
+    for part in bulk.chunks(sorted(wanted)):
         rows = session.scalars(
             select(ArtifactRow).where(
                 ArtifactRow.project_id == project_id,
-                tuple_(ArtifactRow.name, ArtifactRow.fingerprint).in_(sorted(wanted)),
+                tuple_(ArtifactRow.name, ArtifactRow.fingerprint).in_(part),
             )
         )
-        existing = {(r.name, r.fingerprint or ""): to_entity(r) for r in rows}
+        existing.update(((r.name, r.fingerprint or ""), to_entity(r)) for r in rows)
 
     now = utcnow()
     next_version = {name: last - reserve.get(name, 0) for name, (_, last) in series.items()}

@@ -10,11 +10,22 @@ defaults.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Table, insert, text
+from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+# Bound parameters per statement stay far below SQLite's 32,766 and Postgres' 65,535.
+CHUNK = 5000
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    """Slices of `items` small enough for one statement's parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -57,3 +68,15 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> lis
                 ]
             )
     return ids
+
+
+def by_ids(session: Session, row_type: Any, project_id: int, ids: Sequence[int]) -> dict[int, Any]:
+    """Rows of `row_type` with these ids in the project (others' ids are simply absent), in as
+    few IN statements as the parameter limits allow."""
+    found: dict[int, Any] = {}
+    for part in chunks(sorted(set(ids))):
+        rows = session.scalars(
+            select(row_type).where(row_type.id.in_(part), row_type.project_id == project_id)
+        )
+        found.update((row.id, row) for row in rows)
+    return found

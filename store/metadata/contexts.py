@@ -14,6 +14,7 @@ from ..entities import Context, Page
 from ..errors import AlreadyExists, NotFound
 from ..models import AssociationRow, AttributionRow, ContextRow
 from ..models.base import utcnow
+from . import bulk
 from .pagination import decode_cursor, encode_cursor
 
 
@@ -48,12 +49,9 @@ def get(session: Session, project_id: int, context_id: int) -> Context:
 
 
 def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Context]:
-    if not ids:
-        return {}
-    rows = session.scalars(
-        select(ContextRow).where(ContextRow.id.in_(set(ids)), ContextRow.project_id == project_id)
-    )
-    return {row.id: to_entity(row) for row in rows}
+    """By id; ids of other projects (or of nothing) are simply absent."""
+    rows = bulk.by_ids(session, ContextRow, project_id, ids)
+    return {i: to_entity(r) for i, r in rows.items()}
 
 
 def create(session: Session, project_id: int, spec: NewContext) -> Context:

@@ -176,3 +176,14 @@ def test_contexts_are_unique_by_kind_and_name(client: TestClient):
     listed = client.get("/api/v1/contexts", params={"kind": "experiment"}).json()["items"]
     assert [c["name"] for c in listed] == ["e"]
     assert client.get(f"/api/v1/contexts/{r.json()['id']}").json()["name"] == "e"
+
+
+def test_large_requests_stay_within_parameter_limits(client: TestClient):
+    """10,000 fingerprinted inputs, logged twice (dedupe lookups) and then referenced by id:
+    more values than one SQL statement may bind on SQLite (32,766) or Postgres (65,535)."""
+    inputs = [new("dataset", f"part-{i}", fingerprint=f"sha:{i}") for i in range(10_000)]
+    first = run(client, "ingest", inputs, [])
+    again = run(client, "ingest-again", inputs, [])
+    assert ids(again, "inputs") == ids(first, "inputs")  # every one deduplicated
+    by_id = run(client, "consume", [{"artifact_id": i} for i in ids(first, "inputs")], [])
+    assert len(by_id["inputs"]) == 10_000
