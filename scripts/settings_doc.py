@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 from mlledger.service.settings import Settings
 
@@ -26,21 +28,24 @@ by `scripts/settings_doc.py`; a test fails when it is out of date.
 """
 
 
-def rows(model: type[BaseModel], prefix: str = "MLLEDGER_") -> list[str]:
-    out = []
+def settings_fields(
+    model: type[BaseModel], prefix: str = "MLLEDGER_"
+) -> Iterator[tuple[str, FieldInfo]]:
+    """(environment variable, field) for every leaf setting, nested sections flattened."""
     for name, field in model.model_fields.items():
         annotation = field.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-            out += rows(annotation, f"{prefix}{name.upper()}__")
-            continue
-        default = field.default
-        shown = "(none)" if default is None else f"`{default}`"
-        out.append(f"| `{prefix}{name.upper()}` | {shown} | {field.description} |")
-    return out
+            yield from settings_fields(annotation, f"{prefix}{name.upper()}__")
+        else:
+            yield f"{prefix}{name.upper()}", field
 
 
 def render() -> str:
-    return HEADER + "\n".join(rows(Settings)) + "\n"
+    rows = []
+    for env, field in settings_fields(Settings):
+        shown = "(none)" if field.default is None else f"`{field.default}`"
+        rows.append(f"| `{env}` | {shown} | {field.description} |")
+    return HEADER + "\n".join(rows) + "\n"
 
 
 if __name__ == "__main__":

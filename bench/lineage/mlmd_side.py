@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import time
 
@@ -14,7 +13,7 @@ from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as m
 
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from workload import percentile, steps
+from workload import lineage_latencies, steps
 
 
 def connect(args: argparse.Namespace) -> metadata_store.MetadataStore:
@@ -71,28 +70,20 @@ def main() -> None:
         last_output[step.chain] = artifact_ids[-1]
     write_seconds = time.perf_counter() - started
 
-    rng = random.Random(7)
-    deep = list(last_output.values())
-    latencies = {}
-    for hops in (5, 20):
-        times = []
-        for i in range(args.warmup + args.queries):
-            options = m.LineageSubgraphQueryOptions(
-                starting_artifacts=m.LineageSubgraphQueryOptions.StartingNodes(
-                    filter_query=f"id = {rng.choice(deep)}"
-                ),
-                max_num_hops=hops,
-                direction=m.LineageSubgraphQueryOptions.UPSTREAM,
-            )
-            t = time.perf_counter()
-            graph = store.get_lineage_subgraph(options)
-            if i >= args.warmup:
-                times.append((time.perf_counter() - t) * 1000)
-        latencies[hops] = {
-            "p50_ms": percentile(times, 50),
-            "p95_ms": percentile(times, 95),
-            "nodes": len(graph.artifacts) + len(graph.executions),
-        }
+    def query(artifact_id: int, hops: int) -> int:
+        options = m.LineageSubgraphQueryOptions(
+            starting_artifacts=m.LineageSubgraphQueryOptions.StartingNodes(
+                filter_query=f"id = {artifact_id}"
+            ),
+            max_num_hops=hops,
+            direction=m.LineageSubgraphQueryOptions.UPSTREAM,
+        )
+        graph = store.get_lineage_subgraph(options)
+        return len(graph.artifacts) + len(graph.executions)
+
+    latencies = lineage_latencies(
+        query, list(last_output.values()), queries=args.queries, warmup=args.warmup
+    )
     print(
         json.dumps(
             {

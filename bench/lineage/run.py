@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import socket
 import statistics
 import subprocess
@@ -22,7 +21,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from workload import percentile, steps
+from workload import lineage_latencies, steps
 
 HERE = Path(__file__).resolve().parent
 WARMUP = 20  # untimed queries first, on both sides (connection setup, prepared statements)
@@ -125,25 +124,17 @@ def mlledger_side(db_url: str, total_steps: int, chain: int, batch: int, queries
                 flush()
             write_seconds = time.perf_counter() - started
 
-            rng = random.Random(7)
-            deep = list(last_output.values())
-            latencies = {}
-            for hops in (5, 20):
-                times = []
-                for i in range(WARMUP + queries):
-                    t = time.perf_counter()
-                    r = http.get(
-                        f"{url}/lineage/artifact/{rng.choice(deep)}",
-                        params={"direction": "upstream", "depth": hops},
-                    )
-                    if i >= WARMUP:
-                        times.append((time.perf_counter() - t) * 1000)
-                    r.raise_for_status()
-                latencies[hops] = {
-                    "p50_ms": percentile(times, 50),
-                    "p95_ms": percentile(times, 95),
-                    "nodes": len(r.json()["nodes"]),
-                }
+            def query(artifact_id: int, hops: int) -> int:
+                r = http.get(
+                    f"{url}/lineage/artifact/{artifact_id}",
+                    params={"direction": "upstream", "depth": hops},
+                )
+                r.raise_for_status()
+                return len(r.json()["nodes"])
+
+            latencies = lineage_latencies(
+                query, list(last_output.values()), queries=queries, warmup=WARMUP
+            )
     finally:
         server.terminate()
         server.wait(30)

@@ -4,7 +4,9 @@ consumes the previous output of its chain plus a fresh input, and writes one out
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import random
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 
@@ -27,3 +29,27 @@ def steps(total_steps: int, chain_length: int) -> Iterator[Step]:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def lineage_latencies(
+    query: Callable[[int, int], int], deep_ids: list[int], *, queries: int, warmup: int
+) -> dict[int, dict[str, float]]:
+    """Time `query(artifact_id, hops) -> node count` from random deep nodes, 5 and 20 hops.
+
+    The first `warmup` calls of each depth are not timed (connections, prepared statements).
+    """
+    rng = random.Random(7)
+    out: dict[int, dict[str, float]] = {}
+    for hops in (5, 20):
+        times, nodes = [], 0
+        for i in range(warmup + queries):
+            started = time.perf_counter()
+            nodes = query(rng.choice(deep_ids), hops)
+            if i >= warmup:
+                times.append((time.perf_counter() - started) * 1000)
+        out[hops] = {
+            "p50_ms": percentile(times, 50),
+            "p95_ms": percentile(times, 95),
+            "nodes": nodes,
+        }
+    return out
