@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from mlledger.store.database import Database
 
@@ -23,10 +24,26 @@ async def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+# Declares the scheme in OpenAPI (Swagger's "Authorize"); the header itself is parsed by the
+# Authenticator, so that a malformed one is a 401 rather than silently anonymous.
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from `mlledger token create`; optional on a loopback-bound server.",
+)
+
+
 def _principal(
     request: Request,
+    _scheme: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-    x_mlledger_project: Annotated[str | None, Header(include_in_schema=False)] = None,
+    x_mlledger_project: Annotated[
+        str | None,
+        Header(
+            description="Project of an anonymous local request (default `default`); with a "
+            "token it must name the token's project.",
+            max_length=200,
+        ),
+    ] = None,
 ) -> Principal:
     authenticator: Authenticator = request.app.state.authenticator
     return authenticator.authenticate(authorization, x_mlledger_project)
