@@ -239,3 +239,54 @@ def test_unknown_or_foreign_roots_are_404(client: TestClient, graph, app):
     assert r.status_code == 400 and "depth" in r.json()["error"]["message"]
     r = client.get(f"/api/v1/lineage/artifact/{graph['raw']}", params={"direction": "sideways"})
     assert r.status_code == 422
+
+
+def test_each_hop_is_an_index_lookup(client: TestClient, db):
+    """The walk's plan probes the event table's covering indexes; it never scans it."""
+    from sqlalchemy import text
+
+    from mlledger.store.metadata.lineage import _walk_sql
+
+    steps = [{"kind": "run", "name": "s0", "outputs": [{**new("dataset", "o"), "label": "o0"}]}]
+    steps += [
+        {
+            "kind": "run",
+            "name": f"s{i}",
+            "inputs": [{"ref": f"o{i - 1}"}],
+            "outputs": [{**new("dataset", "o"), "label": f"o{i}"}],
+        }
+        for i in range(1, 200)
+    ]
+    r = client.post("/api/v1/executions/batch", params={"view": "ids"}, json={"executions": steps})
+    last = r.json()["executions"][-1]["outputs"][0]
+    params = {
+        "root_type": "a",
+        "root_id": last,
+        "up": 1,
+        "down": 1,
+        "max_depth": 20,
+        "row_cap": 1000,
+        "node_cap": 100,
+        "project_id": 1,
+    }
+    with db.read() as session:
+        if db.dialect == "postgresql":
+            session.execute(text("ANALYZE event"))
+            plan = "\n".join(
+                r[0] for r in session.execute(text("EXPLAIN " + _walk_sql("postgresql")), params)
+            )
+            assert "ix_event_artifact_id_type_execution_id" in plan
+            assert "uq_event_execution_id_type_artifact_id" in plan
+            assert "Seq Scan on event" not in plan
+        else:
+            plan = "\n".join(
+                str(r[-1])
+                for r in session.execute(text("EXPLAIN QUERY PLAN " + _walk_sql("sqlite")), params)
+            )
+            # SQLite names a table's unique-constraint index sqlite_autoindex_event_N.
+            searches = [line for line in plan.splitlines() if line.startswith("SEARCH ev")]
+            assert len(searches) == 2
+            assert all("USING COVERING INDEX" in line for line in searches)
+            assert any("(artifact_id=? AND type=?)" in line for line in searches)
+            assert any("(execution_id=? AND type=?)" in line for line in searches)
+            assert "SCAN ev" not in plan
