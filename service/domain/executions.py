@@ -94,7 +94,7 @@ def record(
                 associations.add((c.id, execution.id))
                 attributions.update((c.id, a.id) for a, _ in (*ins, *outs))
             results.append(RecordedExecution(execution, ins, outs, ctx[i]))
-        events.add_many(session, who.project_id, _dedupe(edges), fresh=True)
+        events.add_many(session, _dedupe(edges), fresh=True)
         contexts.attach(session, associations=associations, attributions=attributions)
 
         # Only an existing artifact given as an output can close a cycle; check after the
@@ -155,7 +155,7 @@ def add_events(
         ((ins, outs),), fresh = _resolve_artifacts(session, who, [rec])
         edges = [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
         edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
-        events.add_many(session, who.project_id, _dedupe(edges))
+        events.add_many(session, _dedupe(edges))
         _refuse_cycles(session, execution.id, f"execution {execution.id}")
         ctx = contexts.for_executions(session, [execution.id])[execution.id]
         contexts.attach(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field, model_validator
 
 from mlledger.store import entities
@@ -233,12 +233,13 @@ def create_executions(
         Literal["full", "ids"],
         Query(description="`ids`: only execution and artifact ids, for high-volume writers."),
     ] = "full",
-) -> ExecutionBatchOut | ExecutionBatchIdsOut:
+) -> Response:
     """Record up to 1,000 executions in one transaction; a later one may consume an earlier
     one's new output by `ref` to its `label`. All or nothing. Results are in request order."""
     recorded = executions.record(db, who, [e.to_domain() for e in body.executions])
+    out: ExecutionBatchOut | ExecutionBatchIdsOut
     if view == "ids":
-        return ExecutionBatchIdsOut(
+        out = ExecutionBatchIdsOut(
             executions=[
                 ExecutionIdsOut(
                     id=r.execution.id,
@@ -248,7 +249,11 @@ def create_executions(
                 for r in recorded
             ]
         )
-    return ExecutionBatchOut(executions=[ExecutionDetailOut.of_recorded(r) for r in recorded])
+    else:
+        out = ExecutionBatchOut(executions=[ExecutionDetailOut.of_recorded(r) for r in recorded])
+    # Built from validated entities already: skip FastAPI's second validation pass, which costs
+    # tens of milliseconds on a 1,000-execution batch. The schema stays in `response_model`.
+    return Response(out.model_dump_json(), status_code=201, media_type="application/json")
 
 
 @router.get("/{execution_id}", operation_id="getExecution", response_model=ExecutionDetailOut)

@@ -14,33 +14,27 @@ from ..models.base import utcnow
 from . import bulk
 
 
-def add_many(
-    session: Session, project_id: int, events: Sequence[Event], *, fresh: bool = False
-) -> None:
+def add_many(session: Session, events: Sequence[Event], *, fresh: bool = False) -> None:
     """Insert edges; an edge that exists already is left as it is.
 
     `fresh=True` promises that none can exist yet (their executions are new in this unit of
-    work), which allows the bulk path.
+    work), which allows the bulk path. The caller guarantees both ends are in one project.
     """
     if not events:
         return
+    now = utcnow()
+    rows = [
+        {
+            "execution_id": e.execution_id,
+            "artifact_id": e.artifact_id,
+            "type": e.type,
+            "role": e.role,
+            "created_at": now,
+        }
+        for e in events
+    ]
     if fresh:
-        now = utcnow()
-        bulk.insert_rows(
-            session,
-            EventRow.__table__,
-            [
-                {
-                    "project_id": project_id,
-                    "execution_id": e.execution_id,
-                    "artifact_id": e.artifact_id,
-                    "type": e.type,
-                    "role": e.role,
-                    "created_at": now,
-                }
-                for e in events
-            ],
-        )
+        bulk.insert_rows(session, EventRow.__table__, rows)
         return
     dialect = session.get_bind().dialect.name
     insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -48,16 +42,7 @@ def add_many(
         insert_(EventRow).on_conflict_do_nothing(
             index_elements=["execution_id", "type", "artifact_id"]
         ),
-        [
-            {
-                "project_id": project_id,
-                "execution_id": e.execution_id,
-                "artifact_id": e.artifact_id,
-                "type": e.type,
-                "role": e.role,
-            }
-            for e in events
-        ],
+        rows,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Id, Json, UtcDateTime, utcnow
@@ -16,7 +16,8 @@ class AuditRow(Base):
     __table_args__ = (Index("ix_audit_log_project_id_id", "project_id", "id"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # Deliberately no foreign key: the trail of a project must outlive the project.
+    project_id: Mapped[int] = mapped_column(Id)
     actor: Mapped[str] = mapped_column(String(160))
     action: Mapped[str] = mapped_column(String(64))
     entity_type: Mapped[str] = mapped_column(String(32))

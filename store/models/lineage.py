@@ -110,8 +110,9 @@ class EventRow(Base):
         CheckConstraint(_one_of("type", EVENT_TYPES), name="type"),
     )
 
+    # No project_id: both ends carry theirs (and the same one), and every foreign key is a
+    # per-row check on the hottest insert path.
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     execution_id: Mapped[int] = mapped_column(ForeignKey("execution.id", ondelete="CASCADE"))
     artifact_id: Mapped[int] = mapped_column(ForeignKey("artifact.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(8))
