@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from mlledger.store import entities
 
@@ -23,7 +24,28 @@ Fingerprint = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
 ]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
-JsonObject = dict[Annotated[str, StringConstraints(max_length=256)], JsonValue]
+
+
+def _finite(value: dict[str, Any]) -> dict[str, Any]:
+    """NaN and Infinity are not JSON: Postgres refuses them and SQLite would store null."""
+
+    def walk(v: Any, path: str) -> None:
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{path or 'value'} is {v}; NaN and Infinity are not valid JSON")
+        if isinstance(v, dict):
+            for k, item in v.items():
+                walk(item, f"{path}.{k}" if path else k)
+        elif isinstance(v, list):
+            for i, item in enumerate(v):
+                walk(item, f"{path}[{i}]")
+
+    walk(value, "")
+    return value
+
+
+JsonObject = Annotated[
+    dict[Annotated[str, StringConstraints(max_length=256)], JsonValue], AfterValidator(_finite)
+]
 
 ArtifactKind = Literal[
     "dataset", "feature_view", "model", "schema", "statistics", "anomalies", "evaluation", "other"

@@ -10,6 +10,7 @@ defaults.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -41,33 +42,33 @@ def insert_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) 
 
 
 def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> list[int]:
-    from psycopg.types.json import Jsonb
-
-    ids = list(
+    ids = (
         session.execute(
             text(
                 "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
             ),
             {"table": table.name, "n": len(rows)},
-        ).scalars()
+        )
+        .scalars()
+        .all()
     )
     columns = list(rows[0])
-    is_json = [isinstance(table.c[c].type, JSON) for c in columns]
+    json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
     raw = session.connection().connection.driver_connection
     quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for new_id, row in zip(ids, rows, strict=True):
-            values = [row[c] for c in columns]
+            # COPY's text format parses JSON text into jsonb itself: no adapter object per value.
             copy.write_row(
-                [
-                    new_id,
-                    *(
-                        Jsonb(v) if j and v is not None else v
-                        for v, j in zip(values, is_json, strict=True)
-                    ),
-                ]
+                [new_id, *(_json(row[c]) if c in json_columns else row[c] for c in columns)]
             )
-    return ids
+    return list(ids)
+
+
+def _json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return "{}" if value == {} else json.dumps(value, separators=(",", ":"))
 
 
 def by_ids(session: Session, row_type: Any, project_id: int, ids: Sequence[int]) -> dict[int, Any]:

@@ -134,3 +134,20 @@ def test_injection_looking_strings_are_data(client: TestClient):
 def test_unicode_names_are_fine(client: TestClient):
     r = client.post("/api/v1/artifacts", json={"kind": "dataset", "name": "données-训练-📦"})
     assert r.status_code == 201 and r.json()["name"] == "données-训练-📦"
+
+
+@pytest.mark.parametrize("token", [b"NaN", b"Infinity", b"-Infinity"])
+@pytest.mark.parametrize(
+    ("path", "template"),
+    [
+        ("/api/v1/artifacts", b'{"kind":"dataset","name":"n","properties":{"m":{"x":[1,%s]}}}'),
+        ("/api/v1/executions", b'{"kind":"run","name":"n","params":{"lr":%s}}'),
+        ("/api/v1/contexts", b'{"kind":"experiment","name":"n","properties":{"x":%s}}'),
+    ],
+)
+def test_non_finite_numbers_are_refused_not_lost(client: TestClient, path, template, token):
+    """Python's JSON parser accepts NaN/Infinity; Postgres refuses them and SQLite would store
+    null. Either way the caller must hear about it."""
+    r = client.post(path, content=template % token, headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert "NaN and Infinity are not valid JSON" in error(r)["message"]
