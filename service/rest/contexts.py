@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from mlledger.store.metadata.contexts import NewContext
 
@@ -18,7 +19,7 @@ router = APIRouter(prefix="/contexts", tags=["contexts"], responses=ERRORS)
 class ContextIn(Strict):
     kind: ContextKind
     name: Name
-    properties: JsonObject = {}
+    properties: JsonObject = Field(default_factory=dict)
 
 
 @router.post("", operation_id="createContext", status_code=201, response_model=ContextOut)

@@ -51,7 +51,9 @@ class ArtifactRefIn(Strict):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> ArtifactRefIn:
-        if sum(x is not None for x in (self.artifact_id, self.artifact, self.ref)) != 1:
+        # Runs once per reference (thousands a batch): plain comparisons, no generator.
+        unset = (self.artifact_id is None) + (self.artifact is None) + (self.ref is None)
+        if unset != 2:
             raise ValueError("give exactly one of artifact_id, artifact or ref")
         return self
 
@@ -71,7 +73,7 @@ class ContextRefIn(Strict):
     id: Id | None = None
     kind: ContextKind | None = None
     name: Name | None = None
-    properties: JsonObject = {}
+    properties: JsonObject = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_form(self) -> ContextRefIn:
@@ -90,10 +92,10 @@ class ExecutionIn(Strict):
     kind: ExecutionKind
     name: Name
     state: ExecutionState = "running"
-    params: JsonObject = {}
-    properties: JsonObject = {}
+    params: JsonObject = Field(default_factory=dict)
+    properties: JsonObject = Field(default_factory=dict)
     code_version: ShortText | None = None
-    environment: JsonObject = {}
+    environment: JsonObject = Field(default_factory=dict)
     started_at: datetime | None = None
     ended_at: datetime | None = None
     inputs: list[ArtifactRefIn] = Field(default_factory=list, max_length=10_000)

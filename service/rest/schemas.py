@@ -28,19 +28,20 @@ Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
 
 def _finite(value: dict[str, Any]) -> dict[str, Any]:
     """NaN and Infinity are not JSON: Postgres refuses them and SQLite would store null."""
-
-    def walk(v: Any, path: str) -> None:
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{path or 'value'} is {v}; NaN and Infinity are not valid JSON")
-        if isinstance(v, dict):
-            for k, item in v.items():
-                walk(item, f"{path}.{k}" if path else k)
-        elif isinstance(v, list):
-            for i, item in enumerate(v):
-                walk(item, f"{path}[{i}]")
-
-    walk(value, "")
+    if value:  # runs for every JSON field of a batch; most are empty
+        _check_finite(value, "")
     return value
+
+
+def _check_finite(value: Any, path: str) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{path or 'value'} is {value}; NaN and Infinity are not valid JSON")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_finite(item, f"{path}.{key}" if path else key)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{path}[{i}]")
 
 
 JsonObject = Annotated[
