@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 
 from ..entities import Artifact, Page
 from ..errors import AlreadyExists, InvalidArgument, NotFound
-from ..models import ArtifactRow, ArtifactSeriesRow
+from ..models import ArtifactRow, ArtifactSeriesRow, AttributionRow
 from ..models.base import utcnow
 from . import bulk
-from .pagination import decode_cursor, encode_cursor
+from .pagination import keyset_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,8 +88,6 @@ def list_page(
     cursor: str | None = None,
 ) -> Page[Artifact]:
     """Newest first, keyset-paginated."""
-    from ..models import AttributionRow
-
     query = select(ArtifactRow).where(ArtifactRow.project_id == project_id)
     if kind is not None:
         query = query.where(ArtifactRow.kind == kind)
@@ -99,16 +97,7 @@ def list_page(
         query = query.join(AttributionRow, AttributionRow.artifact_id == ArtifactRow.id).where(
             AttributionRow.context_id == context_id
         )
-    before = decode_cursor(cursor)
-    if before is not None:
-        query = query.where(ArtifactRow.id < before)
-    rows = list(session.scalars(query.order_by(ArtifactRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        items=[to_entity(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
-    )
+    return keyset_page(session, query, ArtifactRow, limit=limit, cursor=cursor, to_entity=to_entity)
 
 
 def create_many(

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..entities import Context, Page
@@ -15,7 +14,7 @@ from ..errors import AlreadyExists, NotFound
 from ..models import AssociationRow, AttributionRow, ContextRow
 from ..models.base import utcnow
 from . import bulk
-from .pagination import decode_cursor, encode_cursor
+from .pagination import keyset_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +33,6 @@ def to_entity(row: ContextRow) -> Context:
         properties=row.properties or {},
         created_at=row.created_at,
     )
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    dialect = session.get_bind().dialect.name
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def get(session: Session, project_id: int, context_id: int) -> Context:
@@ -91,7 +85,7 @@ def ensure_many(
     created: set[int] = set()
     for start in range(0, len(keys), 1000):  # 5 parameters a row, under every dialect's cap
         inserted = session.execute(
-            _insert(session)(table)
+            bulk.dialect_insert(session)(table)
             .values(
                 [
                     {
@@ -133,16 +127,7 @@ def list_page(
         query = query.where(ContextRow.kind == kind)
     if name is not None:
         query = query.where(ContextRow.name == name)
-    before = decode_cursor(cursor)
-    if before is not None:
-        query = query.where(ContextRow.id < before)
-    rows = list(session.scalars(query.order_by(ContextRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        items=[to_entity(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
-    )
+    return keyset_page(session, query, ContextRow, limit=limit, cursor=cursor, to_entity=to_entity)
 
 
 def attach(
@@ -152,7 +137,7 @@ def attach(
     attributions: Iterable[tuple[int, int]] = (),
 ) -> None:
     """Link (context, execution) and (context, artifact) pairs; existing links are kept."""
-    insert_ = _insert(session)
+    insert_ = bulk.dialect_insert(session)
     assoc = sorted(set(associations))
     attrib = sorted(set(attributions))
     if assoc:

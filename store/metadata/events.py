@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..entities import Event
@@ -36,10 +35,8 @@ def add_many(session: Session, events: Sequence[Event], *, fresh: bool = False) 
     if fresh:
         bulk.insert_rows(session, EventRow.__table__, rows)
         return
-    dialect = session.get_bind().dialect.name
-    insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert_(EventRow).on_conflict_do_nothing(
+        bulk.dialect_insert(session)(EventRow).on_conflict_do_nothing(
             index_elements=["execution_id", "type", "artifact_id"]
         ),
         rows,

@@ -15,7 +15,7 @@ from ..errors import NotFound
 from ..models import AssociationRow, ExecutionRow
 from ..models.base import to_utc, utcnow
 from . import bulk
-from .pagination import decode_cursor, encode_cursor
+from .pagination import keyset_page
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,15 +92,8 @@ def list_page(
         query = query.join(AssociationRow, AssociationRow.execution_id == ExecutionRow.id).where(
             AssociationRow.context_id == context_id
         )
-    before = decode_cursor(cursor)
-    if before is not None:
-        query = query.where(ExecutionRow.id < before)
-    rows = list(session.scalars(query.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return Page(
-        items=[to_entity(r) for r in rows],
-        next_cursor=encode_cursor(rows[-1].id) if more and rows else None,
+    return keyset_page(
+        session, query, ExecutionRow, limit=limit, cursor=cursor, to_entity=to_entity
     )
 
 

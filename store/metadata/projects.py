@@ -6,13 +6,13 @@ import hashlib
 import secrets
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from ..entities import Project, Scope, Token
 from ..errors import NotFound
 from ..models import ProjectRow, TokenRow
 from ..models.base import utcnow
+from . import bulk
 
 TOKEN_PREFIX = "mll_"
 
@@ -37,10 +37,10 @@ def get_or_create_project(session: Session, name: str) -> Project:
     """Race-free: concurrent first requests for one project all get the same row."""
     row = session.scalar(select(ProjectRow).where(ProjectRow.name == name))
     if row is None:
-        dialect = session.get_bind().dialect.name
-        insert_ = postgresql.insert if dialect == "postgresql" else sqlite.insert
         session.execute(
-            insert_(ProjectRow).values(name=name, created_at=utcnow()).on_conflict_do_nothing()
+            bulk.dialect_insert(session)(ProjectRow)
+            .values(name=name, created_at=utcnow())
+            .on_conflict_do_nothing()
         )
         row = session.scalars(select(ProjectRow).where(ProjectRow.name == name)).one()
     return _project(row)
