@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import error_body
@@ -62,8 +64,6 @@ class BodySizeLimit:
 
 
 async def _reply(send: Send, status: int, code: str, message: str) -> None:
-    import json
-
     body = json.dumps(error_body(code, message, None)).encode()
     await send(
         {

@@ -131,7 +131,8 @@ def add_events(
     inputs: Sequence[ArtifactRef],
     outputs: Sequence[ArtifactRef],
 ) -> RecordedExecution:
-    """Add inputs/outputs to an existing execution (a run that logs its model at the end).
+    """Add inputs/outputs to an existing execution (a run that logs its model at the end);
+    returns the execution with all its events, as committed.
 
     Raises:
         NotFound: unknown execution or artifact id.
@@ -177,7 +178,7 @@ def add_events(
             for a in fresh
         ]
         audit.record(session, who.project_id, who.actor, entries)
-        return RecordedExecution(execution, ins, outs, ctx)
+        return _load(session, who.project_id, execution)
 
 
 def update(
@@ -232,16 +233,19 @@ def update(
 def get(db: Database, who: Principal, execution_id: int) -> RecordedExecution:
     who.require("read")
     with db.read() as session:
-        execution = executions.get(session, who.project_id, execution_id)
-        evs = events.of_executions(session, [execution_id])
-        arts = artifacts.get_many(session, who.project_id, [e.artifact_id for e in evs])
-        ctx = contexts.for_executions(session, [execution_id])[execution_id]
-        return RecordedExecution(
-            execution,
-            inputs=[(arts[e.artifact_id], e.role) for e in evs if e.type == "INPUT"],
-            outputs=[(arts[e.artifact_id], e.role) for e in evs if e.type == "OUTPUT"],
-            contexts=ctx,
-        )
+        return _load(session, who.project_id, executions.get(session, who.project_id, execution_id))
+
+
+def _load(session: Session, project_id: int, execution: Execution) -> RecordedExecution:
+    """An execution with all its inputs, outputs (and roles) and contexts."""
+    evs = events.of_executions(session, [execution.id])
+    arts = artifacts.get_many(session, project_id, [e.artifact_id for e in evs])
+    return RecordedExecution(
+        execution,
+        inputs=[(arts[e.artifact_id], e.role) for e in evs if e.type == "INPUT"],
+        outputs=[(arts[e.artifact_id], e.role) for e in evs if e.type == "OUTPUT"],
+        contexts=contexts.for_executions(session, [execution.id])[execution.id],
+    )
 
 
 def list_page(

@@ -289,14 +289,14 @@ def add_events(
     execution_id: ExecutionId, body: EventsIn, db: DB, who: Caller
 ) -> ExecutionDetailOut:
     """Add inputs or outputs to a running execution (e.g. the model a run produced)."""
-    executions.add_events(
+    recorded = executions.add_events(
         db,
         who,
         execution_id,
         [r.to_domain() for r in body.inputs],
         [r.to_domain() for r in body.outputs],
     )
-    return ExecutionDetailOut.of_recorded(executions.get(db, who, execution_id))
+    return ExecutionDetailOut.of_recorded(recorded)
 
 
 @router.get("", operation_id="listExecutions", response_model=PageOut[ExecutionOut])
