@@ -12,6 +12,8 @@ from .lineage import (
     ExecutionRow,
 )
 from .project import ProjectRow, TokenRow
+from .registry import ModelAliasRow, ModelVersionRow, RegisteredModelRow
+from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunRow
 
 __all__ = [
     "ArtifactRow",
@@ -23,6 +25,13 @@ __all__ = [
     "ContextRow",
     "EventRow",
     "ExecutionRow",
+    "IdempotencyKeyRow",
+    "LatestMetricRow",
+    "MetricRow",
+    "ModelAliasRow",
+    "ModelVersionRow",
     "ProjectRow",
+    "RegisteredModelRow",
+    "RunRow",
     "TokenRow",
 ]

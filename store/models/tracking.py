@@ -1,0 +1,95 @@
+"""Experiment tracking: a run is an execution of kind `run`; these tables hold what only runs have.
+
+Metrics are the high-volume table. Timestamps are integer milliseconds since the epoch (as in
+MLflow) so a batch of ten thousand points is written with COPY without per-value conversion, and
+values are doubles: NULL stands for NaN, which SQLite cannot store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, Id, Json, UtcDateTime, utcnow
+
+
+class RunRow(Base):
+    """The run side of an execution: its client-chosen id, experiment and tags.
+
+    `uuid` is chosen by the client, so a run can be created, logged to and ended while the server
+    is unreachable (the client spools and replays by uuid), and several processes of one job can
+    attach to the same run by agreeing on it.
+    """
+
+    __tablename__ = "run"
+    __table_args__ = (
+        UniqueConstraint("project_id", "uuid"),
+        Index(
+            "ix_run_project_id_experiment_id_execution_id",
+            "project_id",
+            "experiment_id",
+            "execution_id",
+        ),
+    )
+
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    uuid: Mapped[str] = mapped_column(String(64))
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"))
+    tags: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+
+
+class MetricRow(Base):
+    __tablename__ = "metric"
+    __table_args__ = (
+        # Covers the history read: one index range scan, no heap visit, already ordered.
+        Index(
+            "ix_metric_execution_id_key_step", "execution_id", "key", "step", "timestamp", "value"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    execution_id: Mapped[int] = mapped_column(ForeignKey("execution.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(250))
+    step: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)
+
+
+class LatestMetricRow(Base):
+    """The point with the highest (step, timestamp) per run and key: what search filters and
+    orders by, kept current by an upsert in the same transaction as each batch."""
+
+    __tablename__ = "metric_latest"
+    __table_args__ = (Index("ix_metric_latest_key_value", "key", "value"),)
+
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    step: Mapped[int] = mapped_column(BigInteger)
+    timestamp: Mapped[int] = mapped_column(BigInteger)
+    value: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)
+
+
+class IdempotencyKeyRow(Base):
+    """A client write that has been applied, with what it answered.
+
+    Inserted in the same transaction as the write itself, so a retried request either finds the
+    key (and gets the stored answer) or the first attempt never committed.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(64))
+    response: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
