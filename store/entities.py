@@ -123,3 +123,72 @@ class LineageGraph:
 def node_key(node_type: str, node_id: int) -> str:
     """The graph-wide id of a node: `artifact:12`, `execution:7`."""
     return f"{node_type}:{node_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A training run: an execution of kind `run` in an experiment context."""
+
+    id: int  # the execution id: the run's node in the lineage graph
+    uuid: str
+    project_id: int
+    experiment: str
+    experiment_id: int
+    name: str
+    state: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    code_version: str | None
+    environment: dict[str, Any]
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestMetric:
+    key: str
+    value: float
+    step: int
+    timestamp: int
+
+
+@dataclass(frozen=True, slots=True)
+class MetricHistory:
+    """Points of one series in step order; when downsampled, one point per step bucket with the
+    bucket's mean in `values` and its extremes in `mins`/`maxs`, so spikes stay visible."""
+
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+    total: int
+    downsampled: bool
+    mins: list[float] | None = None
+    maxs: list[float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RegisteredModel:
+    id: int
+    project_id: int
+    name: str
+    description: str | None
+    tags: dict[str, str]
+    latest_version: int
+    aliases: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ModelVersion:
+    id: int
+    model: str
+    version: int
+    artifact_id: int
+    run_id: int | None
+    description: str | None
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    aliases: list[str]
+    created_at: datetime

@@ -1,0 +1,1 @@
+"""Experiment tracking: runs, metric series, run search, idempotent client writes."""

@@ -1,0 +1,340 @@
+"""The run search language, parsed into SQLAlchemy expressions (never into SQL text).
+
+    metrics.auc > 0.9 and params.lr = "0.1" and (tags.team = 'risk' or tags.team is null)
+
+Identifiers are `metrics.<key>`, `params.<key>`, `tags.<key>` and `attributes.<name>` (name,
+state, run_id, started_at, ended_at); a key with other characters goes in backticks. Metrics
+compare with numbers (their latest value); params and tags are strings, as in MLflow. Operators:
+= != < <= > >= like ilike in (...) not in (...) is null, is not null; and, or, not, parentheses.
+Every mistake raises InvalidArgument naming the position and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, String, and_, cast, exists, func, not_, or_, select
+from sqlalchemy.sql.expression import literal
+
+from ..errors import InvalidArgument
+from ..models import ExecutionRow, LatestMetricRow, RunRow
+from ..models.base import to_utc
+
+MAX_LENGTH = 4000
+MAX_TERMS = 64
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<number>[-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?))
+    | (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+    | (?P<ident>[A-Za-z_][\w]*\.(?:`[^`]+`|[\w\-/.:]+)|[A-Za-z_]\w*)
+    | (?P<op><=|>=|!=|<>|==|=|<|>|\(|\)|,)
+    )""",
+    re.VERBOSE,
+)
+_SECTIONS = {
+    "metrics": "metrics",
+    "metric": "metrics",
+    "params": "params",
+    "param": "params",
+    "tags": "tags",
+    "tag": "tags",
+    "attributes": "attributes",
+    "attribute": "attributes",
+    "attr": "attributes",
+    "run": "attributes",
+}
+ATTRIBUTES = ("name", "state", "run_id", "started_at", "ended_at")
+_KEYWORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike"}
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    section: str  # metrics | params | tags | attributes
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    if len(text) > MAX_LENGTH:
+        raise InvalidArgument(
+            f"filter is {len(text)} characters; the limit is {MAX_LENGTH}",
+            details={"length": len(text)},
+        )
+    tokens: list[_Tok] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            start = len(text) - len(text[pos:].lstrip())
+            raise _error(text, start, f"unexpected character {text[start]!r}")
+        kind = m.lastgroup or ""
+        value = m.group(kind)
+        start = m.start(kind)
+        if kind == "ident" and value.lower() in _KEYWORDS:
+            kind = "keyword"
+            value = value.lower()
+        tokens.append(_Tok(kind, value, start))
+        pos = m.end()
+    tokens.append(_Tok("end", "", len(text)))
+    return tokens
+
+
+def _error(text: str, pos: int, message: str) -> InvalidArgument:
+    return InvalidArgument(
+        f"filter: {message} at position {pos}", details={"filter": text, "position": pos}
+    )
+
+
+def parse_field(text: str, token: str, pos: int) -> Field:
+    section, dot, key = token.partition(".")
+    if not dot:
+        if section.lower() in ATTRIBUTES:
+            return Field("attributes", section.lower())
+        raise _error(
+            text,
+            pos,
+            f"{token!r} is not a field; use metrics.<key>, params.<key>, tags.<key> "
+            f"or attributes.<{'|'.join(ATTRIBUTES)}>",
+        )
+    canonical = _SECTIONS.get(section.lower())
+    if canonical is None:
+        raise _error(
+            text, pos, f"unknown section {section!r}; use metrics, params, tags or attributes"
+        )
+    if key.startswith("`"):
+        key = key[1:-1]
+    if canonical == "attributes" and key not in ATTRIBUTES:
+        raise _error(
+            text, pos, f"unknown attribute {key!r}; attributes are {', '.join(ATTRIBUTES)}"
+        )
+    return Field(canonical, key)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+        self.terms = 0
+
+    @property
+    def tok(self) -> _Tok:
+        return self.tokens[self.i]
+
+    def take(self, kind: str, text: str | None = None) -> _Tok | None:
+        t = self.tok
+        if t.kind == kind and (text is None or t.text == text):
+            self.i += 1
+            return t
+        return None
+
+    def expect(self, kind: str, text: str | None, what: str) -> _Tok:
+        t = self.take(kind, text)
+        if t is None:
+            found = "the end of the filter" if self.tok.kind == "end" else repr(self.tok.text)
+            raise _error(self.text, self.tok.pos, f"expected {what}, found {found}")
+        return t
+
+    def parse(self) -> ColumnElement[bool]:
+        expr = self.or_expr()
+        if self.tok.kind != "end":
+            raise _error(
+                self.text, self.tok.pos, f"expected 'and', 'or' or the end, found {self.tok.text!r}"
+            )
+        return expr
+
+    def or_expr(self) -> ColumnElement[bool]:
+        parts = [self.and_expr()]
+        while self.take("keyword", "or"):
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else or_(*parts)
+
+    def and_expr(self) -> ColumnElement[bool]:
+        parts = [self.not_expr()]
+        while self.take("keyword", "and"):
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else and_(*parts)
+
+    def not_expr(self) -> ColumnElement[bool]:
+        if self.take("keyword", "not"):
+            return not_(self.not_expr())
+        if self.take("op", "("):
+            expr = self.or_expr()
+            self.expect("op", ")", "')'")
+            return expr
+        return self.comparison()
+
+    def comparison(self) -> ColumnElement[bool]:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise _error(self.text, self.tok.pos, f"more than {MAX_TERMS} comparisons")
+        ident = self.expect("ident", None, "a field such as metrics.auc")
+        field = parse_field(self.text, ident.text, ident.pos)
+        op_tok = self.tok
+        if self.take("keyword", "is"):
+            negate = self.take("keyword", "not") is not None
+            self.expect("keyword", "null", "'null'")
+            return _compile(
+                self.text, field, "is not null" if negate else "is null", None, op_tok.pos
+            )
+        if self.take("keyword", "not"):
+            self.expect("keyword", "in", "'in' after 'not'")
+            return _compile(self.text, field, "not in", self.value_list(), op_tok.pos)
+        if self.take("keyword", "in"):
+            return _compile(self.text, field, "in", self.value_list(), op_tok.pos)
+        if self.take("keyword", "like") or self.take("keyword", "ilike"):
+            value = self.value()
+            return _compile(self.text, field, op_tok.text, value, op_tok.pos)
+        op = self.expect("op", None, "a comparison operator (= != < <= > >= like in is)")
+        if op.text in {"(", ")", ","}:
+            raise _error(self.text, op.pos, f"expected a comparison operator, found {op.text!r}")
+        return _compile(self.text, field, op.text, self.value(), op.pos)
+
+    def value(self) -> _Tok:
+        t = self.take("number") or self.take("string")
+        if t is None:
+            found = "the end of the filter" if self.tok.kind == "end" else repr(self.tok.text)
+            raise _error(
+                self.text, self.tok.pos, f"expected a number or a quoted string, found {found}"
+            )
+        return t
+
+    def value_list(self) -> list[_Tok]:
+        self.expect("op", "(", "'(' to open the list")
+        values = [self.value()]
+        while self.take("op", ","):
+            values.append(self.value())
+        self.expect("op", ")", "')' to close the list")
+        return values
+
+
+def _literal(text: str, tok: _Tok) -> Any:
+    if tok.kind == "number":
+        number = float(tok.text)
+        if number != number or number in (float("inf"), float("-inf")):
+            raise _error(text, tok.pos, f"{tok.text} is not a finite number")
+        return number
+    body = tok.text[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+def _compile(
+    text: str, field: Field, op: str, value: _Tok | list[_Tok] | None, pos: int
+) -> ColumnElement[bool]:
+    op = {"==": "=", "<>": "!="}.get(op, op)
+    if field.section == "metrics":
+        return _metric(text, field.key, op, value, pos)
+    column, kind = _column(field)
+    if op in {"is null", "is not null"}:
+        return column.is_(None) if op == "is null" else column.is_not(None)
+    values = value if isinstance(value, list) else [value]
+    literals = []
+    for v in values:
+        assert v is not None
+        lit = _literal(text, v)
+        if kind == "string" and not isinstance(lit, str):
+            raise _error(
+                text,
+                v.pos,
+                f"{field.section}.{field.key} holds strings: quote the value, "
+                f'e.g. {field.section}.{field.key} = "{v.text}"',
+            )
+        if kind == "time":
+            lit = _time(text, v, lit)
+        literals.append(lit)
+    if op == "in":
+        return column.in_(literals)
+    if op == "not in":
+        return column.not_in(literals)
+    (lit,) = literals
+    if op in {"like", "ilike"}:
+        if kind != "string":
+            raise _error(text, pos, f"{op} applies to strings, not {field.section}.{field.key}")
+        return column.like(lit) if op == "like" else func.lower(column).like(lit.lower())
+    if kind == "string" and op not in {"=", "!="}:
+        raise _error(text, pos, f"{field.section}.{field.key} is a string: use = != like ilike in")
+    return _apply(column, op, lit)
+
+
+def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:
+    return {
+        "=": column == value,
+        "!=": column != value,
+        "<": column < value,
+        "<=": column <= value,
+        ">": column > value,
+        ">=": column >= value,
+    }[op]
+
+
+def _column(field: Field) -> tuple[Any, str]:
+    if field.section == "params":
+        return cast(ExecutionRow.params[field.key].as_string(), String), "string"
+    if field.section == "tags":
+        return cast(RunRow.tags[field.key].as_string(), String), "string"
+    return {
+        "name": (ExecutionRow.name, "string"),
+        "state": (ExecutionRow.state, "string"),
+        "run_id": (RunRow.uuid, "string"),
+        "started_at": (ExecutionRow.started_at, "time"),
+        "ended_at": (ExecutionRow.ended_at, "time"),
+    }[field.key]
+
+
+def _time(text: str, tok: _Tok, value: Any) -> datetime:
+    if isinstance(value, float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise _error(text, tok.pos, f"{value!r} is not an ISO 8601 time") from None
+    return to_utc(parsed)  # type: ignore[return-value]
+
+
+def _metric(
+    text: str, key: str, op: str, value: _Tok | list[_Tok] | None, pos: int
+) -> ColumnElement[bool]:
+    present = (LatestMetricRow.execution_id == ExecutionRow.id) & (LatestMetricRow.key == key)
+    if op == "is null":
+        return ~exists().where(present)
+    if op == "is not null":
+        return exists().where(present)
+    if op in {"like", "ilike"}:
+        raise _error(text, pos, f"{op} applies to strings; metrics.{key} is a number")
+    values = value if isinstance(value, list) else [value]
+    numbers = []
+    for v in values:
+        assert v is not None
+        lit = _literal(text, v)
+        if not isinstance(lit, float):
+            raise _error(
+                text, v.pos, f"metrics.{key} is a number: compare it with a number, not {v.text}"
+            )
+        numbers.append(lit)
+    column = LatestMetricRow.value
+    if op == "in":
+        condition = column.in_(numbers)
+    elif op == "not in":
+        condition = column.not_in(numbers)
+    else:
+        condition = _apply(column, op, numbers[0])
+    return exists(select(literal(1)).where(present, condition))
+
+
+def parse(text: str) -> ColumnElement[bool] | None:
+    """The filter as a WHERE condition over execution ⋈ run; None for an empty filter."""
+    if not text or not text.strip():
+        return None
+    return _Parser(text).parse()

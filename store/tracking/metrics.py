@@ -1,0 +1,172 @@
+"""Metric points: written in bulk (COPY on Postgres), read back as whole or downsampled series.
+
+A batch arrives as parallel columns (keys, values, steps, timestamps) — the shape the client
+buffers and the wire carries — so no per-point object is built between the socket and COPY.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from ..entities import LatestMetric, MetricHistory
+from ..metadata import bulk
+from ..models import LatestMetricRow, MetricRow
+
+NAN = float("nan")
+
+
+def insert(
+    session: Session,
+    execution_id: int,
+    keys: Sequence[str],
+    values: Sequence[float],
+    steps: Sequence[int],
+    timestamps: Sequence[int],
+) -> None:
+    """Append points and move each key's latest value forward, in the caller's transaction."""
+    if not keys:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        raw = session.connection().connection.driver_connection
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                'COPY metric (execution_id, "key", step, "timestamp", value) FROM STDIN'
+            ) as copy,
+        ):
+            for row in zip(keys, steps, timestamps, values, strict=True):
+                copy.write_row((execution_id, *row))
+    else:
+        rows = [
+            {
+                "execution_id": execution_id,
+                "key": k,
+                "step": s,
+                "timestamp": t,
+                # SQLite has no NaN: it would store NULL anyway, say so explicitly.
+                "value": None if v != v else v,
+            }
+            for k, v, s, t in zip(keys, values, steps, timestamps, strict=True)
+        ]
+        for part in bulk.chunks(rows):
+            session.execute(MetricRow.__table__.insert(), list(part))
+    _advance_latest(session, execution_id, keys, values, steps, timestamps)
+
+
+def _advance_latest(
+    session: Session,
+    execution_id: int,
+    keys: Sequence[str],
+    values: Sequence[float],
+    steps: Sequence[int],
+    timestamps: Sequence[int],
+) -> None:
+    best: dict[str, tuple[int, int, float]] = {}
+    for k, v, s, t in zip(keys, values, steps, timestamps, strict=True):
+        current = best.get(k)
+        if current is None or (s, t) >= current[:2]:
+            best[k] = (s, t, v)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    # Keys in sorted order: concurrent batches lock the same rows in the same order, no deadlock.
+    rows = [
+        {
+            "execution_id": execution_id,
+            "key": k,
+            "step": s,
+            "timestamp": t,
+            "value": None if (sqlite and v != v) else v,
+        }
+        for k, (s, t, v) in sorted(best.items())
+    ]
+    table = LatestMetricRow.__table__
+    for part in bulk.chunks(rows, 1000):
+        stmt = bulk.dialect_insert(session)(table).values(list(part))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["execution_id", "key"],
+            set_={
+                "step": stmt.excluded.step,
+                "timestamp": stmt.excluded.timestamp,
+                "value": stmt.excluded.value,
+            },
+            where=tuple_(stmt.excluded.step, stmt.excluded.timestamp)
+            >= tuple_(table.c.step, table.c.timestamp),
+        )
+        session.execute(stmt)
+
+
+def latest(session: Session, execution_ids: Sequence[int]) -> dict[int, list[LatestMetric]]:
+    out: dict[int, list[LatestMetric]] = {i: [] for i in execution_ids}
+    for part in bulk.chunks(sorted(set(execution_ids))):
+        rows = session.execute(
+            select(LatestMetricRow)
+            .where(LatestMetricRow.execution_id.in_(part))
+            .order_by(LatestMetricRow.execution_id, LatestMetricRow.key)
+        ).scalars()
+        for r in rows:
+            out[r.execution_id].append(
+                LatestMetric(r.key, NAN if r.value is None else r.value, r.step, r.timestamp)
+            )
+    return out
+
+
+def history(
+    session: Session,
+    execution_id: int,
+    key: str,
+    *,
+    max_points: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> MetricHistory:
+    """The series in (step, timestamp) order; above `max_points` points, averaged into at most
+    `max_points` equal step buckets (with each bucket's min and max)."""
+    where = [MetricRow.execution_id == execution_id, MetricRow.key == key]
+    if min_step is not None:
+        where.append(MetricRow.step >= min_step)
+    if max_step is not None:
+        where.append(MetricRow.step <= max_step)
+    total, lo, hi = session.execute(
+        select(func.count(), func.min(MetricRow.step), func.max(MetricRow.step)).where(*where)
+    ).one()
+    if total <= max_points:
+        rows = session.execute(
+            select(MetricRow.step, MetricRow.timestamp, MetricRow.value)
+            .where(*where)
+            .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.value)
+        ).all()
+        return MetricHistory(
+            key=key,
+            steps=[r[0] for r in rows],
+            timestamps=[r[1] for r in rows],
+            values=[NAN if r[2] is None else r[2] for r in rows],
+            total=total,
+            downsampled=False,
+        )
+    width = max(1, math.ceil((hi - lo + 1) / max_points))
+    bucket = (MetricRow.step - lo) // width
+    rows = session.execute(
+        select(
+            func.min(MetricRow.step),
+            func.max(MetricRow.timestamp),
+            func.avg(MetricRow.value),
+            func.min(MetricRow.value),
+            func.max(MetricRow.value),
+        )
+        .where(*where)
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    return MetricHistory(
+        key=key,
+        steps=[r[0] for r in rows],
+        timestamps=[r[1] for r in rows],
+        values=[NAN if r[2] is None else float(r[2]) for r in rows],
+        mins=[NAN if r[3] is None else r[3] for r in rows],
+        maxs=[NAN if r[4] is None else r[4] for r in rows],
+        total=total,
+        downsampled=True,
+    )
