@@ -17,7 +17,7 @@ from .auth import Authenticator
 from .graphql.context import get_context
 from .graphql.schema import build_schema
 from .limits import BodySizeLimit
-from .rest import artifacts, contexts, executions, health, lineage, tokens
+from .rest import artifacts, contexts, executions, health, lineage, models, runs, tokens
 from .settings import Settings
 
 
@@ -54,7 +54,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.authenticator = Authenticator(db, settings)
 
     errors.install(app)
-    for module in (artifacts, executions, contexts, lineage, tokens, health):
+    for module in (artifacts, executions, contexts, lineage, runs, models, tokens, health):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(
         GraphQLRouter(build_schema(settings), context_getter=get_context),

@@ -101,7 +101,7 @@ def record(
         # batch's own edges are in, so a cycle through the batch is seen too.
         for i, rec in enumerate(records):
             if any(o.id is not None for o in rec.outputs):
-                _refuse_cycles(session, created[i].id, f"executions[{i}]")
+                refuse_cycles(session, created[i].id, f"executions[{i}]")
 
         entries = [
             audit.AuditEntry(
@@ -157,7 +157,7 @@ def add_events(
         edges = [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
         edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
         events.add_many(session, _dedupe(edges))
-        _refuse_cycles(session, execution.id, f"execution {execution.id}")
+        refuse_cycles(session, execution.id, f"execution {execution.id}")
         ctx = contexts.for_executions(session, [execution.id])[execution.id]
         contexts.attach(
             session,
@@ -362,7 +362,7 @@ def _resolve_contexts(
     return out, fresh
 
 
-def _refuse_cycles(session: Session, execution_id: int, where: str) -> None:
+def refuse_cycles(session: Session, execution_id: int, where: str) -> None:
     evs = events.of_executions(session, [execution_id])
     outputs = [e.artifact_id for e in evs if e.type == "OUTPUT"]
     inputs = [e.artifact_id for e in evs if e.type == "INPUT"]

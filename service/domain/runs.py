@@ -1,0 +1,258 @@
+"""Run use cases: what training code does through the client, each call one transaction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from mlledger.store.database import Database
+from mlledger.store.entities import Artifact, Event, LatestMetric, MetricHistory, Page, Run
+from mlledger.store.errors import InvalidArgument
+from mlledger.store.metadata import artifacts, audit, contexts, events
+from mlledger.store.metadata.artifacts import NewArtifact
+from mlledger.store.models.base import utcnow
+from mlledger.store.tracking import idempotency, metrics, runs
+from mlledger.store.tracking.runs import NewRun
+
+from .executions import refuse_cycles
+from .principal import Principal
+
+MAX_POINTS_PER_BATCH = 10_000
+RUN_STATES = ("running", "complete", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class MetricBatch:
+    """Parallel columns, as buffered by the client and carried on the wire."""
+
+    keys: Sequence[str]
+    values: Sequence[float]
+    steps: Sequence[int]
+    timestamps: Sequence[int]
+
+
+def _audit(
+    session: Session, who: Principal, action: str, run: Run, details: dict[str, Any]
+) -> None:
+    audit.record(
+        session, who.project_id, who.actor, [audit.AuditEntry(action, "execution", run.id, details)]
+    )
+
+
+def create(db: Database, who: Principal, spec: NewRun) -> tuple[Run, bool]:
+    """Create the run, or attach to the run with this uuid (created=False)."""
+    who.require("write")
+    with db.write() as session:
+        run, created = runs.create(session, who.project_id, spec)
+        if created:
+            _audit(
+                session, who, "run.create", run, {"uuid": run.uuid, "experiment": spec.experiment}
+            )
+        return run, created
+
+
+def get(db: Database, who: Principal, ref: str) -> Run:
+    who.require("read")
+    with db.read() as session:
+        return runs.get(session, who.project_id, ref)
+
+
+def search(
+    db: Database,
+    who: Principal,
+    *,
+    experiments: Sequence[str],
+    filter: str | None,
+    order_by: str | None,
+    limit: int,
+    cursor: str | None,
+) -> Page[Run]:
+    who.require("read")
+    with db.read() as session:
+        return runs.search(
+            session,
+            who.project_id,
+            experiments=experiments,
+            filter=filter,
+            order_by=order_by,
+            limit=limit,
+            cursor=cursor,
+        )
+
+
+def update(
+    db: Database,
+    who: Principal,
+    ref: str,
+    *,
+    state: Literal["running", "complete", "failed"] | None = None,
+    ended_at: datetime | None = None,
+    params: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+    remove_tags: Sequence[str] = (),
+) -> Run:
+    """Params (set once), tags (merged) and the state, under the run's row lock.
+
+    Raises:
+        FailedPrecondition: a param would change value.
+    """
+    who.require("write")
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref, for_update=True)
+        if params:
+            run = runs.log_params(session, run, params)
+        if tags or remove_tags:
+            run = runs.set_tags(session, run, tags or {}, remove_tags)
+        if state is not None:
+            if ended_at is not None and ended_at < run.started_at:
+                raise InvalidArgument(
+                    "ended_at is before the run started",
+                    details={"started_at": run.started_at.isoformat()},
+                )
+            before = run.state
+            run = runs.finish(session, run, state, ended_at or utcnow())
+            if run.state != before:
+                _audit(session, who, f"run.{state}", run, {"from": before})
+        return run
+
+
+def log_metrics(
+    db: Database, who: Principal, ref: str, batch: MetricBatch, idempotency_key: str | None
+) -> dict[str, int | bool]:
+    """Append a batch of points in one statement; a retry with the same key is a no-op.
+
+    Returns {"accepted": n, "duplicate": bool}.
+    """
+    who.require("write")
+    _check_batch(batch)
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref)
+        if idempotency_key is not None:
+            previous = idempotency.claim(session, who.project_id, idempotency_key, "run.metrics")
+            if previous is not None:
+                return {**previous, "duplicate": True}
+        metrics.insert(session, run.id, batch.keys, batch.values, batch.steps, batch.timestamps)
+        answer = {"accepted": len(batch.keys)}
+        if idempotency_key is not None:
+            idempotency.answer(session, who.project_id, idempotency_key, answer)
+        return {**answer, "duplicate": False}
+
+
+def _check_batch(batch: MetricBatch) -> None:
+    n = len(batch.keys)
+    if not (len(batch.values) == len(batch.steps) == len(batch.timestamps) == n):
+        raise InvalidArgument(
+            "keys, values, steps and timestamps must have the same length",
+            details={
+                "keys": n,
+                "values": len(batch.values),
+                "steps": len(batch.steps),
+                "timestamps": len(batch.timestamps),
+            },
+        )
+    if n == 0:
+        raise InvalidArgument("the batch holds no points")
+    if n > MAX_POINTS_PER_BATCH:
+        raise InvalidArgument(
+            f"{n} points in one batch; the limit is {MAX_POINTS_PER_BATCH}",
+            details={"points": n, "limit": MAX_POINTS_PER_BATCH},
+        )
+
+
+def latest_metrics(db: Database, who: Principal, ref: str) -> list[LatestMetric]:
+    who.require("read")
+    with db.read() as session:
+        run = runs.get(session, who.project_id, ref)
+        return metrics.latest(session, [run.id])[run.id]
+
+
+def latest_metrics_many(
+    db: Database, who: Principal, run_ids: Sequence[int]
+) -> dict[int, list[LatestMetric]]:
+    who.require("read")
+    with db.read() as session:
+        return metrics.latest(session, run_ids)
+
+
+def history(
+    db: Database,
+    who: Principal,
+    ref: str,
+    key: str,
+    *,
+    max_points: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> MetricHistory:
+    who.require("read")
+    with db.read() as session:
+        run = runs.get(session, who.project_id, ref)
+        return metrics.history(
+            session, run.id, key, max_points=max_points, min_step=min_step, max_step=max_step
+        )
+
+
+def log_artifact(
+    db: Database,
+    who: Principal,
+    ref: str,
+    spec: NewArtifact,
+    direction: Literal["INPUT", "OUTPUT"],
+    role: str | None,
+) -> tuple[Artifact, bool]:
+    """Record a dataset the run read (INPUT) or a file it wrote (OUTPUT), versioned by
+    fingerprint; logging the same content again is the same artifact and the same edge.
+
+    Raises:
+        InvalidArgument: the edge would close a lineage cycle.
+    """
+    who.require("write")
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref, for_update=True)
+        artifact, created = attach_artifact(session, who, run, spec, direction, role)
+        return artifact, created
+
+
+def attach_artifact(
+    session: Session,
+    who: Principal,
+    run: Run,
+    spec: NewArtifact,
+    direction: Literal["INPUT", "OUTPUT"],
+    role: str | None,
+) -> tuple[Artifact, bool]:
+    ((artifact, created),) = artifacts.create_many(session, who.project_id, [spec])
+    events.add_many(session, [Event(run.id, artifact.id, direction, role)])
+    contexts.attach(session, attributions=[(run.experiment_id, artifact.id)])
+    if not created and direction == "OUTPUT":
+        refuse_cycles(session, run.id, f"run {run.uuid}")
+    if created:
+        audit.record(
+            session,
+            who.project_id,
+            who.actor,
+            [
+                audit.AuditEntry(
+                    "artifact.create",
+                    "artifact",
+                    artifact.id,
+                    {"name": artifact.name, "version": artifact.version},
+                )
+            ],
+        )
+    return artifact, created
+
+
+def finite_metrics(values: dict[str, float], what: str) -> dict[str, float]:
+    """Model metrics are compared by gates: a NaN there would make every comparison false."""
+    for key, value in values.items():
+        if not math.isfinite(value):
+            raise InvalidArgument(
+                f"{what}.{key} is {value}; it must be a finite number", details={"key": key}
+            )
+    return values

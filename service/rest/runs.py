@@ -1,0 +1,249 @@
+"""/api/v1/runs: what the training client writes, and run search."""
+
+from __future__ import annotations
+
+import json
+import uuid as uuids
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Response
+
+from mlledger.store.entities import Run
+from mlledger.store.tracking.runs import NewRun
+
+from ..deps import DB, Caller
+from ..domain import runs
+from ..domain.runs import MetricBatch
+from .artifacts import to_new
+from .schemas import ERRORS, ArtifactOut, PageOut
+from .tracking_schemas import (
+    LatestMetricOut,
+    MetricBatchIn,
+    MetricBatchOut,
+    RunArtifactIn,
+    RunIn,
+    RunOut,
+    RunPatch,
+    wire_float,
+)
+
+router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
+
+RunRef = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_\-.:]+$",
+        description="The run's uuid, or its execution id.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=8,
+        max_length=128,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Unique per logical write (the client sends a UUID): a retry with the same "
+        "key is answered without being applied twice.",
+    ),
+]
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
+
+def _out(db: DB, who: Caller, run: Run) -> RunOut:
+    return RunOut.of(run, runs.latest_metrics_many(db, who, [run.id])[run.id])
+
+
+@router.post(
+    "",
+    operation_id="createRun",
+    status_code=201,
+    response_model=RunOut,
+    responses={200: {"model": RunOut, "description": "A run with this uuid exists: attached"}},
+)
+def create_run(body: RunIn, db: DB, who: Caller, response: Response) -> RunOut:
+    """Start a run in an experiment (created on first use)."""
+    run_uuid = body.uuid or str(uuids.uuid4())
+    run, created = runs.create(
+        db,
+        who,
+        NewRun(
+            uuid=run_uuid,
+            experiment=body.experiment,
+            name=body.name or run_uuid,
+            params=body.params,
+            tags=body.tags,
+            code_version=body.code_version,
+            environment=body.environment,
+            started_at=body.started_at,
+        ),
+    )
+    if not created:
+        response.status_code = 200
+    return _out(db, who, run)
+
+
+@router.get("", operation_id="searchRuns", response_model=PageOut[RunOut])
+def search_runs(
+    db: DB,
+    who: Caller,
+    experiment: Annotated[list[str], Query(max_length=100)] = [],  # noqa: B006
+    filter: Annotated[
+        str | None,
+        Query(
+            max_length=4000,
+            description='e.g. `metrics.auc > 0.9 and params.lr = "0.1" and tags.team = "risk"`',
+        ),
+    ] = None,
+    order_by: Annotated[
+        str | None, Query(max_length=1000, description="e.g. `metrics.auc desc, name`")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> PageOut[RunOut]:
+    """Runs matching a filter, newest first unless ordered otherwise."""
+    page = runs.search(
+        db,
+        who,
+        experiments=experiment,
+        filter=filter,
+        order_by=order_by,
+        limit=limit,
+        cursor=cursor,
+    )
+    latest = runs.latest_metrics_many(db, who, [r.id for r in page.items])
+    return PageOut(
+        items=[RunOut.of(r, latest[r.id]) for r in page.items], next_cursor=page.next_cursor
+    )
+
+
+@router.get("/{run}", operation_id="getRun", response_model=RunOut)
+def get_run(run: RunRef, db: DB, who: Caller) -> RunOut:
+    return _out(db, who, runs.get(db, who, run))
+
+
+@router.patch("/{run}", operation_id="updateRun", response_model=RunOut)
+def update_run(run: RunRef, body: RunPatch, db: DB, who: Caller) -> RunOut:
+    """End the run, add params, set or remove tags. `failed` is final; a param never changes."""
+    updated = runs.update(
+        db,
+        who,
+        run,
+        state=body.state,
+        ended_at=body.ended_at,
+        params=body.params,
+        tags=body.tags,
+        remove_tags=body.remove_tags,
+    )
+    return _out(db, who, updated)
+
+
+@router.post("/{run}/metrics", operation_id="logMetrics", response_model=MetricBatchOut)
+def log_metrics(
+    run: RunRef,
+    body: MetricBatchIn,
+    db: DB,
+    who: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> MetricBatchOut:
+    """Append up to 10,000 points in one statement (COPY on Postgres)."""
+    values = [_NON_FINITE[v] if isinstance(v, str) else v for v in body.values]
+    result = runs.log_metrics(
+        db,
+        who,
+        run,
+        MetricBatch(body.keys, values, body.steps, body.timestamps),
+        idempotency_key,
+    )
+    return MetricBatchOut(accepted=int(result["accepted"]), duplicate=bool(result["duplicate"]))
+
+
+@router.get("/{run}/metrics", operation_id="latestMetrics", response_model=list[LatestMetricOut])
+def latest_metrics(run: RunRef, db: DB, who: Caller) -> list[LatestMetricOut]:
+    return [LatestMetricOut.of(m) for m in runs.latest_metrics(db, who, run)]
+
+
+@router.get(
+    "/{run}/metrics/{key:path}",
+    operation_id="metricHistory",
+    responses={
+        200: {
+            "description": "Columns: steps, timestamps, values (and mins, maxs when downsampled)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def metric_history(
+    run: RunRef,
+    key: Annotated[str, Path(min_length=1, max_length=250, pattern=r"^[\w\-. /:]+$")],
+    db: DB,
+    who: Caller,
+    max_points: Annotated[int, Query(ge=2, le=1_000_000)] = 100_000,
+    min_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    max_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+) -> Response:
+    """A metric's points in step order, as columns. Above `max_points`, the steps are split into
+    `max_points` equal buckets: each bucket's mean, min and max (spikes stay visible)."""
+    h = runs.history(db, who, run, key, max_points=max_points, min_step=min_step, max_step=max_step)
+    body = {
+        "key": h.key,
+        "total": h.total,
+        "downsampled": h.downsampled,
+        "steps": h.steps,
+        "timestamps": h.timestamps,
+        "values": _column(h.values),
+    }
+    if h.downsampled:
+        body["mins"] = _column(h.mins or [])
+        body["maxs"] = _column(h.maxs or [])
+    # Columns of plain numbers: serialised directly, without a model per point.
+    return Response(json.dumps(body, separators=(",", ":")), media_type="application/json")
+
+
+def _column(values: list[float]) -> list[float | str]:
+    if all(v == v and v not in (float("inf"), float("-inf")) for v in values):
+        return values  # type: ignore[return-value]
+    return [wire_float(v) for v in values]
+
+
+def _log_artifact(
+    run: str,
+    body: RunArtifactIn,
+    db: DB,
+    who: Caller,
+    response: Response,
+    direction: Literal["INPUT", "OUTPUT"],
+) -> ArtifactOut:
+    artifact, created = runs.log_artifact(db, who, run, to_new(body.artifact), direction, body.role)
+    if not created:
+        response.status_code = 200
+    return ArtifactOut.of(artifact)
+
+
+@router.post(
+    "/{run}/inputs",
+    operation_id="logRunInput",
+    status_code=201,
+    response_model=ArtifactOut,
+    responses={200: {"model": ArtifactOut, "description": "Same name and content: existing"}},
+)
+def log_input(
+    run: RunRef, body: RunArtifactIn, db: DB, who: Caller, response: Response
+) -> ArtifactOut:
+    """A dataset (or any artifact) the run read: an INPUT edge in the lineage graph."""
+    return _log_artifact(run, body, db, who, response, "INPUT")
+
+
+@router.post(
+    "/{run}/outputs",
+    operation_id="logRunOutput",
+    status_code=201,
+    response_model=ArtifactOut,
+    responses={200: {"model": ArtifactOut, "description": "Same name and content: existing"}},
+)
+def log_output(
+    run: RunRef, body: RunArtifactIn, db: DB, who: Caller, response: Response
+) -> ArtifactOut:
+    """A file the run wrote: an OUTPUT edge."""
+    return _log_artifact(run, body, db, who, response, "OUTPUT")

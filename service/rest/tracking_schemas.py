@@ -1,0 +1,265 @@
+"""Schemas of runs, metrics and the model registry."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints, model_validator
+
+from mlledger.store import entities
+
+from .schemas import ArtifactIn, ArtifactOut, JsonObject, Name, Strict
+
+# As MLflow: letters, digits, underscores, dashes, periods, spaces, slashes (and colons).
+Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^[\w\-. /:]+$")]
+
+
+def _not_all_digits(value: str) -> str:
+    if value.isdigit():
+        raise ValueError("a run uuid cannot be all digits: digits address a run by its id")
+    return value
+
+
+RunUuid = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$"),
+    AfterValidator(_not_all_digits),
+]
+ModelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f/]+$")
+]
+AliasName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")
+]
+Text = Annotated[str, StringConstraints(max_length=5000)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1, strict=True)]
+Millis = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]
+
+
+def _param_text(value: Any) -> Any:
+    """Params are strings (as in MLflow), so `params.lr = "0.1"` matches whatever type the
+    training code passed; numbers and booleans are stored as Python writes them."""
+    if isinstance(value, bool | int | float) and not isinstance(value, str):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a valid param value")
+        return str(value)
+    return value
+
+
+ParamValue = Annotated[str, BeforeValidator(_param_text), StringConstraints(max_length=6000)]
+Params = Annotated[dict[Key, ParamValue], Field(max_length=1000)]
+Tags = Annotated[dict[Key, Text], Field(max_length=1000)]
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+MetricValue = Annotated[float, Field(strict=True)] | NonFinite
+
+
+class RunIn(Strict):
+    uuid: RunUuid | None = Field(
+        None,
+        description="Client-chosen id (not all digits). Creating a run that exists returns it "
+        "(200): retries and other processes of the same job attach to one run.",
+    )
+    experiment: Name = "default"
+    name: Name | None = None
+    params: Params = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+    code_version: Annotated[str, StringConstraints(max_length=256)] | None = None
+    environment: JsonObject = Field(default_factory=dict)
+    started_at: datetime | None = None
+
+
+class RunPatch(Strict):
+    state: Literal["running", "complete", "failed"] | None = None
+    ended_at: datetime | None = None
+    params: Params = Field(default_factory=dict, description="Added; a param never changes.")
+    tags: Tags = Field(default_factory=dict, description="Merged into the run's tags.")
+    remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class LatestMetricOut(BaseModel):
+    key: str
+    value: float | NonFinite
+    step: int
+    timestamp: int
+
+    @classmethod
+    def of(cls, m: entities.LatestMetric) -> LatestMetricOut:
+        return cls(key=m.key, value=wire_float(m.value), step=m.step, timestamp=m.timestamp)
+
+
+def wire_float(value: float) -> float | str:
+    """Non-finite doubles as proto3's JSON mapping writes them: "NaN", "Infinity"."""
+    if math.isfinite(value):
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+class RunOut(BaseModel):
+    id: int = Field(description="The run's execution id in the lineage graph.")
+    uuid: str
+    experiment: str
+    name: str
+    state: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    code_version: str | None
+    environment: dict[str, Any]
+    started_at: datetime
+    ended_at: datetime | None
+    metrics: list[LatestMetricOut] = Field(description="The latest value of each metric key.")
+
+    @classmethod
+    def of(cls, r: entities.Run, latest: list[entities.LatestMetric]) -> RunOut:
+        return cls(
+            id=r.id,
+            uuid=r.uuid,
+            experiment=r.experiment,
+            name=r.name,
+            state=r.state,
+            params=r.params,
+            tags=r.tags,
+            code_version=r.code_version,
+            environment=r.environment,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            metrics=[LatestMetricOut.of(m) for m in latest],
+        )
+
+
+class MetricBatchIn(Strict):
+    """Points as parallel columns (point i is keys[i], values[i], steps[i], timestamps[i]).
+
+    Non-finite values are the strings "NaN", "Infinity", "-Infinity" (proto3 JSON)."""
+
+    keys: Annotated[list[Key], Field(max_length=10_000)]
+    values: Annotated[list[MetricValue], Field(max_length=10_000)]
+    steps: Annotated[list[Int64], Field(max_length=10_000)]
+    timestamps: Annotated[list[Millis], Field(max_length=10_000)] = Field(
+        description="Milliseconds since the Unix epoch."
+    )
+
+    @model_validator(mode="after")
+    def _same_length(self) -> MetricBatchIn:
+        n = len(self.keys)
+        if not (len(self.values) == len(self.steps) == len(self.timestamps) == n):
+            raise ValueError("keys, values, steps and timestamps must have the same length")
+        if n == 0:
+            raise ValueError("the batch holds no points")
+        return self
+
+
+class MetricBatchOut(BaseModel):
+    accepted: int
+    duplicate: bool = Field(
+        description="True when this Idempotency-Key was applied before: nothing was added."
+    )
+
+
+class RunArtifactIn(Strict):
+    artifact: ArtifactIn
+    role: Annotated[str, StringConstraints(max_length=128)] | None = None
+
+
+class RegisteredModelIn(Strict):
+    name: ModelName
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+
+
+class RegisteredModelPatch(Strict):
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+    remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class RegisteredModelOut(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    tags: dict[str, str]
+    latest_version: int
+    aliases: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: entities.RegisteredModel) -> RegisteredModelOut:
+        return cls(
+            id=m.id,
+            name=m.name,
+            description=m.description,
+            tags=m.tags,
+            latest_version=m.latest_version,
+            aliases=m.aliases,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class ModelVersionIn(Strict):
+    run: RunUuid | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = Field(
+        None, description="The run (uuid or id) that wrote the model: the version's lineage."
+    )
+    artifact: ArtifactIn | None = Field(None, description="A new model artifact (kind model).")
+    artifact_id: Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)] | None = None
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+    metrics: Annotated[dict[Key, Annotated[float, Field(strict=True)]], Field(max_length=1000)] = (
+        Field(default_factory=dict)
+    )
+
+
+class ModelVersionPatch(RegisteredModelPatch):
+    pass
+
+
+class ModelVersionOut(BaseModel):
+    id: int
+    model: str
+    version: int
+    artifact_id: int
+    run_id: int | None
+    description: str | None
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    aliases: list[str]
+    created_at: datetime
+    artifact: ArtifactOut | None = None
+
+    @classmethod
+    def of(
+        cls, v: entities.ModelVersion, artifact: entities.Artifact | None = None
+    ) -> ModelVersionOut:
+        return cls(
+            id=v.id,
+            model=v.model,
+            version=v.version,
+            artifact_id=v.artifact_id,
+            run_id=v.run_id,
+            description=v.description,
+            tags=v.tags,
+            metrics=v.metrics,
+            aliases=v.aliases,
+            created_at=v.created_at,
+            artifact=ArtifactOut.of(artifact) if artifact is not None else None,
+        )
+
+
+class AliasIn(Strict):
+    version: Annotated[int, Field(ge=1, strict=True)]
+    expected_version: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+        None,
+        description="Compare-and-set: move only if the alias now points at this version "
+        "(null: only if it does not exist). Omit to move unconditionally.",
+    )
+
+
+class AliasOut(BaseModel):
+    model: str
+    alias: str
+    version: int | None
+    previous_version: int | None
