@@ -21,6 +21,14 @@ def main() -> None:
     """mlledger: ML metadata, lineage, experiment tracking, gates and features."""
 
 
+def _register_client_commands() -> None:
+    from .commands import models, runs, sync
+
+    main.add_command(runs)
+    main.add_command(models)
+    main.add_command(sync)
+
+
 def _load_plugins() -> None:
     for ep in entry_points(group="mlledger.commands"):
         try:
@@ -45,3 +53,4 @@ def _add_unavailable(group: str, missing: str) -> None:
 
 
 _load_plugins()
+_register_client_commands()

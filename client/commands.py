@@ -1,0 +1,197 @@
+"""Client CLI commands: `mlledger runs`, `mlledger models`, `mlledger sync` (HTTP only)."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .client import Client, ClientSettings
+from .client import sync as replay
+from .errors import ApiError, Unavailable
+
+
+def _client(url: str | None, token: str | None, project: str | None) -> Client:
+    return Client(url, token, project=project, retries=1, exit_timeout=0)
+
+
+def _connection(f: Any) -> Any:
+    f = click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")(f)
+    f = click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")(f)
+    f = click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")(f)
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(f)
+
+
+def _fail(exc: Exception) -> None:
+    raise click.ClickException(str(exc))
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}" if math.isfinite(v) else str(v)
+    return str(v)
+
+
+def _table(rows: list[list[Any]], headers: list[str]) -> None:
+    cells = [headers, *[[_value(c) for c in r] for r in rows]]
+    widths = [max(len(str(r[i])) for r in cells) for i in range(len(headers))]
+    for r in cells:
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+
+
+@click.group()
+def runs() -> None:
+    """List, search and show runs."""
+
+
+@runs.command("list")
+@_connection
+@click.option("--experiment", "-e", multiple=True, help="Only these experiments.")
+@click.option(
+    "--filter", "-f", "filter_", help="""e.g. 'metrics.auc > 0.9 and params.lr = "0.1"'"""
+)
+@click.option("--order-by", "-o", help="e.g. 'metrics.auc desc'")
+@click.option("--limit", "-n", default=50, show_default=True)
+def runs_list(url, token, project, as_json, experiment, filter_, order_by, limit) -> None:  # type: ignore[no-untyped-def]
+    """Runs, newest first (or in --order-by order)."""
+    with _client(url, token, project) as client:
+        try:
+            found = client.search_runs(
+                filter_, experiments=list(experiment), order_by=order_by, limit=limit
+            )
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    keys = sorted({m["key"] for r in found for m in r["metrics"]})[:6]
+    rows = []
+    for r in found:
+        latest = {m["key"]: m["value"] for m in r["metrics"]}
+        rows.append(
+            [r["uuid"], r["experiment"], r["name"], r["state"], *[latest.get(k, "") for k in keys]]
+        )
+    _table(rows, ["RUN", "EXPERIMENT", "NAME", "STATE", *keys])
+
+
+@runs.command("show")
+@_connection
+@click.argument("run")
+def runs_show(url, token, project, as_json, run) -> None:  # type: ignore[no-untyped-def]
+    """One run: params, tags, latest metrics, environment."""
+    with _client(url, token, project) as client:
+        try:
+            found = client.get_run(run)
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo(f"run         {found['uuid']}  (execution {found['id']})")
+    click.echo(f"experiment  {found['experiment']}")
+    click.echo(f"name        {found['name']}")
+    click.echo(f"state       {found['state']}")
+    click.echo(f"started     {found['started_at']}")
+    click.echo(f"ended       {found['ended_at'] or '-'}")
+    click.echo(f"code        {found['code_version'] or '-'}")
+    for title, mapping in (("params", found["params"]), ("tags", found["tags"])):
+        if mapping:
+            click.echo(f"{title}:")
+            for k, v in sorted(mapping.items()):
+                click.echo(f"  {k} = {v}")
+    if found["metrics"]:
+        click.echo("metrics (latest):")
+        _table(
+            [["  " + m["key"], m["value"], m["step"]] for m in found["metrics"]],
+            ["  KEY", "VALUE", "STEP"],
+        )
+
+
+@click.group()
+def models() -> None:
+    """The model registry."""
+
+
+@models.command("list")
+@_connection
+@click.option("--name-like", help="SQL LIKE pattern, any case.")
+def models_list(url, token, project, as_json, name_like) -> None:  # type: ignore[no-untyped-def]
+    with _client(url, token, project) as client:
+        try:
+            params = {"name_like": name_like} if name_like else None
+            page = client.transport.call("GET", "/api/v1/models", params=params)
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(page["items"], indent=2))
+        return
+    _table(
+        [
+            [
+                m["name"],
+                m["latest_version"],
+                ", ".join(f"{a}→v{v}" for a, v in m["aliases"].items()),
+            ]
+            for m in page["items"]
+        ],
+        ["MODEL", "LATEST", "ALIASES"],
+    )
+
+
+@models.command("show")
+@_connection
+@click.argument("name")
+def models_show(url, token, project, as_json, name) -> None:  # type: ignore[no-untyped-def]
+    """A model with its versions, their runs, metrics and aliases."""
+    with _client(url, token, project) as client:
+        try:
+            model = client.get_model(name)
+            versions = client.transport.call("GET", f"/api/v1/models/{name}/versions")["items"]
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps({**model, "versions": versions}, indent=2))
+        return
+    click.echo(f"model  {model['name']}  ({model['latest_version']} versions)")
+    if model["description"]:
+        click.echo(model["description"])
+    _table(
+        [
+            [
+                v["version"],
+                ", ".join(v["aliases"]) or "-",
+                v["run_id"] or "-",
+                " ".join(f"{k}={_value(x)}" for k, x in sorted(v["metrics"].items())) or "-",
+                v["created_at"],
+            ]
+            for v in versions
+        ],
+        ["VERSION", "ALIASES", "RUN", "METRICS", "CREATED"],
+    )
+
+
+@click.command()
+@click.option(
+    "--spool-dir",
+    type=click.Path(path_type=Path),
+    help="Default: MLLEDGER_SPOOL_DIR or ~/.mlledger/spool.",
+)
+@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
+def sync(spool_dir: Path | None, token: str | None) -> None:
+    """Replay writes spooled while the server was unreachable, in order.
+
+    Exit code 0 when everything was delivered, 1 when some writes still wait (the server is
+    still unreachable) or were refused (kept in *.rejected files beside the spool).
+    """
+    directory = spool_dir or ClientSettings.from_env().spool_dir
+    result = replay(directory, token=token)
+    click.echo(
+        f"delivered {result['delivered']}, pending {result['pending']}, "
+        f"rejected {result['rejected']} ({directory})"
+    )
+    if result["pending"] or result["rejected"]:
+        sys.exit(1)

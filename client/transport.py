@@ -1,0 +1,201 @@
+"""HTTP with retries and idempotency keys, falling back to the local spool.
+
+Two kinds of call:
+- `call`: reads and writes whose answer the caller needs now; retried, then `Unavailable`.
+- `send`: writes that must never be lost (metrics, run state, lineage). Retried, then appended
+  to the spool; while the spool holds anything, later writes queue behind it, so the server
+  sees every write in the order it was made.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from .errors import ApiError, Unavailable
+from .spool import Record, Spool
+
+log = logging.getLogger("mlledger")
+
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def new_key() -> str:
+    return str(uuid.uuid4())
+
+
+class Transport:
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None,
+        project: str | None,
+        timeout: float,
+        retries: int,
+        spool: Spool,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        headers = {"User-Agent": "mlledger-client"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if project:
+            headers["X-Mlledger-Project"] = project
+        self.url = url.rstrip("/")
+        self.project = project
+        self.retries = retries
+        self.spool = spool
+        self._http = httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        self._order = threading.Lock()  # decides "send now" vs "queue behind the spool"
+        self._wake = threading.Event()
+        self._closed = False
+        self._replayer: threading.Thread | None = None
+
+    # -- calls whose answer is needed -------------------------------------------------------
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self.call_with_status(method, path, **kwargs)[0]
+
+    def call_with_status(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+        retries: int | None = None,
+    ) -> Any:
+        """Send with retries; the decoded JSON answer.
+
+        Raises:
+            ApiError: a 4xx (the request is wrong).
+            Unavailable: no answer after the retries.
+        """
+        headers = {"Idempotency-Key": key} if key else None
+        attempts = 1 + (self.retries if retries is None else retries)
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+            try:
+                response = self._http.request(
+                    method, path, json=json, params=params, headers=headers
+                )
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last = _api_error(response)
+                continue
+            if response.status_code >= 400:
+                raise _api_error(response)
+            return (response.json() if response.content else None), response.status_code
+        raise Unavailable(f"{method} {self.url}{path} failed after {attempts} attempts: {last}")
+
+    # -- writes that must not be lost -------------------------------------------------------
+
+    def send(self, method: str, path: str, body: Any, *, key: str | None = None) -> Any:
+        """Deliver a write now, or spool it; the answer, or None when spooled."""
+        return self.send_with_status(method, path, body, key=key)[0]
+
+    def send_with_status(
+        self, method: str, path: str, body: Any, *, key: str | None = None
+    ) -> tuple[Any, int | None]:
+        """Deliver a write now, or spool it for replay: (answer, status), or (None, None)
+        when spooled.
+
+        Raises:
+            ApiError: the server refused it (misuse: the caller's bug, not an outage).
+        """
+        record = Record(method=method, path=path, body=body, key=key or new_key())
+        with self._order:
+            if self.spool.pending():
+                self._append(record)
+                return None, None
+        try:
+            return self.call_with_status(method, path, json=body, key=record.key)
+        except Unavailable as exc:
+            with self._order:
+                self._append(record)
+            log.warning("mlledger: server unreachable (%s); spooled to %s", exc, self.spool.path)
+            return None, None
+
+    def _append(self, record: Record) -> None:
+        self.spool.append(record)
+        self._start_replayer()
+        self._wake.set()
+
+    def _start_replayer(self) -> None:
+        if self._replayer is None or not self._replayer.is_alive():
+            self._replayer = threading.Thread(
+                target=self._replay_loop, name="mlledger-replay", daemon=True
+            )
+            self._replayer.start()
+
+    def _replay_loop(self) -> None:
+        delay = 0.5
+        while not self._closed:
+            self._wake.wait(delay)
+            self._wake.clear()
+            delay = 0.5 if self.replay_once() else min(30.0, delay * 2)
+
+    def replay_once(self, *, on_rejected: Callable[[Record, ApiError], None] | None = None) -> bool:
+        """Deliver spooled writes in order until the spool is empty (True) or the server is
+        unreachable / not ready for the next one (False)."""
+        while True:
+            record = self.spool.peek()
+            if record is None:
+                return True
+            try:
+                self.call(record.method, record.path, json=record.body, key=record.key, retries=1)
+            except Unavailable:
+                return False
+            except ApiError as exc:
+                if exc.status == 404 and "/runs/" in record.path:
+                    # The run is created by a write still spooled elsewhere (another process).
+                    return False
+                self.spool.reject(record, exc)
+                if on_rejected is not None:
+                    on_rejected(record, exc)
+                log.error(
+                    "mlledger: the server refused a spooled write %s %s: %s",
+                    record.method,
+                    record.path,
+                    exc,
+                )
+            with self._order:
+                self.spool.advance()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until the spool is empty (True) or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while self.spool.pending():
+            if time.monotonic() >= deadline:
+                return False
+            if self.replay_once():
+                return True
+            time.sleep(0.2)
+        return True
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self._http.close()
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        error = response.json()["error"]
+        return ApiError(response.status_code, error["code"], error["message"], error.get("details"))
+    except (ValueError, KeyError, TypeError):
+        return ApiError(response.status_code, "http_error", response.text[:500])
