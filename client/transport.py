@@ -147,6 +147,8 @@ class Transport:
         while not self._closed:
             self._wake.wait(delay)
             self._wake.clear()
+            if self._closed:
+                return
             delay = 0.5 if self.replay_once() else min(30.0, delay * 2)
 
     def replay_once(self, *, on_rejected: Callable[[Record, ApiError], None] | None = None) -> bool:
@@ -190,6 +192,8 @@ class Transport:
     def close(self) -> None:
         self._closed = True
         self._wake.set()
+        if self._replayer is not None and self._replayer is not threading.current_thread():
+            self._replayer.join(timeout=5)
         self._http.close()
 
 
