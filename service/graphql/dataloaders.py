@@ -14,8 +14,18 @@ from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from mlledger.store.database import Database
-from mlledger.store.entities import Artifact, Context, Event, Execution
+from mlledger.store.entities import (
+    Artifact,
+    Context,
+    Event,
+    Execution,
+    LatestMetric,
+    ModelVersion,
+    Run,
+)
 from mlledger.store.metadata import artifacts, contexts, events, executions
+from mlledger.store.registry import models
+from mlledger.store.tracking import metrics, runs
 
 from ..domain.principal import Principal
 
@@ -47,6 +57,15 @@ class Loaders:
         )
         self.contexts_of_execution: DataLoader[int, list[Context]] = self._loader(
             lambda s, ids: _as_list(ids, contexts.for_executions(s, ids))
+        )
+        self.run: DataLoader[int, Run | None] = self._loader(
+            lambda s, ids: _in_order(ids, runs.get_many(s, project, ids))
+        )
+        self.latest_metrics: DataLoader[int, list[LatestMetric]] = self._loader(
+            lambda s, ids: _as_list(ids, metrics.latest(s, ids))
+        )
+        self.versions_of_artifact: DataLoader[int, list[ModelVersion]] = self._loader(
+            lambda s, ids: _as_list(ids, models.versions_of_artifacts(s, project, ids))
         )
 
     def _loader(self, fetch: Callable[[Session, list[Any]], list[Any]]) -> DataLoader[Any, Any]:

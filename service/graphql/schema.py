@@ -7,14 +7,17 @@ import asyncio
 import strawberry
 from strawberry.extensions import QueryDepthLimiter
 
-from mlledger.store.errors import InvalidArgument
+from mlledger.store.errors import InvalidArgument, NotFound
 
 from ..domain import artifacts as artifact_cases
 from ..domain import executions as execution_cases
 from ..domain import lineage as lineage_cases
+from ..domain import models as model_cases
+from ..domain import runs as run_cases
 from ..settings import Settings
 from .errors import DomainErrors
 from .limits import cost_limit
+from .tracking import RegisteredModel, RegisteredModelConnection, Run, RunConnection
 from .types import (
     Artifact,
     ArtifactConnection,
@@ -129,6 +132,72 @@ class Query:
             max_nodes=c.settings.lineage.max_nodes,
         )
         return Lineage.of(graph)
+
+    @strawberry.field(description="A run by uuid or execution id.")
+    async def run(self, info: Ctx, id: str) -> Run | None:
+        c = info.context
+        try:
+            found = await asyncio.to_thread(run_cases.get, c.db, c.who, id)
+        except NotFound:
+            return None
+        return Run.of(found)
+
+    @strawberry.field(description="Search runs: the REST filter language and order.")
+    async def runs(
+        self,
+        info: Ctx,
+        experiment: list[str] | None = None,
+        filter: str | None = None,
+        order_by: str | None = None,
+        first: int = 50,
+        after: str | None = None,
+    ) -> RunConnection:
+        c = info.context
+        page = await asyncio.to_thread(
+            run_cases.search,
+            c.db,
+            c.who,
+            experiments=experiment or [],
+            filter=filter,
+            order_by=order_by,
+            limit=_first(info, first),
+            cursor=after,
+        )
+        return RunConnection(
+            nodes=[Run.of(r) for r in page.items],
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
+        )
+
+    @strawberry.field
+    async def model(self, info: Ctx, name: str) -> RegisteredModel | None:
+        c = info.context
+        try:
+            found = await asyncio.to_thread(model_cases.get, c.db, c.who, name)
+        except NotFound:
+            return None
+        return RegisteredModel.of(found)
+
+    @strawberry.field
+    async def models(
+        self, info: Ctx, name_like: str | None = None, first: int = 50, after: str | None = None
+    ) -> RegisteredModelConnection:
+        c = info.context
+        page = await asyncio.to_thread(
+            model_cases.list_models,
+            c.db,
+            c.who,
+            name_like=name_like,
+            limit=_first(info, first),
+            cursor=after,
+        )
+        return RegisteredModelConnection(
+            nodes=[RegisteredModel.of(m) for m in page.items],
+            page_info=PageInfo(
+                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
+            ),
+        )
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:

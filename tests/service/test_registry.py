@@ -157,3 +157,38 @@ def test_describe_and_tag(client: TestClient) -> None:
     assert [
         v["version"] for v in client.get("/api/v1/models/churn-model/versions").json()["items"]
     ] == [1]
+
+
+def test_graphql_walks_from_a_production_model_to_its_training_data(client: TestClient) -> None:
+    run, _version = trained_model(client)
+    client.put(
+        "/api/v1/models/churn-model/aliases/production", json={"version": 1}
+    ).raise_for_status()
+    query = """
+    {
+      model(name: "churn-model") {
+        latestVersion aliases
+        version(alias: "production") {
+          version metrics
+          run { uuid state metrics { key value } }
+          artifact { name producers { kind inputs { artifact { name kind } } } }
+        }
+      }
+      runs(filter: "attributes.state = 'running'", first: 5) { nodes { uuid } }
+      missing: model(name: "nope") { name }
+    }
+    """
+    r = client.post("/graphql", json={"query": query})
+    assert r.status_code == 200 and "errors" not in r.json(), r.text
+    data = r.json()["data"]
+    v = data["model"]["version"]
+    assert data["model"]["aliases"] == {"production": 1} and v["version"] == 1
+    assert v["run"]["uuid"] == run["uuid"]
+    inputs = {i["artifact"]["name"] for p in v["artifact"]["producers"] for i in p["inputs"]}
+    assert "churn-train" in inputs
+    assert run["uuid"] in {n["uuid"] for n in data["runs"]["nodes"]}
+    assert data["missing"] is None
+    bad = client.post(
+        "/graphql", json={"query": '{ runs(filter: "metrics.auc >") { nodes { uuid } } }'}
+    )
+    assert bad.json()["errors"][0]["extensions"]["code"] == "invalid_argument"

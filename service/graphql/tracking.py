@@ -1,0 +1,175 @@
+"""GraphQL types of runs and the model registry; nested fields go through the dataloaders."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from mlledger.store import entities
+from mlledger.store.errors import NotFound
+
+from ..domain import models as model_cases
+from .types import Artifact, Ctx, Execution, PageInfo
+
+
+@strawberry.type
+class Metric:
+    key: str
+    value: float | None = strawberry.field(description="null for NaN (GraphQL has no NaN)")
+    step: int
+    timestamp: float = strawberry.field(description="Epoch milliseconds.")
+
+    @classmethod
+    def of(cls, m: entities.LatestMetric) -> Metric:
+        finite = m.value == m.value and m.value not in (float("inf"), float("-inf"))
+        return cls(key=m.key, value=m.value if finite else None, step=m.step, timestamp=m.timestamp)
+
+
+@strawberry.type
+class Run:
+    id: int
+    uuid: str
+    experiment: str
+    name: str
+    state: str
+    params: JSON
+    tags: JSON
+    code_version: str | None
+    environment: JSON
+    started_at: datetime
+    ended_at: datetime | None
+
+    @strawberry.field(description="The latest value of each metric.")
+    async def metrics(self, info: Ctx) -> list[Metric]:
+        return [Metric.of(m) for m in await info.context.loaders.latest_metrics.load(self.id)]
+
+    @strawberry.field(description="The run as a lineage node: inputs, outputs, contexts.")
+    async def execution(self, info: Ctx) -> Execution | None:
+        found = await info.context.loaders.execution.load(self.id)
+        return Execution.of(found) if found else None
+
+    @classmethod
+    def of(cls, r: entities.Run) -> Run:
+        return cls(
+            id=r.id,
+            uuid=r.uuid,
+            experiment=r.experiment,
+            name=r.name,
+            state=r.state,
+            params=r.params,
+            tags=r.tags,
+            code_version=r.code_version,
+            environment=r.environment,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+        )
+
+
+@strawberry.type
+class RunConnection:
+    nodes: list[Run]
+    page_info: PageInfo
+
+
+@strawberry.type
+class ModelVersion:
+    id: int
+    model: str
+    version: int
+    artifact_id: int
+    run_id: int | None
+    description: str | None
+    tags: JSON
+    metrics: JSON
+    aliases: list[str]
+    created_at: datetime
+
+    @strawberry.field(description="The model artifact: follow its producers to the datasets.")
+    async def artifact(self, info: Ctx) -> Artifact | None:
+        found = await info.context.loaders.artifact.load(self.artifact_id)
+        return Artifact.of(found) if found else None
+
+    @strawberry.field(description="The run that wrote this version.")
+    async def run(self, info: Ctx) -> Run | None:
+        if self.run_id is None:
+            return None
+        found = await info.context.loaders.run.load(self.run_id)
+        return Run.of(found) if found else None
+
+    @classmethod
+    def of(cls, v: entities.ModelVersion) -> ModelVersion:
+        return cls(
+            id=v.id,
+            model=v.model,
+            version=v.version,
+            artifact_id=v.artifact_id,
+            run_id=v.run_id,
+            description=v.description,
+            tags=v.tags,
+            metrics=v.metrics,
+            aliases=v.aliases,
+            created_at=v.created_at,
+        )
+
+
+@strawberry.type
+class RegisteredModel:
+    id: int
+    name: str
+    description: str | None
+    tags: JSON
+    latest_version: int
+    aliases: JSON
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field(description="Newest first.")
+    async def versions(self, info: Ctx, first: int = 20) -> list[ModelVersion]:
+        c = info.context
+        page = await asyncio.to_thread(
+            model_cases.versions,
+            c.db,
+            c.who,
+            self.name,
+            limit=max(1, min(first, 1000)),
+            cursor=None,
+        )
+        return [ModelVersion.of(v) for v in page.items]
+
+    @strawberry.field(description="One version, by number or by alias.")
+    async def version(
+        self, info: Ctx, number: int | None = None, alias: str | None = None
+    ) -> ModelVersion | None:
+        c = info.context
+        try:
+            if alias is not None:
+                found = await asyncio.to_thread(model_cases.alias, c.db, c.who, self.name, alias)
+            else:
+                found = await asyncio.to_thread(
+                    model_cases.version, c.db, c.who, self.name, number or self.latest_version
+                )
+        except NotFound:
+            return None
+        return ModelVersion.of(found)
+
+    @classmethod
+    def of(cls, m: entities.RegisteredModel) -> RegisteredModel:
+        return cls(
+            id=m.id,
+            name=m.name,
+            description=m.description,
+            tags=m.tags,
+            latest_version=m.latest_version,
+            aliases=m.aliases,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+@strawberry.type
+class RegisteredModelConnection:
+    nodes: list[RegisteredModel]
+    page_info: PageInfo

@@ -1,0 +1,58 @@
+"""`mlledger runs list|show`, `mlledger models list|show` against a real server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mlledger
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mlledger.client", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_runs_and_models_commands(server, project: str, tmp_path: Path) -> None:
+    client = mlledger.Client(server.url, project=project, spool_dir=tmp_path / "spool")
+    (tmp_path / "model.bin").write_bytes(b"m")
+    with client.start_run(
+        "churn", name="good", params={"lr": 0.1}, capture_environment=False
+    ) as run:
+        run.log_metrics({"auc": 0.93})
+        run.log_model("churn-model", path=tmp_path / "model.bin", metrics={"auc": 0.93})
+    with client.start_run("churn", name="bad", capture_environment=False) as other:
+        other.log_metrics({"auc": 0.7})
+    client.close()
+    where = ["--url", server.url, "--project", project]
+
+    listed = cli("runs", "list", *where, "-f", "metrics.auc > 0.9")
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split()[:4] == ["RUN", "EXPERIMENT", "NAME", "STATE"] and "auc" in lines[0]
+    assert len(lines) == 2 and run.uuid in lines[1] and "0.93" in lines[1]
+
+    as_json = json.loads(cli("runs", "list", *where, "--json", "-o", "metrics.auc").stdout)
+    assert [r["name"] for r in as_json] == ["bad", "good"]
+
+    shown = cli("runs", "show", *where, run.uuid)
+    assert shown.returncode == 0 and "lr = 0.1" in shown.stdout and "complete" in shown.stdout
+
+    models = cli("models", "list", *where)
+    assert "churn-model" in models.stdout
+    model = cli("models", "show", *where, "churn-model")
+    assert model.returncode == 0 and "auc=0.93" in model.stdout
+
+    bad = cli("runs", "list", *where, "-f", "params.lr = 0.1")
+    assert bad.returncode == 1 and "quote the value" in bad.stderr
+    missing = cli("runs", "show", *where, "no-such-run")
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
