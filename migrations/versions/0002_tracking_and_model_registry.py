@@ -93,18 +93,12 @@ def upgrade() -> None:
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("value", sa.Float(precision=53), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["execution_id"],
-            ["execution.id"],
-            name=op.f("fk_metric_execution_id_execution"),
-            ondelete="CASCADE",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_metric")),
     )
     with op.batch_alter_table("metric", schema=None) as batch_op:
         batch_op.create_index(
             "ix_metric_execution_id_key_step",
-            ["execution_id", "key", "step", "timestamp", "value"],
+            ["execution_id", "key", "step", "timestamp"],
             unique=False,
         )
 
