@@ -43,6 +43,20 @@ class GraphQLSettings(BaseModel):
     max_page: int = Field(500, ge=1, description="Largest `first` a GraphQL connection accepts.")
 
 
+class FeatureSettings(BaseModel):
+    redis_cluster: bool = Field(
+        False, description="Treat `redis_url` as a Redis Cluster (online features)."
+    )
+    registry_cache_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="How long the online path trusts its registry snapshot before re-reading.",
+    )
+    max_entities: int = Field(
+        1000, ge=1, description="Most entity rows one online request may ask for."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MLLEDGER_", env_nested_delimiter="__", extra="ignore"
@@ -72,6 +86,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)  # type: ignore[arg-type]
     lineage: LineageSettings = Field(default_factory=LineageSettings)  # type: ignore[arg-type]
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)  # type: ignore[arg-type]
+    features: FeatureSettings = Field(default_factory=FeatureSettings)  # type: ignore[arg-type]
 
     @property
     def resolved_database_url(self) -> str:

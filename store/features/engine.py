@@ -1,0 +1,116 @@
+"""Building Feast's `FeatureStore` for an mlledger project.
+
+Each mlledger project is one Feast project. The registry lives beside the metadata: Feast's SQL
+registry in its own `feast` schema of the Postgres database (so its tables never meet ours), or
+a file registry under the home directory in the embedded default. The online store is Redis
+when `redis_url` is set (Redis Cluster by configuration), else Feast's SQLite store.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from feast import FeatureStore, RepoConfig
+from sqlalchemy import create_engine, text
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    database_url: str
+    redis_url: str | None
+    home: Path
+    redis_cluster: bool = False
+    registry_cache_seconds: float = 30.0
+
+
+def feast_project(project: str) -> str:
+    """Feast project names allow letters, digits and underscores only."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", project)
+
+
+def redis_connection_string(url: str, cluster: bool) -> str:
+    """`redis://:pw@host:port/db` in Feast's `host:port,db=N,password=...` form."""
+    parsed = urlparse(url)
+    parts = [f"{parsed.hostname or '127.0.0.1'}:{parsed.port or 6379}"]
+    if not cluster and parsed.path.strip("/"):
+        parts.append(f"db={parsed.path.strip('/')}")
+    if parsed.password:
+        parts.append(f"password={parsed.password}")
+    if parsed.scheme == "rediss":
+        parts.append("ssl=true")
+    return ",".join(parts)
+
+
+_schema_ready: set[str] = set()
+_lock = threading.Lock()
+
+
+def _ensure_feast_schema(url: str) -> None:
+    with _lock:
+        if url in _schema_ready:
+            return
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE SCHEMA IF NOT EXISTS feast"))
+        engine.dispose()
+        _schema_ready.add(url)
+
+
+def repo_config(cfg: EngineConfig, project: str) -> RepoConfig:
+    data = cfg.home / "features"
+    data.mkdir(parents=True, exist_ok=True)
+    if cfg.database_url.startswith("postgresql"):
+        _ensure_feast_schema(cfg.database_url)
+        registry: dict[str, object] = {
+            "registry_type": "sql",
+            "path": cfg.database_url,
+            "cache_ttl_seconds": int(cfg.registry_cache_seconds),
+            "sqlalchemy_config_kwargs": {
+                "connect_args": {"options": "-csearch_path=feast"},
+                "pool_pre_ping": True,
+            },
+        }
+    else:
+        registry = {
+            "registry_type": "file",
+            "path": str(data / "registry.db"),
+            "cache_ttl_seconds": int(cfg.registry_cache_seconds),
+        }
+    if cfg.redis_url:
+        online: dict[str, object] = {
+            "type": "redis",
+            "redis_type": "redis_cluster" if cfg.redis_cluster else "redis",
+            "connection_string": redis_connection_string(cfg.redis_url, cfg.redis_cluster),
+        }
+    else:
+        online = {"type": "sqlite", "path": str(data / "online.db")}
+    return RepoConfig(
+        project=feast_project(project),
+        provider="local",
+        registry=registry,
+        online_store=online,
+        offline_store={"type": "file"},
+        entity_key_serialization_version=3,
+        repo_path=data,
+    )
+
+
+class Engines:
+    """One FeatureStore per project, built on first use (building one reads the registry)."""
+
+    def __init__(self, cfg: EngineConfig) -> None:
+        self.cfg = cfg
+        self._stores: dict[str, FeatureStore] = {}
+        self._lock = threading.Lock()
+
+    def get(self, project: str) -> FeatureStore:
+        with self._lock:
+            store = self._stores.get(project)
+            if store is None:
+                store = FeatureStore(config=repo_config(self.cfg, project))
+                self._stores[project] = store
+            return store
