@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
@@ -11,13 +12,26 @@ from strawberry.fastapi import GraphQLRouter
 
 from mlledger import __version__
 from mlledger.store.database import Database, create_db_engine
+from mlledger.store.features.engine import EngineConfig, Engines
+from mlledger.store.features.online import Snapshots
 
 from . import errors
 from .auth import Authenticator
+from .domain.features import FeatureService
 from .graphql.context import get_context
 from .graphql.schema import build_schema
 from .limits import BodySizeLimit
-from .rest import artifacts, contexts, executions, health, lineage, models, runs, tokens
+from .rest import (
+    artifacts,
+    contexts,
+    executions,
+    features,
+    health,
+    lineage,
+    models,
+    runs,
+    tokens,
+)
 from .settings import Settings
 
 
@@ -52,9 +66,20 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.db = db
     app.state.redis = redis_client
     app.state.authenticator = Authenticator(db, settings)
+    app.state.features = feature_service(settings, redis_client)
 
     errors.install(app)
-    for module in (artifacts, executions, contexts, lineage, runs, models, tokens, health):
+    for module in (
+        artifacts,
+        executions,
+        contexts,
+        lineage,
+        runs,
+        models,
+        features,
+        tokens,
+        health,
+    ):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(
         GraphQLRouter(build_schema(settings), context_getter=get_context),
@@ -68,6 +93,31 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
     return app
+
+
+def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
+    """The feature store wiring: Feast engines per project, the registry snapshot cache and
+    the Redis client of the online fast path (a RedisCluster when so configured)."""
+    cfg = settings.features
+    if settings.redis_url and cfg.redis_cluster:
+        from redis.cluster import RedisCluster
+
+        redis_client = RedisCluster.from_url(settings.redis_url)
+    return FeatureService(
+        engines=Engines(
+            EngineConfig(
+                database_url=settings.resolved_database_url,
+                redis_url=settings.redis_url,
+                home=settings.home,
+                redis_cluster=cfg.redis_cluster,
+                registry_cache_seconds=cfg.registry_cache_seconds,
+            )
+        ),
+        snapshots=Snapshots(cfg.registry_cache_seconds),
+        redis=redis_client,
+        datasets=settings.home / "datasets",
+        max_entities=cfg.max_entities,
+    )
 
 
 def create_app_from_env() -> FastAPI:

@@ -82,7 +82,26 @@ class Described:
 
 
 def _digest(message: Any) -> str:
-    return "sha256:" + hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()
+    """Hash of the definition alone: Feast stamps `meta` (created/updated times) into every
+    proto it builds, so those are cleared first — the same definition hashes the same."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    _clear_meta(copy)
+    return "sha256:" + hashlib.sha256(copy.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _clear_meta(message: Any) -> None:
+    for descriptor, value in message.ListFields():
+        if descriptor.message_type is None:
+            continue
+        if descriptor.name == "meta":
+            message.ClearField("meta")
+        elif descriptor.is_repeated:
+            if not descriptor.message_type.GetOptions().map_entry:
+                for item in value:
+                    _clear_meta(item)
+        else:
+            _clear_meta(value)
 
 
 def source_name(source: Any) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFINITIONS = '''
+DEFINITIONS = """
 from datetime import timedelta
 
 from feast import Entity, FeatureService, FeatureView, Field, FileSource, PushSource
@@ -41,7 +41,7 @@ driver_hourly_stats = FeatureView(
 )
 
 driver_activity = FeatureService(name="driver_activity", features=[driver_hourly_stats])
-'''
+"""
 
 
 def driver_frame(drivers: list[int], hours: int, end: datetime, seed: int = 0) -> pd.DataFrame:
@@ -74,3 +74,6 @@ def write_repo(root: Path, frame: pd.DataFrame, ttl_hours: int = 2) -> Path:
     frame.to_parquet(data)
     (repo / "definitions.py").write_text(DEFINITIONS.format(data=data, ttl_hours=ttl_hours))
     return repo
+
+
+DRIVERS = [1001, 1002, 1003, 1004]

@@ -1,0 +1,302 @@
+"""Feature use cases: apply definitions, materialize, serve online, build training sets, push —
+each recorded in the lineage graph so a model traces back through its training set to the
+feature views and their source files."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from feast import FeatureStore
+from feast.data_source import PushMode
+
+from mlledger.store.database import Database
+from mlledger.store.entities import Artifact, Execution
+from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.features import definitions, offline, online
+from mlledger.store.features.engine import Engines
+from mlledger.store.metadata import artifacts
+from mlledger.store.metadata.artifacts import NewArtifact
+from mlledger.store.metadata.executions import NewExecution
+
+from . import executions
+from .executions import ArtifactRef, ExecutionRecord
+from .principal import Principal
+
+
+@dataclass
+class FeatureService:
+    """What the feature use cases need, built once by the composition root."""
+
+    engines: Engines
+    snapshots: online.Snapshots
+    redis: Any | None  # a Redis (or RedisCluster) client for the fast path
+    datasets: Path
+    max_entities: int
+
+    def store(self, who: Principal) -> FeatureStore:
+        return self.engines.get(who.project_name)
+
+
+def _new(d: definitions.Described) -> NewArtifact:
+    return NewArtifact(
+        kind=d.kind, name=d.name, uri=d.uri, fingerprint=d.fingerprint, properties=d.properties
+    )
+
+
+def apply(db: Database, who: Principal, svc: FeatureService, repo: Path) -> dict[str, Any]:
+    """Register a directory of Feast definitions; record changed views and sources as new
+    artifact versions, produced by one `features apply` execution."""
+    who.require("write")
+    store = svc.store(who)
+    contents = definitions.apply(store, repo)
+    svc.snapshots.get(store, refresh=True)
+    sources: dict[str, definitions.Described] = {}
+    views = [definitions.describe_view(v) for v in contents.feature_views]
+    for view in contents.feature_views:
+        for src in definitions.sources_of(view):
+            d = definitions.describe_source(src)
+            sources[d.name] = d
+    wanted = [*sources.values(), *views]
+    with db.read() as session:
+        unchanged = True
+        for d in wanted:
+            try:
+                latest = artifacts.get_by_name(session, who.project_id, d.name, None)
+            except NotFound:
+                unchanged = False
+                break
+            unchanged &= latest.fingerprint == d.fingerprint
+    recorded: Execution | None = None
+    if not unchanged:
+        (result,) = executions.record(
+            db,
+            who,
+            [
+                ExecutionRecord(
+                    execution=NewExecution(
+                        kind="other",
+                        name="features apply",
+                        state="complete",
+                        properties={"repo": str(repo.resolve())},
+                        ended_at=datetime.now(UTC),
+                    ),
+                    inputs=[ArtifactRef(new=_new(d), role="source") for d in sources.values()],
+                    outputs=[ArtifactRef(new=_new(d), role="feature_view") for d in views],
+                )
+            ],
+        )
+        recorded = result.execution
+    return {
+        "project": store.project,
+        "feature_views": [v.name for v in contents.feature_views],
+        "entities": [e.name for e in contents.entities],
+        "feature_services": [s.name for s in contents.feature_services],
+        "execution_id": recorded.id if recorded else None,
+    }
+
+
+def _view_artifacts(db: Database, who: Principal, views: Sequence[str]) -> list[Artifact]:
+    """The current artifact of each view and of its sources (their latest versions)."""
+    found: list[Artifact] = []
+    with db.read() as session:
+        for name in views:
+            try:
+                view = artifacts.get_by_name(session, who.project_id, name, None)
+            except NotFound:
+                continue  # applied before lineage was recorded: nothing to link
+            found.append(view)
+            source = view.properties.get("source")
+            if source:
+                with contextlib.suppress(NotFound):
+                    found.append(
+                        artifacts.get_by_name(session, who.project_id, f"source:{source}", None)
+                    )
+    return found
+
+
+def materialize(
+    db: Database,
+    who: Principal,
+    svc: FeatureService,
+    *,
+    start: datetime | None,
+    end: datetime,
+    views: Sequence[str] | None = None,
+) -> Execution:
+    """Run Feast's materialization (from `start`, or incrementally from where the last one
+    stopped) and record it as an execution reading the views and their sources."""
+    who.require("write")
+    store = svc.store(who)
+    names = list(views) if views else [v.name for v in store.list_feature_views() if v.online]
+    if not names:
+        raise InvalidArgument("no online feature views to materialize; apply definitions first")
+    started = datetime.now(UTC)
+    if start is None:
+        store.materialize_incremental(end_date=end, feature_views=names)
+    else:
+        if start >= end:
+            raise InvalidArgument("start must be before end")
+        store.materialize(start_date=start, end_date=end, feature_views=names)
+    inputs = [ArtifactRef(id=a.id, role="feature_view") for a in _view_artifacts(db, who, names)]
+    (result,) = executions.record(
+        db,
+        who,
+        [
+            ExecutionRecord(
+                execution=NewExecution(
+                    kind="materialization",
+                    name="features materialize",
+                    state="complete",
+                    params={
+                        "start": start.isoformat() if start else "incremental",
+                        "end": end.isoformat(),
+                        "feature_views": names,
+                    },
+                    started_at=started,
+                    ended_at=datetime.now(UTC),
+                ),
+                inputs=inputs,
+            )
+        ],
+    )
+    return result.execution
+
+
+def get_online(
+    who: Principal,
+    svc: FeatureService,
+    *,
+    features: Sequence[str] | None,
+    feature_service: str | None,
+    entities: dict[str, list[Any]],
+) -> online.OnlineResult:
+    who.require("read")
+    store = svc.store(who)
+    snap = svc.snapshots.get(store)
+    try:
+        refs = online.resolve(snap, features, feature_service)
+    except NotFound:
+        snap = svc.snapshots.get(store, refresh=True)  # applied since the snapshot was taken?
+        refs = online.resolve(snap, features, feature_service)
+    if svc.redis is not None:
+        return online.read_redis(svc.redis, snap, refs, entities, max_entities=svc.max_entities)
+    return online.read_feast(store, snap, refs, entities, max_entities=svc.max_entities)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingSet:
+    artifact: Artifact
+    execution_id: int
+    rows: int
+    columns: list[str]
+    path: Path
+
+
+def get_historical(
+    db: Database,
+    who: Principal,
+    svc: FeatureService,
+    *,
+    entity_rows: dict[str, list[Any]],
+    features: Sequence[str] | None,
+    feature_service: str | None,
+    name: str,
+    full_feature_names: bool = False,
+) -> TrainingSet:
+    """A point-in-time correct training set, written as Parquet and recorded as a dataset
+    artifact produced from the feature views (and, through them, their source files)."""
+    who.require("write")
+    store = svc.store(who)
+    snap = svc.snapshots.get(store, refresh=True)
+    refs = online.resolve(snap, features, feature_service)
+    lengths = {len(v) for v in entity_rows.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise InvalidArgument("entity_rows needs columns of one same, non-zero length")
+    needed = {k for view, _ in refs for k in snap.views[view].join_keys}
+    missing = sorted(needed - set(entity_rows))
+    if missing:
+        raise InvalidArgument(
+            f"entity_rows lacks the join keys {', '.join(missing)}", details={"missing": missing}
+        )
+    frame = offline.historical(
+        store, pd.DataFrame(entity_rows), refs, full_feature_names=full_feature_names
+    )
+    svc.datasets.mkdir(parents=True, exist_ok=True)
+    path = svc.datasets / f"{uuid.uuid4().hex}.parquet"
+    frame.to_parquet(path, index=False)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    views = sorted({v for v, _ in refs})
+    (result,) = executions.record(
+        db,
+        who,
+        [
+            ExecutionRecord(
+                execution=NewExecution(
+                    kind="other",
+                    name="features historical",
+                    state="complete",
+                    params={
+                        "features": [f"{v}:{f}" for v, f in refs],
+                        "feature_service": feature_service,
+                    },
+                    ended_at=datetime.now(UTC),
+                ),
+                inputs=[ArtifactRef(id=a.id, role=a.kind) for a in _view_artifacts(db, who, views)],
+                outputs=[
+                    ArtifactRef(
+                        new=NewArtifact(
+                            kind="dataset",
+                            name=name,
+                            uri=path.resolve().as_uri(),
+                            fingerprint=f"sha256:{digest}",
+                            properties={
+                                "format": "parquet",
+                                "num_rows": len(frame),
+                                "columns": list(frame.columns),
+                            },
+                        ),
+                        role="training_set",
+                    )
+                ],
+            )
+        ],
+    )
+    artifact = result.outputs[0][0]
+    return TrainingSet(artifact, result.execution.id, len(frame), list(frame.columns), path)
+
+
+def push(
+    who: Principal, svc: FeatureService, *, push_source: str, rows: dict[str, list[Any]]
+) -> int:
+    """Write fresh values to the online store through Feast's push (values typed by the view)."""
+    who.require("write")
+    store = svc.store(who)
+    lengths = {len(v) for v in rows.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise InvalidArgument("rows needs columns of one same, non-zero length")
+    try:
+        store.get_data_source(push_source)
+    except Exception as exc:
+        raise NotFound(
+            f"push source {push_source!r} does not exist", details={"push_source": push_source}
+        ) from exc
+    frame = pd.DataFrame(rows)
+    for column in ("event_timestamp", "created"):
+        if column in frame.columns:
+            try:
+                frame[column] = pd.to_datetime(frame[column], utc=True)
+            except (ValueError, TypeError) as exc:
+                raise InvalidArgument(f"{column}: {exc}") from exc
+    try:
+        store.push(push_source, frame, to=PushMode.ONLINE)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(f"push to {push_source!r} failed: {exc}") from exc
+    return len(frame)

@@ -1,0 +1,183 @@
+"""/api/v1/features: online values, point-in-time training sets, push, the registered views."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+from fastapi.responses import FileResponse
+from pydantic import BaseModel, Field, StrictInt, StrictStr, model_validator
+
+from mlledger.store.errors import NotFound
+
+from ..deps import DB, Caller
+from ..domain import artifacts as artifact_cases
+from ..domain import features
+from .schemas import ERRORS, ArtifactOut, Name, Strict
+
+router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
+
+FeatureRef = Annotated[str, Field(min_length=3, max_length=512, pattern=r"^[^:\s]+:[^:\s]+$")]
+EntityValue = StrictInt | StrictStr
+Column = Annotated[list[Any], Field(max_length=1_000_000)]
+
+
+def _svc(request: Request) -> features.FeatureService:
+    return request.app.state.features
+
+
+class _Selection(Strict):
+    features: Annotated[list[FeatureRef], Field(min_length=1, max_length=1000)] | None = None
+    feature_service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> _Selection:
+        if (self.features is None) == (self.feature_service is None):
+            raise ValueError("give exactly one of features and feature_service")
+        return self
+
+
+class OnlineIn(_Selection):
+    entities: Annotated[
+        dict[Annotated[str, Field(max_length=256)], list[EntityValue]], Field(min_length=1)
+    ] = Field(description='Join key -> values, e.g. {"driver_id": [1001, 1002]}.')
+
+
+@router.post(
+    "/online",
+    operation_id="getOnlineFeatures",
+    responses={
+        200: {
+            "description": "Feast's shape: metadata.feature_names, and per name the values, "
+            "statuses (PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE) and event timestamps",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def get_online(body: OnlineIn, request: Request, who: Caller) -> Response:
+    """Latest values per entity. A value older than its view's TTL is null with status
+    OUTSIDE_MAX_AGE; unknown features or entity keys are a 4xx naming them."""
+    result = features.get_online(
+        who,
+        _svc(request),
+        features=body.features,
+        feature_service=body.feature_service,
+        entities=body.entities,
+    )
+    payload = {
+        "metadata": {"feature_names": result.feature_names},
+        "results": [
+            {"values": v, "statuses": s, "event_timestamps": t}
+            for v, s, t in zip(result.values, result.statuses, result.event_timestamps, strict=True)
+        ],
+    }
+    return Response(json.dumps(payload, separators=(",", ":")), media_type="application/json")
+
+
+class HistoricalIn(_Selection):
+    entity_rows: Annotated[
+        dict[Annotated[str, Field(max_length=256)], Column], Field(min_length=2)
+    ] = Field(description="Columns: the join keys and event_timestamp (ISO 8601), plus any labels.")
+    name: Name = Field("training-set", description="Dataset artifact name of the result.")
+    full_feature_names: bool = False
+
+
+class TrainingSetOut(BaseModel):
+    artifact: ArtifactOut
+    execution_id: int
+    rows: int
+    columns: list[str]
+    download: str
+
+
+@router.post(
+    "/historical",
+    operation_id="getHistoricalFeatures",
+    status_code=201,
+    response_model=TrainingSetOut,
+)
+def get_historical(body: HistoricalIn, request: Request, db: DB, who: Caller) -> TrainingSetOut:
+    """A point-in-time correct training set. Every entity row is kept (nulls where no value is
+    inside the TTL); the Parquet file is recorded as a dataset artifact with lineage to the
+    feature views and their sources."""
+    ts = features.get_historical(
+        db,
+        who,
+        _svc(request),
+        entity_rows=body.entity_rows,
+        features=body.features,
+        feature_service=body.feature_service,
+        name=body.name,
+        full_feature_names=body.full_feature_names,
+    )
+    return TrainingSetOut(
+        artifact=ArtifactOut.of(ts.artifact),
+        execution_id=ts.execution_id,
+        rows=ts.rows,
+        columns=ts.columns,
+        download=f"/api/v1/features/datasets/{ts.artifact.id}",
+    )
+
+
+@router.get(
+    "/datasets/{artifact_id}",
+    operation_id="downloadTrainingSet",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/vnd.apache.parquet": {}}}},
+)
+def download(
+    artifact_id: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Request, db: DB, who: Caller
+) -> FileResponse:
+    """The Parquet file of a training set built by `POST /features/historical`."""
+    artifact = artifact_cases.get(db, who, artifact_id)
+    root = _svc(request).datasets.resolve()
+    uri = artifact.uri or ""
+    path = root / uri.rsplit("/", 1)[-1]
+    if artifact.kind != "dataset" or not uri.startswith(root.as_uri()) or not path.is_file():
+        raise NotFound(
+            f"artifact {artifact_id} is not a training set stored by this server",
+            details={"artifact_id": artifact_id},
+        )
+    return FileResponse(path, media_type="application/vnd.apache.parquet", filename=path.name)
+
+
+class PushIn(Strict):
+    push_source: Annotated[str, Field(min_length=1, max_length=256)]
+    rows: Annotated[dict[Annotated[str, Field(max_length=256)], Column], Field(min_length=1)] = (
+        Field(description="Columns: join keys, event_timestamp and feature values.")
+    )
+
+
+class PushOut(BaseModel):
+    pushed: int
+
+
+@router.post("/push", operation_id="pushFeatures", response_model=PushOut)
+def push(body: PushIn, request: Request, who: Caller) -> PushOut:
+    """Write fresh values to the online store (Feast's push)."""
+    n = features.push(who, _svc(request), push_source=body.push_source, rows=body.rows)
+    return PushOut(pushed=n)
+
+
+class ViewOut(BaseModel):
+    name: str
+    join_keys: list[str]
+    features: list[str]
+    ttl_seconds: float
+
+
+@router.get("/views", operation_id="listFeatureViews", response_model=list[ViewOut])
+def list_views(request: Request, who: Caller) -> list[ViewOut]:
+    who.require("read")
+    svc = _svc(request)
+    snap = svc.snapshots.get(svc.store(who))
+    return [
+        ViewOut(
+            name=v.name,
+            join_keys=list(v.join_keys),
+            features=list(v.features),
+            ttl_seconds=v.ttl_seconds,
+        )
+        for v in snap.views.values()
+    ]

@@ -1,0 +1,243 @@
+"""The feature store end to end: apply, materialize, online (fast path vs Feast), TTL, push,
+point-in-time training sets against a brute-force reference, lineage, bad requests."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
+from feature_repo import DRIVERS
+
+FEATURES = [
+    "driver_hourly_stats:conv_rate",
+    "driver_hourly_stats:avg_daily_trips",
+    "driver_hourly_stats:city",
+]
+
+
+def online(client: TestClient, **body) -> dict:  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/features/online", json=body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    return {
+        name: res
+        for name, res in zip(out["metadata"]["feature_names"], out["results"], strict=True)
+    }
+
+
+def test_online_values_equal_the_source(client: TestClient, applied, frame: pd.DataFrame) -> None:
+    got = online(client, features=FEATURES, entities={"driver_id": [*DRIVERS, 424242]})
+    latest = frame.sort_values("event_timestamp").groupby("driver_id").last()
+    for i, d in enumerate(DRIVERS):
+        assert got["driver_hourly_stats:conv_rate"]["values"][i] == float(
+            np.float32(latest.loc[d, "conv_rate"])
+        )
+        assert (
+            got["driver_hourly_stats:avg_daily_trips"]["values"][i]
+            == latest.loc[d, "avg_daily_trips"]
+        )
+        assert got["driver_hourly_stats:city"]["values"][i] == latest.loc[d, "city"]
+        assert got["driver_hourly_stats:city"]["statuses"][i] == "PRESENT"
+        assert (
+            pd.Timestamp(got["driver_hourly_stats:city"]["event_timestamps"][i])
+            == latest.loc[d, "event_timestamp"]
+        )
+    assert got["driver_hourly_stats:city"]["values"][-1] is None
+    assert got["driver_hourly_stats:city"]["statuses"][-1] == "NOT_FOUND"
+    assert got["driver_id"]["values"] == [*DRIVERS, 424242]
+    by_service = online(client, feature_service="driver_activity", entities={"driver_id": [1001]})
+    assert by_service["driver_hourly_stats:acc_rate"]["statuses"] == ["PRESENT"]
+
+
+def test_fast_path_agrees_with_feasts_sdk(svc, principal, applied) -> None:
+    from mlledger.store.features import online as reads
+
+    store = svc.store(principal)
+    snap = svc.snapshots.get(store)
+    refs = reads.resolve(snap, FEATURES, None)
+    entities = {"driver_id": [1003, 1001, 99]}
+    fast = reads.read_redis(svc.redis, snap, refs, entities, max_entities=100)
+    sdk = reads.read_feast(store, snap, refs, entities, max_entities=100)
+    assert fast == sdk
+
+
+def test_values_older_than_the_ttl_are_null_with_outside_max_age(
+    client: TestClient, svc, principal, db, repo, now
+) -> None:
+    from mlledger.service.domain import features
+
+    features.apply(db, principal, svc, repo)
+    # Only values at least 3 hours old reach the online store; the TTL is 2 hours.
+    features.materialize(
+        db, principal, svc, start=now - timedelta(days=1), end=now - timedelta(hours=3)
+    )
+    got = online(client, features=FEATURES, entities={"driver_id": DRIVERS})
+    assert got["driver_hourly_stats:conv_rate"]["values"] == [None] * len(DRIVERS)
+    assert got["driver_hourly_stats:conv_rate"]["statuses"] == ["OUTSIDE_MAX_AGE"] * len(DRIVERS)
+    assert all(got["driver_hourly_stats:conv_rate"]["event_timestamps"])
+    # Feast itself serves the stale value as if it were fresh (feast-dev/feast#1802, #6821).
+    stale = (
+        svc.store(principal)
+        .get_online_features(features=FEATURES, entity_rows=[{"driver_id": 1001}])
+        .to_dict()
+    )
+    assert stale["conv_rate"][0] is not None
+
+
+def test_push_writes_fresh_values_online(client: TestClient, applied, now) -> None:
+    r = client.post(
+        "/api/v1/features/push",
+        json={
+            "push_source": "driver_stats_push",
+            "rows": {
+                "driver_id": [1001],
+                "event_timestamp": [(now + timedelta(seconds=5)).isoformat()],
+                "created": [(now + timedelta(seconds=5)).isoformat()],
+                "conv_rate": [0.5],
+                "acc_rate": [0.25],
+                "avg_daily_trips": [7],
+                "city": ["pushed"],
+            },
+        },
+    )
+    assert r.status_code == 200, r.text
+    got = online(client, features=FEATURES, entities={"driver_id": [1001]})
+    assert got["driver_hourly_stats:city"]["values"] == ["pushed"]
+    assert got["driver_hourly_stats:avg_daily_trips"]["values"] == [7]
+
+
+def brute_force(frame: pd.DataFrame, rows: pd.DataFrame, ttl: timedelta) -> list[float | None]:
+    """For each row: the latest source value at or before its timestamp, within the TTL."""
+    out = []
+    for _, row in rows.iterrows():
+        candidates = frame[
+            (frame.driver_id == row.driver_id)
+            & (frame.event_timestamp <= row.event_timestamp)
+            & (frame.event_timestamp >= row.event_timestamp - ttl)
+        ]
+        out.append(
+            None
+            if candidates.empty
+            else float(candidates.sort_values("event_timestamp").iloc[-1].conv_rate)
+        )
+    return out
+
+
+def test_historical_is_point_in_time_correct_and_keeps_every_row(
+    client: TestClient, applied, frame: pd.DataFrame, now
+) -> None:
+    rng = np.random.default_rng(7)
+    n = 60
+    rows = pd.DataFrame(
+        {
+            "driver_id": rng.choice([*DRIVERS, 5555], size=n),
+            "event_timestamp": [
+                now - timedelta(minutes=int(m)) for m in rng.integers(-30, 12 * 60, size=n)
+            ],
+            "label": rng.integers(0, 2, size=n),
+        }
+    )
+    r = client.post(
+        "/api/v1/features/historical",
+        json={
+            "features": ["driver_hourly_stats:conv_rate"],
+            "entity_rows": {
+                "driver_id": [int(d) for d in rows.driver_id],
+                "event_timestamp": [t.isoformat() for t in rows.event_timestamp],
+                "label": [int(x) for x in rows.label],
+            },
+            "name": "churn-training",
+        },
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["rows"] == n and body["artifact"]["name"] == "churn-training"
+    download = client.get(body["download"])
+    assert download.status_code == 200
+    path = body["artifact"]["uri"].removeprefix("file://")
+    result = pq.read_table(path).to_pandas()
+    assert len(result) == n
+    assert list(result.driver_id) == list(rows.driver_id)  # input order, nothing dropped
+    assert list(result.label) == list(rows.label)
+    expected = brute_force(
+        frame,
+        rows.assign(event_timestamp=pd.to_datetime(rows.event_timestamp, utc=True)),
+        timedelta(hours=2),
+    )
+    got = [None if pd.isna(v) else float(v) for v in result.conv_rate]
+    assert got == expected
+    assert None in expected  # some rows have no value inside the TTL, and are kept
+
+    # The training set traces back to the feature view and its source file.
+    up = client.get(
+        f"/api/v1/lineage/artifact/{body['artifact']['id']}",
+        params={"direction": "upstream", "depth": 10},
+    ).json()
+    names = {n.get("name") for n in up["nodes"]}
+    assert {"driver_hourly_stats", "source:driver_stats_source"} <= names
+
+
+def test_apply_records_versions_only_when_definitions_change(
+    db, principal, svc, repo, client
+) -> None:
+    from mlledger.service.domain import features
+
+    first = features.apply(db, principal, svc, repo)
+    assert first["execution_id"] is not None and first["feature_views"] == ["driver_hourly_stats"]
+    assert features.apply(db, principal, svc, repo)["execution_id"] is None
+    text = (repo / "definitions.py").read_text().replace("timedelta(hours=2)", "timedelta(hours=5)")
+    (repo / "definitions.py").write_text(text)
+    assert features.apply(db, principal, svc, repo)["execution_id"] is not None
+    versions = client.get("/api/v1/artifacts", params={"name": "driver_hourly_stats"}).json()[
+        "items"
+    ]
+    assert [a["version"] for a in versions] == [2, 1]
+    assert versions[0]["properties"]["ttl_seconds"] == 5 * 3600
+    views = client.get("/api/v1/features/views").json()
+    assert views[0]["ttl_seconds"] == 5 * 3600
+
+
+def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
+    cases = [
+        (
+            {"features": ["driver_hourly_stats:nope"], "entities": {"driver_id": [1]}},
+            404,
+            "driver_hourly_stats:nope",
+        ),
+        ({"features": ["ghost:x"], "entities": {"driver_id": [1]}}, 404, "ghost:x"),
+        ({"features": FEATURES, "entities": {"rider_id": [1]}}, 400, "driver_id"),
+        ({"features": FEATURES, "entities": {"driver_id": ["1001"]}}, 400, "integers"),
+        ({"feature_service": "nope", "entities": {"driver_id": [1]}}, 404, "nope"),
+        (
+            {
+                "features": FEATURES,
+                "feature_service": "driver_activity",
+                "entities": {"driver_id": [1]},
+            },
+            422,
+            "exactly one",
+        ),
+        ({"features": ["no-colon"], "entities": {"driver_id": [1]}}, 422, ""),
+        ({"features": FEATURES, "entities": {"driver_id": []}}, 400, "entity rows"),
+        ({"features": FEATURES, "entities": {"driver_id": [1.5]}}, 422, ""),
+    ]
+    for body, status, fragment in cases:
+        r = client.post("/api/v1/features/online", json=body)
+        assert r.status_code == status, (body, r.text)
+        assert fragment in r.text
+    push = client.post(
+        "/api/v1/features/push", json={"push_source": "nope", "rows": {"driver_id": [1]}}
+    )
+    assert push.status_code == 404
+    hist = client.post(
+        "/api/v1/features/historical",
+        json={
+            "features": FEATURES,
+            "entity_rows": {"rider_id": [1], "event_timestamp": ["2026-01-01"]},
+        },
+    )
+    assert hist.status_code == 400 and "driver_id" in hist.text
+    assert client.get("/api/v1/features/datasets/1").status_code == 404
