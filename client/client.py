@@ -18,6 +18,7 @@ import httpx
 
 from . import environment
 from .errors import ApiError, Unavailable
+from .features import Features
 from .run import Run, check_key, param_text
 from .spool import Spool
 from .transport import Transport
@@ -103,6 +104,7 @@ class Client:
             spool=Spool(s.spool_dir, server=s.url, project=s.project),
             transport=transport,
         )
+        self.features = Features(self.transport)
         self._runs: set[Run] = set()
         self._lock = threading.Lock()
         self._closed = False

@@ -102,6 +102,13 @@ class Transport:
             return (response.json() if response.content else None), response.status_code
         raise Unavailable(f"{method} {self.url}{path} failed after {attempts} attempts: {last}")
 
+    def download(self, path: str) -> bytes:
+        """Raw bytes of a GET (a training set's Parquet file)."""
+        response = self._http.get(path)
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response.content
+
     # -- writes that must not be lost -------------------------------------------------------
 
     def send(self, method: str, path: str, body: Any, *, key: str | None = None) -> Any:

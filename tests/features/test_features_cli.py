@@ -1,0 +1,82 @@
+"""The operator's and the client's path: `mlledger features apply|materialize` as processes,
+then `client.features.get_online / get_historical`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+from fastapi.testclient import TestClient
+from feature_repo import DRIVERS
+
+import mlledger
+
+
+def cli(*args: str, settings, project: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env |= {
+        "MLLEDGER_DATABASE_URL": settings.resolved_database_url,
+        "MLLEDGER_REDIS_URL": settings.redis_url,
+        "MLLEDGER_HOME": str(settings.home),
+        "MLLEDGER_PROJECT": project,
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "mlledger.client", "features", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def test_apply_materialize_then_read_through_the_client(
+    client: TestClient, settings, project_name: str, repo: Path, now, tmp_path: Path
+) -> None:
+    applied = cli("apply", str(repo), settings=settings, project=project_name)
+    assert applied.returncode == 0, applied.stderr
+    assert "driver_hourly_stats" in applied.stdout and "lineage recorded" in applied.stdout
+
+    start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    done = cli(
+        "materialize", "--start", start, "--end", end, settings=settings, project=project_name
+    )
+    assert done.returncode == 0, done.stderr
+    bad = cli("materialize", settings=settings, project=project_name)
+    assert bad.returncode == 2 and "--incremental" in bad.stderr
+    incremental = cli("materialize", "--incremental", settings=settings, project=project_name)
+    assert incremental.returncode == 0, incremental.stderr
+
+    runs = client.get("/api/v1/executions", params={"kind": "materialization"}).json()["items"]
+    assert len(runs) == 2
+    assert runs[0]["params"]["start"] == "incremental"
+    first = client.get(f"/api/v1/executions/{runs[1]['id']}").json()
+    assert {e["artifact"]["name"] for e in first["inputs"]} >= {"driver_hourly_stats"}
+
+    ours = mlledger.Client(
+        "http://testserver",
+        project=project_name,
+        spool_dir=tmp_path / "spool",
+        transport=client._transport,
+    )
+    got = ours.features.get_online(
+        {"driver_id": DRIVERS[:2]}, features=["driver_hourly_stats:city"]
+    )
+    assert got.statuses["driver_hourly_stats:city"] == ["PRESENT", "PRESENT"]
+    assert got.rows()[0]["driver_id"] == DRIVERS[0]
+    with_service = ours.features.get_online({"driver_id": [1]}, feature_service="driver_activity")
+    assert set(with_service.statuses["driver_hourly_stats:conv_rate"]) == {"NOT_FOUND"}
+
+    rows = pd.DataFrame(
+        {"driver_id": DRIVERS, "event_timestamp": [now - timedelta(minutes=30)] * len(DRIVERS)}
+    )
+    training = ours.features.get_historical(
+        rows, features=["driver_hourly_stats:conv_rate"], name="cli-training"
+    )
+    assert list(training.driver_id) == DRIVERS and training.conv_rate.notna().all()
+    assert training.attrs["mlledger_artifact"]["name"] == "cli-training"
+    ours.close()
