@@ -61,12 +61,14 @@ def write_repo(root: Path) -> Path:
     rng = np.random.default_rng(0)
     text_ = DEFINITIONS
     for name, n in VIEWS.items():
-        frame = pd.DataFrame({f"f{i}": rng.random(DRIVERS).astype("float32") for i in range(n)})
+        frame = pd.DataFrame(
+            {f"{name}_{i}": rng.random(DRIVERS).astype("float32") for i in range(n)}
+        )
         frame.insert(0, "driver_id", np.arange(DRIVERS, dtype="int64"))
         frame["event_timestamp"] = pd.Timestamp(now)
         path = root / f"{name}.parquet"
         frame.to_parquet(path)
-        fields = ", ".join(f'Field(name="f{i}", dtype=Float32)' for i in range(n))
+        fields = ", ".join(f'Field(name="{name}_{i}", dtype=Float32)' for i in range(n))
         text_ += VIEW.format(name=name, path=path, fields=fields)
     (repo / "definitions.py").write_text(text_)
     return repo
@@ -86,8 +88,8 @@ def wait(url: str, proc: subprocess.Popen, body: dict | None = None) -> None:  #
 
 
 def cases() -> list[tuple[str, int, list[str]]]:
-    one_view = [f"stats20:f{i}" for i in range(20)]
-    five_views = [f"v{v}:f{i}" for v in range(5) for i in range(10)]
+    one_view = [f"stats20:stats20_{i}" for i in range(20)]
+    five_views = [f"v{v}:v{v}_{i}" for v in range(5) for i in range(10)]
     return [
         (f"{n} x {label}", n, feats)
         for label, feats in (

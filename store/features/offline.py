@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 from feast import FeatureStore
+from feast.errors import FeatureNameCollisionError
 
 from ..errors import InvalidArgument
 
@@ -38,9 +39,14 @@ def historical(
         raise InvalidArgument(f"event_timestamp: {exc}") from exc
     frame[ROW] = range(len(frame))
     features = [f"{view}:{name}" for view, name in refs]
-    joined = store.get_historical_features(
-        entity_df=frame, features=features, full_feature_names=full_feature_names
-    ).to_df()
+    try:
+        joined = store.get_historical_features(
+            entity_df=frame, features=features, full_feature_names=full_feature_names
+        ).to_df()
+    except FeatureNameCollisionError as exc:
+        raise InvalidArgument(
+            f"{exc}".splitlines()[0] + " — set full_feature_names to name columns view__feature"
+        ) from exc
     columns = [c for c in joined.columns if c not in frame.columns]
     result = frame.merge(joined[[ROW, *columns]], on=ROW, how="left", sort=False)
     return result.sort_values(ROW).drop(columns=[ROW]).reset_index(drop=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
@@ -212,7 +213,40 @@ def entity_key(
     return key
 
 
+_FLOAT = struct.Struct("<f").unpack_from
+_DOUBLE = struct.Struct("<d").unpack_from
+
+
+def _varint(raw: bytes, pos: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = raw[pos]
+        result |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return result, pos
+        shift += 7
+
+
 def _value(raw: bytes) -> Any:
+    """Decode a `ValueProto`. The scalar types features almost always have are read straight
+    from the wire bytes (a tag byte, then the value) — no message object per value; anything
+    else goes through protobuf."""
+    tag = raw[0] if raw else 0
+    if tag == 0x35 and len(raw) == 5:  # float_val
+        return _FLOAT(raw, 1)[0]
+    if tag == 0x29 and len(raw) == 9:  # double_val
+        return _DOUBLE(raw, 1)[0]
+    if tag in (0x20, 0x18, 0x40):  # int64_val, int32_val, unix_timestamp_val
+        value, end = _varint(raw, 1)
+        if end == len(raw):
+            return value - (1 << 64) if value >= 1 << 63 else value
+    elif tag == 0x12:  # string_val
+        length, start = _varint(raw, 1)
+        if start + length == len(raw):
+            return raw[start:].decode()
+    elif tag == 0x38 and len(raw) == 2:  # bool_val
+        return raw[1] == 1
     proto = ValueProto.FromString(raw)
     which = proto.WhichOneof("val")
     if which is None or which == "null_val":
@@ -237,53 +271,108 @@ def read_redis(
     by_view: dict[str, list[str]] = {}
     for view, name in refs:
         by_view.setdefault(view, []).append(name)
-    views = list(by_view)
-    keys: dict[tuple[Any, ...], bytes] = {}
-    rows = [{k: v[i] for k, v in entities.items()} for i in range(n)]
-    pipe = client.pipeline(transaction=False)
-    for row in rows:
+    # Views with the same join keys share one hash per entity (Feast's layout): one HMGET per
+    # entity and key group, with the fields of all its views.
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for view in by_view:
+        groups.setdefault(snap.views[view].join_keys, []).append(view)
+    group_list = list(groups.items())
+    position: dict[str, tuple[int, dict[str, int], int]] = {}  # view -> (group, fields, ts)
+    group_fields: list[list[bytes]] = []
+    for g, (_, views) in enumerate(group_list):
+        fields: list[bytes] = []
         for view in views:
             spec = snap.views[view]
-            pipe.hmget(
-                entity_key(spec, row, project, keys),
-                [spec.fields[f] for f in by_view[view]] + [spec.ts_field],
-            )
+            at = {}
+            for name in by_view[view]:
+                at[name] = len(fields)
+                fields.append(spec.fields[name])
+            position[view] = (g, at, len(fields))
+            fields.append(spec.ts_field)
+        group_fields.append(fields)
+
+    keys: dict[tuple[Any, ...], bytes] = {}
+    columns = list(entities.items())
+    pipe = client.pipeline(transaction=False)
+    for i in range(n):
+        row = {k: v[i] for k, v in columns}
+        for g, (_, views) in enumerate(group_list):
+            pipe.hmget(entity_key(snap.views[views[0]], row, project, keys), group_fields[g])
     replies = pipe.execute()  # the one round trip
+    per_group = [replies[g :: len(group_list)] for g in range(len(group_list))]
 
     now = time.time() if now is None else now
-    names = list(entities) + [f"{v}:{f}" for v, f in refs]
-    column = {ref: i for i, ref in enumerate(refs)}
-    values: list[list[Any]] = [list(entities[k]) for k in entities]
-    statuses: list[list[str]] = [[PRESENT] * n for _ in entities]
-    stamps: list[list[str | None]] = [[None] * n for _ in entities]
-    feature_values = [[None] * n for _ in refs]
-    feature_status = [[NOT_FOUND] * n for _ in refs]
-    feature_stamps: list[list[str | None]] = [[None] * n for _ in refs]
-    reply = iter(replies)
-    for i in range(n):
-        for view in views:
-            spec = snap.views[view]
-            got = next(reply)
-            raw_ts = got[-1]
+    times: dict[bytes, tuple[float, str]] = {}  # rows written together share a timestamp
+    view_state: dict[str, tuple[list[str | None], list[int]]] = {}  # iso stamps, 0/1/2 state
+    for view, (g, _, ts_at) in position.items():
+        ttl = snap.views[view].ttl_seconds
+        stamps: list[str | None] = []
+        state: list[int] = []  # 0 fresh, 1 missing, 2 stale
+        for reply in per_group[g]:
+            raw_ts = reply[ts_at]
             if raw_ts is None:
+                stamps.append(None)
+                state.append(1)
                 continue
-            ts = Timestamp.FromString(raw_ts)
-            seconds = ts.seconds + ts.nanos / 1e9
-            stale = spec.ttl_seconds > 0 and now - seconds > spec.ttl_seconds
-            iso = datetime.fromtimestamp(seconds, UTC).isoformat()
-            for name, raw in zip(by_view[view], got[:-1], strict=True):
-                c = column[(view, name)]
-                feature_stamps[c][i] = iso
-                if raw is None:
-                    continue
-                if stale:
-                    feature_status[c][i] = OUTSIDE_MAX_AGE
-                    continue
-                feature_values[c][i] = _value(raw)
-                feature_status[c][i] = PRESENT
-    return OnlineResult(
-        names, values + feature_values, statuses + feature_status, stamps + feature_stamps
-    )
+            decoded = times.get(raw_ts)
+            if decoded is None:
+                ts = Timestamp.FromString(raw_ts)
+                seconds = ts.seconds + ts.nanos / 1e9
+                decoded = times[raw_ts] = (
+                    seconds,
+                    datetime.fromtimestamp(seconds, UTC).isoformat(),
+                )
+            stamps.append(decoded[1])
+            state.append(2 if ttl > 0 and now - decoded[0] > ttl else 0)
+        view_state[view] = (stamps, state)
+
+    names = [k for k, _ in columns] + [f"{v}:{f}" for v, f in refs]
+    values: list[list[Any]] = [list(v) for _, v in columns]
+    statuses: list[list[str]] = [[PRESENT] * n for _ in columns]
+    event_timestamps: list[list[str | None]] = [[None] * n for _ in columns]
+    for view, name in refs:
+        g, at, _ = position[view]
+        stamps, state = view_state[view]
+        raws = [reply[at[name]] for reply in per_group[g]]
+        column = _bulk(raws, n) if not any(state) else None
+        if column is not None:
+            values.append(column)
+            statuses.append([PRESENT] * n)
+        else:
+            vals: list[Any] = []
+            stats: list[str] = []
+            for raw, st in zip(raws, state, strict=True):
+                if st == 2 and raw is not None:
+                    vals.append(None)
+                    stats.append(OUTSIDE_MAX_AGE)
+                elif st or raw is None:
+                    vals.append(None)
+                    stats.append(NOT_FOUND)
+                else:
+                    vals.append(_value(raw))
+                    stats.append(PRESENT)
+            values.append(vals)
+            statuses.append(stats)
+        event_timestamps.append(stamps)
+    return OnlineResult(names, values, statuses, event_timestamps)
+
+
+_FLOATS = np.dtype([("tag", "u1"), ("value", "<f4")])
+_DOUBLES = np.dtype([("tag", "u1"), ("value", "<f8")])
+
+
+def _bulk(raws: list[bytes | None], n: int) -> list[Any] | None:
+    """A whole column of float or double values decoded in one numpy call; None when the
+    column is anything else (then each value is decoded on its own)."""
+    try:
+        joined = b"".join(raws)  # type: ignore[arg-type]
+    except TypeError:
+        return None  # a missing value
+    if len(joined) == 5 * n and joined[::5] == b"\x35" * n:
+        return np.frombuffer(joined, dtype=_FLOATS)["value"].astype(np.float64).tolist()
+    if len(joined) == 9 * n and joined[::9] == b"\x29" * n:
+        return np.frombuffer(joined, dtype=_DOUBLES)["value"].tolist()
+    return [_value(raw) for raw in raws]  # type: ignore[arg-type]
 
 
 def read_feast(
@@ -304,7 +393,7 @@ def read_feast(
                 _encode_value(k, spec.key_types[k], v)
     rows = [{k: v[i] for k, v in entities.items()} for i in range(n)]
     answer = store.get_online_features(
-        features=[f"{v}:{f}" for v, f in refs], entity_rows=rows
+        features=[f"{v}:{f}" for v, f in refs], entity_rows=rows, full_feature_names=True
     ).to_dict(include_event_timestamps=True)
     now = time.time() if now is None else now
     names = list(entities) + [f"{v}:{f}" for v, f in refs]
@@ -313,8 +402,8 @@ def read_feast(
     stamps: list[list[str | None]] = [[None] * n for _ in entities]
     for view, name in refs:
         spec = snap.views[view]
-        column = answer.get(name, answer.get(f"{view}__{name}"))
-        ts_column = answer.get(f"{name}__ts", answer.get(f"{view}__{name}__ts", [None] * n))
+        column = answer[f"{view}__{name}"]
+        ts_column = answer.get(f"{view}__{name}__ts", [None] * n)
         vals, stats, iso = [], [], []
         for v, ts in zip(column, ts_column, strict=True):
             seconds = _seconds(ts)
