@@ -23,6 +23,10 @@ CACHE_SECONDS = 30.0
 PROJECT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
+class _NeedsIO(Exception):
+    """Raised inside `from_cache` when resolving would need the database."""
+
+
 class Authenticator:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
@@ -32,7 +36,17 @@ class Authenticator:
         self._projects: dict[str, tuple[int, str]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, authorization: str | None, project: str | None) -> Principal:
+    def from_cache(self, authorization: str | None, project: str | None) -> Principal | None:
+        """The caller when the caches alone can tell (no database round trip), else None —
+        for latency-critical async routes, which then fall back to `authenticate` in a thread."""
+        try:
+            return self.authenticate(authorization, project, io=False)
+        except _NeedsIO:
+            return None
+
+    def authenticate(
+        self, authorization: str | None, project: str | None, *, io: bool = True
+    ) -> Principal:
         """Resolve the caller.
 
         Raises:
@@ -49,7 +63,7 @@ class Authenticator:
             scheme, _, secret = authorization.partition(" ")
             if scheme.lower() != "bearer" or not secret.strip():
                 raise Unauthenticated("Authorization must be 'Bearer <token>'")
-            token = self._token(secret.strip())
+            token = self._token(secret.strip(), io)
             if token is None:
                 raise Unauthenticated("the bearer token is not valid (unknown or revoked)")
             if project is not None and project != token.project_name:
@@ -68,15 +82,17 @@ class Authenticator:
                 "this server requires a bearer token (Authorization: Bearer <token>); "
                 "create one with `mlledger token create`"
             )
-        project_id, name = self._project(project or self._default_project)
+        project_id, name = self._project(project or self._default_project, io)
         return Principal(project_id=project_id, project_name=name, scope="admin", actor="local")
 
-    def _token(self, secret: str) -> Token | None:
+    def _token(self, secret: str, io: bool) -> Token | None:
         now = time.monotonic()
         with self._lock:
             cached = self._tokens.get(secret)
         if cached is not None and cached[1] > now:
             return cached[0]
+        if not io:
+            raise _NeedsIO
         with self._db.read() as session:
             token = projects.find_token(session, secret)
         with self._lock:
@@ -85,10 +101,12 @@ class Authenticator:
             self._tokens[secret] = (token, now + CACHE_SECONDS)
         return token
 
-    def _project(self, name: str) -> tuple[int, str]:
+    def _project(self, name: str, io: bool) -> tuple[int, str]:
         with self._lock:
             found = self._projects.get(name)
         if found is None:
+            if not io:
+                raise _NeedsIO
             with self._db.write() as session:
                 project = projects.get_or_create_project(session, name)
             found = (project.id, project.name)
