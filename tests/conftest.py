@@ -63,6 +63,7 @@ def database_url(
     engine = create_db_engine(url)
     with engine.begin() as conn:  # a clean schema each session, then the real migrations
         conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("DROP SCHEMA IF EXISTS feast CASCADE"))  # Feast's SQL registry
         conn.execute(text("CREATE SCHEMA public"))
     engine.dispose()
     return url

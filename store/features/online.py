@@ -49,10 +49,10 @@ class Snapshot:
     taken: float
 
 
-def take_snapshot(store: FeatureStore) -> Snapshot:
-    entities = {e.name: e for e in store.list_entities(allow_cache=True)}
+def take_snapshot(store: FeatureStore, *, allow_cache: bool = True) -> Snapshot:
+    entities = {e.name: e for e in store.list_entities(allow_cache=allow_cache)}
     views: dict[str, ViewSpec] = {}
-    for fv in store.list_feature_views(allow_cache=True):
+    for fv in store.list_feature_views(allow_cache=allow_cache):
         key_types = {}
         for entity_name in fv.entities:
             entity = entities.get(entity_name)
@@ -70,7 +70,7 @@ def take_snapshot(store: FeatureStore) -> Snapshot:
         )
     services = {
         s.name: [(p.name_to_use(), f.name) for p in s.feature_view_projections for f in p.features]
-        for s in store.list_feature_services()
+        for s in store.registry.list_feature_services(store.project, allow_cache=allow_cache)
     }
     return Snapshot(store.project, views, services, time.monotonic())
 
@@ -86,9 +86,8 @@ class Snapshots:
     def get(self, store: FeatureStore, *, refresh: bool = False) -> Snapshot:
         snap = self._cache.get(store.project)
         if refresh or snap is None or time.monotonic() - snap.taken > self.max_age:
-            if refresh:
-                store.refresh_registry()
-            snap = take_snapshot(store)
+            # A refresh reads the registry itself: Feast's registry cache may lag an apply.
+            snap = take_snapshot(store, allow_cache=not refresh)
             with self._lock:
                 self._cache[store.project] = snap
         return snap
