@@ -205,6 +205,15 @@ def main() -> None:
                 )
                 assert r.status_code == 200, r.text
 
+            for call in (mlledger_call, serve_call):  # a health check is not a served read
+                for attempt in range(50):
+                    try:
+                        call([0])
+                        break
+                    except (httpx.TransportError, AssertionError):
+                        if attempt == 49:
+                            raise
+                        time.sleep(0.2)
             row = {"case": label}
             for name, call in (
                 ("mlledger", mlledger_call),
