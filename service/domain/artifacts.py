@@ -24,14 +24,7 @@ def create(db: Database, who: Principal, spec: NewArtifact) -> tuple[Artifact, b
                 session,
                 who.project_id,
                 who.actor,
-                [
-                    audit.AuditEntry(
-                        "artifact.create",
-                        "artifact",
-                        artifact.id,
-                        {"name": artifact.name, "version": artifact.version},
-                    )
-                ],
+                [audit.artifact_created(artifact)],
             )
         return artifact, created
 

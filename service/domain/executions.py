@@ -109,12 +109,7 @@ def record(
             )
             for e in created
         ]
-        entries += [
-            audit.AuditEntry(
-                "artifact.create", "artifact", a.id, {"name": a.name, "version": a.version}
-            )
-            for a in fresh
-        ]
+        entries += [audit.artifact_created(a) for a in fresh]
         entries += [
             audit.AuditEntry("context.create", "context", c.id, {"kind": c.kind, "name": c.name})
             for c in {c.id: c for cs in ctx for c in cs}.values()
@@ -171,12 +166,7 @@ def add_events(
                 {"inputs": [a.id for a, _ in ins], "outputs": [a.id for a, _ in outs]},
             )
         ]
-        entries += [
-            audit.AuditEntry(
-                "artifact.create", "artifact", a.id, {"name": a.name, "version": a.version}
-            )
-            for a in fresh
-        ]
+        entries += [audit.artifact_created(a) for a in fresh]
         audit.record(session, who.project_id, who.actor, entries)
         return _load(session, who.project_id, execution)
 

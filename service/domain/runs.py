@@ -236,14 +236,7 @@ def attach_artifact(
             session,
             who.project_id,
             who.actor,
-            [
-                audit.AuditEntry(
-                    "artifact.create",
-                    "artifact",
-                    artifact.id,
-                    {"name": artifact.name, "version": artifact.version},
-                )
-            ],
+            [audit.artifact_created(artifact)],
         )
     return artifact, created
 

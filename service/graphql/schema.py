@@ -77,9 +77,7 @@ class Query:
         )
         return ArtifactConnection(
             nodes=[Artifact.of(a) for a in page.items],
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
-            ),
+            page_info=PageInfo.of(page),
         )
 
     @strawberry.field(description="Newest first.")
@@ -105,9 +103,7 @@ class Query:
         )
         return ExecutionConnection(
             nodes=[Execution.of(e) for e in page.items],
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
-            ),
+            page_info=PageInfo.of(page),
         )
 
     @strawberry.field(description="The graph around `nodeId` (e.g. `artifact:12`).")
@@ -165,9 +161,7 @@ class Query:
         )
         return RunConnection(
             nodes=[Run.of(r) for r in page.items],
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
-            ),
+            page_info=PageInfo.of(page),
         )
 
     @strawberry.field
@@ -194,9 +188,7 @@ class Query:
         )
         return RegisteredModelConnection(
             nodes=[RegisteredModel.of(m) for m in page.items],
-            page_info=PageInfo(
-                has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor
-            ),
+            page_info=PageInfo.of(page),
         )
 
 

@@ -204,6 +204,10 @@ class PageInfo:
     has_next_page: bool
     end_cursor: str | None
 
+    @classmethod
+    def of(cls, page: entities.Page[Any]) -> PageInfo:
+        return cls(has_next_page=page.next_cursor is not None, end_cursor=page.next_cursor)
+
 
 @strawberry.type
 class ArtifactConnection:

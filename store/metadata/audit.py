@@ -20,6 +20,16 @@ class AuditEntry:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+def artifact_created(artifact: Any) -> AuditEntry:
+    """The entry every path that creates an artifact writes."""
+    return AuditEntry(
+        "artifact.create",
+        "artifact",
+        artifact.id,
+        {"name": artifact.name, "version": artifact.version},
+    )
+
+
 def record(session: Session, project_id: int, actor: str, entries: list[AuditEntry]) -> None:
     if not entries:
         return
