@@ -29,12 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
-    """URLs of the real Postgres and Redis; starts them with the project's script if needed."""
+    """URLs of the real Postgres, Redis and Redis Cluster; started by the project's script if
+    not given."""
     urls = {
         "postgres": os.environ.get("MLLEDGER_TEST_DATABASE_URL", ""),
         "redis": os.environ.get("MLLEDGER_TEST_REDIS_URL", ""),
+        "redis_cluster": os.environ.get("MLLEDGER_TEST_REDIS_CLUSTER_URL", ""),
     }
-    if not (urls["postgres"] and urls["redis"]):
+    if not all(urls.values()):
         out = subprocess.run(
             ["bash", str(ROOT / "scripts" / "services.sh"), "start"],
             check=True,
@@ -47,6 +49,7 @@ def services() -> dict[str, str]:
         urls = {
             "postgres": found["MLLEDGER_TEST_DATABASE_URL"],
             "redis": found["MLLEDGER_TEST_REDIS_URL"],
+            "redis_cluster": found["MLLEDGER_TEST_REDIS_CLUSTER_URL"],
         }
     return urls
 

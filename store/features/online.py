@@ -23,6 +23,8 @@ from feast import FeatureStore
 from feast.infra.online_stores.helpers import _mmh3
 from feast.protos.feast.types.Value_pb2 import Value as ValueProto
 from google.protobuf.timestamp_pb2 import Timestamp
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..errors import InvalidArgument, NotFound
 
@@ -212,6 +214,46 @@ def entity_key(
     return key
 
 
+def hmget_many(
+    client: Any, commands: list[tuple[bytes, int]], field_groups: list[list[bytes]]
+) -> list[list[bytes | None]]:
+    """`HMGET key *fields` for every (key, field group), pipelined in one round trip.
+
+    A plain Redis client gets the commands written in RESP by hand: every command of a group
+    shares its field list, so it is encoded once per request instead of once per entity
+    (redis-py's packer was a third of the Python time of a 100-entity read). Replies are
+    parsed by redis-py's (hiredis) reader. A cluster client routes by key slot through its own
+    pipeline instead. A connection that fails is dropped and the read retried once on a
+    fresh one — a read is idempotent, and a pooled connection goes stale when Redis restarts.
+    """
+    pool = getattr(client, "connection_pool", None)
+    if pool is None:  # RedisCluster
+        pipe = client.pipeline(transaction=False)
+        for key, g in commands:
+            pipe.hmget(key, field_groups[g])
+        return pipe.execute()
+    suffixes = [b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields) for fields in field_groups]
+    heads = [b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2) for fields in field_groups]
+    packed = b"".join(
+        b"%s$%d\r\n%s\r\n%s" % (heads[g], len(key), key, suffixes[g]) for key, g in commands
+    )
+    for attempt in (1, 2):
+        conn = pool.get_connection()
+        try:
+            conn.send_packed_command([packed])
+            return [conn.read_response() for _ in commands]
+        except (RedisConnectionError, RedisTimeoutError):
+            conn.disconnect()
+            if attempt == 2:
+                raise
+        except BaseException:
+            conn.disconnect()  # replies may be left unread on it
+            raise
+        finally:
+            pool.release(conn)
+    raise AssertionError("unreachable")
+
+
 _FLOAT = struct.Struct("<f").unpack_from
 _DOUBLE = struct.Struct("<d").unpack_from
 
@@ -292,12 +334,12 @@ def read_redis(
 
     keys: dict[tuple[Any, ...], bytes] = {}
     columns = list(entities.items())
-    pipe = client.pipeline(transaction=False)
+    commands: list[tuple[bytes, int]] = []
     for i in range(n):
         row = {k: v[i] for k, v in columns}
         for g, (_, views) in enumerate(group_list):
-            pipe.hmget(entity_key(snap.views[views[0]], row, project, keys), group_fields[g])
-    replies = pipe.execute()  # the one round trip
+            commands.append((entity_key(snap.views[views[0]], row, project, keys), g))
+    replies = hmget_many(client, commands, group_fields)  # the one round trip
     per_group = [replies[g :: len(group_list)] for g in range(len(group_list))]
 
     now = time.time() if now is None else now

@@ -3,11 +3,18 @@ point-in-time training sets against a brute-force reference, lineage, bad reques
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import redis
 from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
 
@@ -52,7 +59,7 @@ def test_online_values_equal_the_source(client: TestClient, applied, frame: pd.D
     assert by_service["driver_hourly_stats:acc_rate"]["statuses"] == ["PRESENT"]
 
 
-def test_fast_path_agrees_with_feasts_sdk(svc, principal, applied) -> None:
+def test_fast_path_agrees_with_feasts_sdk(svc, principal, applied, services) -> None:
     from mlledger.store.features import online as reads
 
     store = svc.store(principal)
@@ -62,6 +69,45 @@ def test_fast_path_agrees_with_feasts_sdk(svc, principal, applied) -> None:
     fast = reads.read_redis(svc.redis, snap, refs, entities, max_entities=100)
     sdk = reads.read_feast(store, snap, refs, entities, max_entities=100)
     assert fast == sdk
+    # A connection dropped while the read is in flight costs a retry, not an error.
+    url = urlsplit(services["redis"])
+    with _drops_first_read(url.hostname, url.port) as port:
+        flaky = redis.Redis(host="127.0.0.1", port=port)
+        assert reads.read_redis(flaky, snap, refs, entities, max_entities=100) == fast
+        flaky.close()
+
+
+@contextmanager
+def _drops_first_read(host: str, port: int) -> Iterator[int]:
+    """A TCP proxy to Redis that hangs up on the first HMGET it sees (after the handshake)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    dropped = threading.Event()
+
+    def pipe(src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if upstream and b"HMGET" in data and not dropped.is_set():
+                    dropped.set()
+                    break
+                dst.sendall(data)
+        for s in (src, dst):
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                upstream = socket.create_connection((host, port))
+                threading.Thread(target=pipe, args=(conn, upstream, True), daemon=True).start()
+                threading.Thread(target=pipe, args=(upstream, conn, False), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+        assert dropped.is_set()
+    finally:
+        listener.close()
 
 
 def test_values_older_than_the_ttl_are_null_with_outside_max_age(
@@ -241,3 +287,41 @@ def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
     )
     assert hist.status_code == 400 and "driver_id" in hist.text
     assert client.get("/api/v1/features/datasets/1").status_code == 404
+
+
+def test_redis_cluster_serves_the_same_answer(
+    database_url: str, services: dict[str, str], tmp_path, db, principal, repo, now
+) -> None:
+    """`features.redis_cluster`: Feast materializes into a three-node cluster and the fast path
+    reads it by key slot; both agree with Feast's SDK, over HTTP too."""
+    from mlledger.service.app import create_app
+    from mlledger.service.domain import features
+    from mlledger.service.settings import Settings
+    from mlledger.store.features import online as reads
+
+    settings = Settings(
+        database_url=database_url,
+        redis_url=services["redis_cluster"],
+        home=tmp_path / "home",
+        features={"redis_cluster": True},
+    )
+    app = create_app(settings, db=db)
+    svc = app.state.features
+    assert type(svc.redis).__name__ == "RedisCluster"
+    features.apply(db, principal, svc, repo)
+    features.materialize(
+        db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
+    )
+    store = svc.store(principal)
+    snap = svc.snapshots.get(store)
+    refs = reads.resolve(snap, FEATURES, None)
+    entities = {"driver_id": [*DRIVERS, 99]}
+    fast = reads.read_redis(svc.redis, snap, refs, entities, max_entities=100)
+    assert fast == reads.read_feast(store, snap, refs, entities, max_entities=100)
+    assert fast.statuses[-1] == ["PRESENT"] * len(DRIVERS) + ["NOT_FOUND"]
+    # The entity hashes really are spread over the nodes.
+    nodes = {svc.redis.get_node_from_key(k).port for k in svc.redis.scan_iter(count=1000)}
+    assert len(nodes) > 1
+    with TestClient(app, headers={"X-Mlledger-Project": principal.project_name}) as client:
+        got = online(client, features=FEATURES, entities=entities)
+    assert got["driver_hourly_stats:city"]["values"] == fast.values[-1]
