@@ -22,11 +22,17 @@ def main() -> None:
 
 
 def _register_client_commands() -> None:
-    from .commands import models, runs, sync
+    from .commands import features_get, models, runs, sync
 
     main.add_command(runs)
     main.add_command(models)
     main.add_command(sync)
+    # `features apply|materialize` come from the server plugin; `get` needs only HTTP.
+    features = main.commands.get("features")
+    if not isinstance(features, click.Group):
+        features = click.Group("features", help="Online feature values from the server.")
+        main.add_command(features)
+    features.add_command(features_get)
 
 
 def _load_plugins() -> None:

@@ -1,4 +1,5 @@
-"""Client CLI commands: `mlledger runs`, `mlledger models`, `mlledger sync` (HTTP only)."""
+"""Client CLI commands: `mlledger runs`, `mlledger models`, `mlledger features get`,
+`mlledger sync` (HTTP only)."""
 
 from __future__ import annotations
 
@@ -172,6 +173,70 @@ def models_show(url, token, project, as_json, name) -> None:  # type: ignore[no-
         ],
         ["VERSION", "ALIASES", "RUN", "METRICS", "CREATED"],
     )
+
+
+def _entity_option(
+    _ctx: click.Context, _param: click.Parameter, given: tuple[str, ...]
+) -> dict[str, list[int | str]]:
+    entities: dict[str, list[int | str]] = {}
+    for item in given:
+        key, sep, values = item.partition("=")
+        if not sep or not key or not values:
+            raise click.BadParameter(f"{item!r} is not JOIN_KEY=VALUE[,VALUE...]")
+        entities.setdefault(key, []).extend(
+            int(v) if v.lstrip("-").isdigit() else v for v in values.split(",")
+        )
+    if not entities:
+        raise click.BadParameter("give at least one --entity JOIN_KEY=VALUE[,VALUE...]")
+    return entities
+
+
+@click.command("get")
+@_connection
+@click.option(
+    "--entity",
+    "-e",
+    "entities",
+    multiple=True,
+    callback=_entity_option,
+    help="JOIN_KEY=VALUE[,VALUE...]; digits are integers. Repeat for composite keys.",
+)
+@click.option("--feature", "-f", "features", multiple=True, help="view:feature; repeatable.")
+@click.option("--service", "-s", help="A feature service instead of --feature.")
+def features_get(url, token, project, as_json, entities, features, service) -> None:  # type: ignore[no-untyped-def]
+    """Online feature values, one line per entity — what a model server would be served.
+
+    A value older than its view's TTL shows as `(outside max age)`, a missing one as
+    `(not found)`.
+    """
+    if bool(features) == bool(service):
+        raise click.UsageError("give --feature (one or more) or --service")
+    with _client(url, token, project) as client:
+        try:
+            got = client.features.get_online(
+                entities, features=list(features) or None, feature_service=service
+            )
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "values": got.values,
+                    "statuses": got.statuses,
+                    "event_timestamps": got.event_timestamps,
+                },
+                indent=2,
+            )
+        )
+        return
+    shown = {"NOT_FOUND": "(not found)", "OUTSIDE_MAX_AGE": "(outside max age)"}
+    names = list(got.values)
+    rows = [
+        [shown.get(got.statuses[name][i], got.values[name][i]) for name in names]
+        for i in range(len(got.values[names[0]]))
+    ]
+    _table(rows, names)
 
 
 @click.command()

@@ -14,6 +14,7 @@ from mlledger import __version__
 from mlledger.store.database import Database, create_db_engine
 from mlledger.store.features.engine import EngineConfig, Engines
 from mlledger.store.features.online import Snapshots
+from mlledger.store.features.served import ServedLog
 
 from . import errors
 from .auth import Authenticator
@@ -48,9 +49,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
 
+    feature_wiring = feature_service(settings, redis_client)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        if feature_wiring.served is not None:
+            feature_wiring.served.close()
         if owns_db:
             db.dispose()
         if redis_client is not None:
@@ -66,7 +71,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.state.db = db
     app.state.redis = redis_client
     app.state.authenticator = Authenticator(db, settings)
-    app.state.features = feature_service(settings, redis_client)
+    app.state.features = feature_wiring
 
     errors.install(app)
     for module in (
@@ -117,6 +122,13 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
         redis=redis_client,
         datasets=settings.home / "datasets",
         max_entities=cfg.max_entities,
+        served=ServedLog(
+            settings.home / "served",
+            cfg.served_sample_rate,
+            flush_seconds=cfg.served_flush_seconds,
+        )
+        if cfg.served_sample_rate > 0
+        else None,
     )
 
 

@@ -128,7 +128,8 @@ def token_create(project: str, scope: str, name: str) -> None:
 
 @click.group()
 def features() -> None:
-    """Feature definitions and materialization (Feast), recorded in the lineage graph."""
+    """Feature definitions and materialization (Feast, recorded in the lineage graph); online
+    reads (`get`)."""
 
 
 def _feature_context(project: str | None):  # type: ignore[no-untyped-def]

@@ -55,6 +55,16 @@ class FeatureSettings(BaseModel):
     max_entities: int = Field(
         1000, ge=1, description="Most entity rows one online request may ask for."
     )
+    served_sample_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="Share of online requests whose served vectors are logged to Parquet under "
+        "`home/served` (for the skew check); 0 turns the log off.",
+    )
+    served_flush_seconds: float = Field(
+        30.0, gt=0, description="How often the served-vector log is written out."
+    )
 
 
 class Settings(BaseSettings):

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 from feast import FeatureStore
 from feast.data_source import PushMode
 
@@ -22,6 +23,7 @@ from mlledger.store.entities import Artifact, Execution
 from mlledger.store.errors import InvalidArgument, NotFound
 from mlledger.store.features import definitions, offline, online
 from mlledger.store.features.engine import Engines
+from mlledger.store.features.served import ServedLog
 from mlledger.store.metadata import artifacts
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
@@ -40,6 +42,7 @@ class FeatureService:
     redis: Any | None  # a Redis (or RedisCluster) client for the fast path
     datasets: Path
     max_entities: int
+    served: ServedLog | None = None  # sampled served vectors, for the skew check
 
     def store(self, who: Principal) -> FeatureStore:
         return self.engines.get(who.project_name)
@@ -187,8 +190,12 @@ def get_online(
         snap = svc.snapshots.get(store, refresh=True)  # applied since the snapshot was taken?
         refs = online.resolve(snap, features, feature_service)
     if svc.redis is not None:
-        return online.read_redis(svc.redis, snap, refs, entities, max_entities=svc.max_entities)
-    return online.read_feast(store, snap, refs, entities, max_entities=svc.max_entities)
+        result = online.read_redis(svc.redis, snap, refs, entities, max_entities=svc.max_entities)
+    else:
+        result = online.read_feast(store, snap, refs, entities, max_entities=svc.max_entities)
+    if svc.served is not None:
+        svc.served.offer(who.project_name, snap, result)
+    return result
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,13 +233,17 @@ def get_historical(
         raise InvalidArgument(
             f"entity_rows lacks the join keys {', '.join(missing)}", details={"missing": missing}
         )
-    frame = offline.historical(
-        store, pd.DataFrame(entity_rows), refs, full_feature_names=full_feature_names
-    )
     svc.datasets.mkdir(parents=True, exist_ok=True)
     path = svc.datasets / f"{uuid.uuid4().hex}.parquet"
-    frame.to_parquet(path, index=False)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    schema = offline.historical(
+        store,
+        pd.DataFrame(entity_rows),
+        refs,
+        full_feature_names=full_feature_names,
+        out=path,
+    )
+    rows = pq.read_metadata(path).num_rows
+    digest = _sha256(path)
     views = sorted({v for v, _ in refs})
     (result,) = executions.record(
         db,
@@ -259,8 +270,8 @@ def get_historical(
                             fingerprint=f"sha256:{digest}",
                             properties={
                                 "format": "parquet",
-                                "num_rows": len(frame),
-                                "columns": list(frame.columns),
+                                "num_rows": rows,
+                                "columns": schema.names,
                             },
                         ),
                         role="training_set",
@@ -270,7 +281,15 @@ def get_historical(
         ],
     )
     artifact = result.outputs[0][0]
-    return TrainingSet(artifact, result.execution.id, len(frame), list(frame.columns), path)
+    return TrainingSet(artifact, result.execution.id, rows, schema.names, path)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def push(

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import redis
 from fastapi.testclient import TestClient
-from feature_repo import DRIVERS
+from feature_repo import DRIVERS, driver_frame, write_repo
 
 FEATURES = [
     "driver_hourly_stats:conv_rate",
@@ -156,20 +156,71 @@ def test_push_writes_fresh_values_online(client: TestClient, applied, now) -> No
 
 
 def brute_force(frame: pd.DataFrame, rows: pd.DataFrame, ttl: timedelta) -> list[float | None]:
-    """For each row: the latest source value at or before its timestamp, within the TTL."""
+    """For each row: the latest source value at or before its timestamp, within the TTL (both
+    ends inclusive); among equal event times the latest `created`, then the latest in file."""
     out = []
+    ordered = frame.reset_index(drop=True).reset_index(names="file_row")
     for _, row in rows.iterrows():
-        candidates = frame[
-            (frame.driver_id == row.driver_id)
-            & (frame.event_timestamp <= row.event_timestamp)
-            & (frame.event_timestamp >= row.event_timestamp - ttl)
+        candidates = ordered[
+            (ordered.driver_id == row.driver_id)
+            & (ordered.event_timestamp <= row.event_timestamp)
+            & (ordered.event_timestamp >= row.event_timestamp - ttl)
         ]
         out.append(
             None
             if candidates.empty
-            else float(candidates.sort_values("event_timestamp").iloc[-1].conv_rate)
+            else float(
+                candidates.sort_values(["event_timestamp", "created", "file_row"])
+                .iloc[-1]
+                .conv_rate
+            )
         )
     return out
+
+
+def test_both_offline_engines_match_the_brute_force_at_the_edges(
+    db, principal, svc, tmp_path, now, caplog
+) -> None:
+    """DuckDB's ASOF JOIN (local Parquet) and Feast's offline store (the remote-source path)
+    give the same training set: TTL bounds inclusive, ties broken by `created`."""
+    from mlledger.service.domain import features
+    from mlledger.store.features import offline
+
+    base = driver_frame(DRIVERS, hours=6, end=now)
+    tie = base.iloc[[0]].assign(conv_rate=0.125, created=base.created.iloc[0] + timedelta(1))
+    stale_tie = base.iloc[[0]].assign(conv_rate=0.875, created=base.created.iloc[0] - timedelta(1))
+    source = pd.concat([tie, base, stale_tie], ignore_index=True)
+    repo = write_repo(tmp_path / "edges", source, ttl_hours=2)
+    features.apply(db, principal, svc, repo)
+    first = base.iloc[0]
+    rows = pd.DataFrame(
+        {
+            "driver_id": [first.driver_id, first.driver_id, first.driver_id, 1002, 9999],
+            "event_timestamp": [
+                first.event_timestamp,  # exactly at a value written twice: the later `created`
+                first.event_timestamp + timedelta(hours=2),  # exactly the TTL later: still in
+                first.event_timestamp + timedelta(hours=2, seconds=1),  # just past it: null
+                now - timedelta(minutes=90),
+                now,  # an unknown driver
+            ],
+        }
+    )
+    expected = brute_force(source, rows, timedelta(hours=2))
+    assert expected[0] == 0.125 and expected[1] is not None and expected[2] is None
+    store = svc.store(principal)
+    refs = [("driver_hourly_stats", "conv_rate"), ("driver_hourly_stats", "city")]
+    results = {}
+    for engine in ("auto", "feast"):
+        out = tmp_path / f"{engine}.parquet"
+        caplog.clear()
+        with caplog.at_level("INFO", logger=offline.__name__):
+            offline.historical(store, rows, refs, out=out, engine=engine)
+        assert ("through Feast" in caplog.text) == (engine == "feast")
+        result = pq.read_table(out).to_pandas()
+        assert list(result.driver_id) == list(rows.driver_id)
+        assert [None if pd.isna(v) else float(v) for v in result.conv_rate] == expected, engine
+        results[engine] = result
+    pd.testing.assert_frame_equal(results["auto"], results["feast"], check_dtype=False)
 
 
 def test_historical_is_point_in_time_correct_and_keeps_every_row(

@@ -1,8 +1,9 @@
-"""The operator's and the client's path: `mlledger features apply|materialize` as processes,
-then `client.features.get_online / get_historical`."""
+"""The operator's and the client's path: `mlledger features apply|materialize|get` as
+processes, and `client.features.get_online / get_historical`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
+from servers import Server
 
 import mlledger
 
@@ -80,3 +82,50 @@ def test_apply_materialize_then_read_through_the_client(
     assert list(training.driver_id) == DRIVERS and training.conv_rate.notna().all()
     assert training.attrs["mlledger_artifact"]["name"] == "cli-training"
     ours.close()
+
+
+def test_features_get_prints_what_a_model_server_is_served(
+    settings, project_name: str, repo: Path, now, tmp_path: Path, db
+) -> None:
+    """`mlledger features get` against a real server: values per entity, statuses spelled
+    out, JSON on request, and bad arguments named."""
+    assert cli("apply", str(repo), settings=settings, project=project_name).returncode == 0
+    end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+    start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    assert (
+        cli(
+            "materialize", "--start", start, "--end", end, settings=settings, project=project_name
+        ).returncode
+        == 0
+    )
+    server = Server(
+        settings.resolved_database_url,
+        tmp_path,
+        env={"MLLEDGER_REDIS_URL": settings.redis_url, "MLLEDGER_HOME": str(settings.home)},
+    )
+    server.start()
+    try:
+
+        def get(*args: str) -> subprocess.CompletedProcess[str]:
+            return cli("get", "--url", server.url, *args, settings=settings, project=project_name)
+
+        shown = get("-e", f"driver_id={DRIVERS[0]},424242", "-f", "driver_hourly_stats:city")
+        assert shown.returncode == 0, shown.stderr
+        header, first, missing = shown.stdout.splitlines()
+        assert header.split() == ["driver_id", "driver_hourly_stats:city"]
+        assert first.split() == [str(DRIVERS[0]), f"city-{DRIVERS[0] % 7}"]
+        assert missing.split() == ["424242", "(not found)"]
+
+        as_json = get("-e", f"driver_id={DRIVERS[1]}", "-s", "driver_activity", "--json")
+        assert as_json.returncode == 0, as_json.stderr
+        body = json.loads(as_json.stdout)
+        assert body["statuses"]["driver_hourly_stats:conv_rate"] == ["PRESENT"]
+
+        unknown = get("-e", "driver_id=1", "-f", "driver_hourly_stats:nope")
+        assert unknown.returncode == 1 and "driver_hourly_stats:nope" in unknown.stderr
+        malformed = get("-e", "driver_id", "-f", "driver_hourly_stats:city")
+        assert malformed.returncode == 2 and "JOIN_KEY=VALUE" in malformed.stderr
+        neither = get("-e", "driver_id=1")
+        assert neither.returncode == 2 and "--service" in neither.stderr
+    finally:
+        server.stop()
