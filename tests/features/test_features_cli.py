@@ -114,7 +114,7 @@ def test_features_get_prints_what_a_model_server_is_served(
         header, first, missing = shown.stdout.splitlines()
         assert header.split() == ["driver_id", "driver_hourly_stats:city"]
         assert first.split() == [str(DRIVERS[0]), f"city-{DRIVERS[0] % 7}"]
-        assert missing.split() == ["424242", "(not found)"]
+        assert missing.split(maxsplit=1) == ["424242", "(not found)"]
 
         as_json = get("-e", f"driver_id={DRIVERS[1]}", "-s", "driver_activity", "--json")
         assert as_json.returncode == 0, as_json.stderr
