@@ -56,6 +56,7 @@ class Transport:
             base_url=self.url, headers=headers, timeout=timeout, transport=transport
         )
         self._order = threading.Lock()  # decides "send now" vs "queue behind the spool"
+        self._replaying = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._replayer: threading.Thread | None = None
@@ -160,7 +161,15 @@ class Transport:
 
     def replay_once(self, *, on_rejected: Callable[[Record, ApiError], None] | None = None) -> bool:
         """Deliver spooled writes in order until the spool is empty (True) or the server is
-        unreachable / not ready for the next one (False)."""
+        unreachable / not ready for the next one (False).
+
+        One replay at a time: the background replayer and an explicit `drain` (run end, exit,
+        `mlledger sync`) would otherwise both deliver the head record and both advance past it.
+        """
+        with self._replaying:
+            return self._replay(on_rejected)
+
+    def _replay(self, on_rejected: Callable[[Record, ApiError], None] | None) -> bool:
         while True:
             record = self.spool.peek()
             if record is None:

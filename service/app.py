@@ -32,6 +32,7 @@ from .rest import (
     models,
     runs,
     tokens,
+    validation,
 )
 from .settings import Settings
 
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         models,
         features,
         tokens,
+        validation,
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -66,57 +66,63 @@ def record(
         AlreadyExists: a new artifact's name belongs to an artifact of another kind.
     """
     who.require("write")
+    with db.write() as session:
+        return record_in(session, who, records)
+
+
+def record_in(
+    session: Session, who: Principal, records: Sequence[ExecutionRecord]
+) -> list[RecordedExecution]:
+    """`record` inside a unit of work the caller holds (a use case that writes more beside the
+    lineage in the same transaction)."""
     if not records:
         raise InvalidArgument("no executions given")
     for r in records:
         _check_times(r.execution.started_at, r.execution.ended_at)
-    with db.write() as session:
-        resolved, fresh = _resolve_artifacts(session, who, records)
-        ctx, fresh_contexts = _resolve_contexts(session, who, records)
-        created = executions.create_many(session, who.project_id, [r.execution for r in records])
+    resolved, fresh = _resolve_artifacts(session, who, records)
+    ctx, fresh_contexts = _resolve_contexts(session, who, records)
+    created = executions.create_many(session, who.project_id, [r.execution for r in records])
 
-        edges: list[Event] = []
-        results: list[RecordedExecution] = []
-        attributions: set[tuple[int, int]] = set()
-        associations: set[tuple[int, int]] = set()
-        for i, execution in enumerate(created):
-            ins, outs = resolved[i]
-            overlap = {a.id for a, _ in ins} & {a.id for a, _ in outs}
-            if overlap:
-                raise InvalidArgument(
-                    f"executions[{i}]: artifact {min(overlap)} is both input and output; "
-                    "that would be a cycle",
-                    details={"execution": i, "artifact_ids": sorted(overlap)},
-                )
-            edges += [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
-            edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
-            for c in ctx[i]:
-                associations.add((c.id, execution.id))
-                attributions.update((c.id, a.id) for a, _ in (*ins, *outs))
-            results.append(RecordedExecution(execution, ins, outs, ctx[i]))
-        events.add_many(session, _dedupe(edges), fresh=True)
-        contexts.attach(session, associations=associations, attributions=attributions)
-
-        # Only an existing artifact given as an output can close a cycle; check after the
-        # batch's own edges are in, so a cycle through the batch is seen too.
-        for i, rec in enumerate(records):
-            if any(o.id is not None for o in rec.outputs):
-                refuse_cycles(session, created[i].id, f"executions[{i}]")
-
-        entries = [
-            audit.AuditEntry(
-                "execution.create", "execution", e.id, {"name": e.name, "kind": e.kind}
+    edges: list[Event] = []
+    results: list[RecordedExecution] = []
+    attributions: set[tuple[int, int]] = set()
+    associations: set[tuple[int, int]] = set()
+    for i, execution in enumerate(created):
+        ins, outs = resolved[i]
+        overlap = {a.id for a, _ in ins} & {a.id for a, _ in outs}
+        if overlap:
+            raise InvalidArgument(
+                f"executions[{i}]: artifact {min(overlap)} is both input and output; "
+                "that would be a cycle",
+                details={"execution": i, "artifact_ids": sorted(overlap)},
             )
-            for e in created
-        ]
-        entries += [audit.artifact_created(a) for a in fresh]
-        entries += [
-            audit.AuditEntry("context.create", "context", c.id, {"kind": c.kind, "name": c.name})
-            for c in {c.id: c for cs in ctx for c in cs}.values()
-            if c.id in fresh_contexts
-        ]
-        audit.record(session, who.project_id, who.actor, entries)
-        return results
+        edges += [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
+        edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
+        for c in ctx[i]:
+            associations.add((c.id, execution.id))
+            attributions.update((c.id, a.id) for a, _ in (*ins, *outs))
+        results.append(RecordedExecution(execution, ins, outs, ctx[i]))
+    events.add_many(session, _dedupe(edges), fresh=True)
+    contexts.attach(session, associations=associations, attributions=attributions)
+
+    # Only an existing artifact given as an output can close a cycle; check after the
+    # batch's own edges are in, so a cycle through the batch is seen too.
+    for i, rec in enumerate(records):
+        if any(o.id is not None for o in rec.outputs):
+            refuse_cycles(session, created[i].id, f"executions[{i}]")
+
+    entries = [
+        audit.AuditEntry("execution.create", "execution", e.id, {"name": e.name, "kind": e.kind})
+        for e in created
+    ]
+    entries += [audit.artifact_created(a) for a in fresh]
+    entries += [
+        audit.AuditEntry("context.create", "context", c.id, {"kind": c.kind, "name": c.name})
+        for c in {c.id: c for cs in ctx for c in cs}.values()
+        if c.id in fresh_contexts
+    ]
+    audit.record(session, who.project_id, who.actor, entries)
+    return results
 
 
 def add_events(

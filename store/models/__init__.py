@@ -14,6 +14,7 @@ from .lineage import (
 from .project import ProjectRow, TokenRow
 from .registry import ModelAliasRow, ModelVersionRow, RegisteredModelRow
 from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunRow
+from .validation import BlobRow, DataGateRow, ValidationJobRow
 
 __all__ = [
     "ArtifactRow",
@@ -22,7 +23,9 @@ __all__ = [
     "AttributionRow",
     "AuditRow",
     "Base",
+    "BlobRow",
     "ContextRow",
+    "DataGateRow",
     "EventRow",
     "ExecutionRow",
     "IdempotencyKeyRow",
@@ -34,4 +37,5 @@ __all__ = [
     "RegisteredModelRow",
     "RunRow",
     "TokenRow",
+    "ValidationJobRow",
 ]

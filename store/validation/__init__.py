@@ -1,0 +1,1 @@
+"""Data gates: the validation queue, verdicts and the protos behind them."""

@@ -1,0 +1,90 @@
+"""Verdicts on dataset versions, and the stored bytes (TFDV protos) behind them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..errors import NotFound
+from ..models import ArtifactRow, BlobRow, DataGateRow
+from ..models.base import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    dataset_id: int
+    status: str  # pending passed failed error
+    reasons: list[dict[str, Any]]
+    job_id: int | None
+    statistics_id: int | None
+    schema_id: int | None
+    anomalies_id: int | None
+    updated_at: datetime
+
+
+def get(session: Session, project_id: int, dataset_id: int) -> Gate | None:
+    row = session.get(DataGateRow, dataset_id)
+    if row is None or row.project_id != project_id:
+        return None
+    return Gate(
+        dataset_id=row.dataset_id,
+        status=row.status,
+        reasons=row.reasons or [],
+        job_id=row.job_id,
+        statistics_id=row.statistics_id,
+        schema_id=row.schema_id,
+        anomalies_id=row.anomalies_id,
+        updated_at=row.updated_at,
+    )
+
+
+def get_many(session: Session, project_id: int, dataset_ids: list[int]) -> dict[int, Gate]:
+    found = {}
+    for dataset_id in dataset_ids:
+        gate = get(session, project_id, dataset_id)
+        if gate is not None:
+            found[dataset_id] = gate
+    return found
+
+
+def decide(
+    session: Session,
+    project_id: int,
+    dataset_id: int,
+    *,
+    status: str,
+    reasons: list[dict[str, Any]],
+    statistics_id: int | None,
+    schema_id: int | None,
+    anomalies_id: int | None,
+) -> None:
+    row = session.get(DataGateRow, dataset_id, with_for_update=True)
+    if row is None:
+        row = DataGateRow(dataset_id=dataset_id, project_id=project_id)
+        session.add(row)
+    row.status, row.reasons = status, reasons
+    row.statistics_id, row.schema_id, row.anomalies_id = statistics_id, schema_id, anomalies_id
+    row.updated_at = utcnow()
+    session.flush()
+
+
+def put_blob(session: Session, artifact_id: int, media_type: str, data: bytes) -> None:
+    session.merge(BlobRow(artifact_id=artifact_id, media_type=media_type, data=data))
+    session.flush()
+
+
+def blob(session: Session, project_id: int, artifact_id: int) -> tuple[str, bytes]:
+    found = session.execute(
+        select(BlobRow.media_type, BlobRow.data)
+        .join(ArtifactRow, ArtifactRow.id == BlobRow.artifact_id)
+        .where(BlobRow.artifact_id == artifact_id, ArtifactRow.project_id == project_id)
+    ).first()
+    if found is None:
+        raise NotFound(
+            f"artifact {artifact_id} has no stored content", details={"artifact_id": artifact_id}
+        )
+    return found[0], found[1]

@@ -1,0 +1,180 @@
+"""The validation queue: jobs in the metadata database, leased by workers.
+
+A lease is a row lock taken with FOR UPDATE SKIP LOCKED (Postgres), so several workers never
+take the same job and none waits on another; on SQLite the write unit's BEGIN IMMEDIATE
+serialises the pick. A job whose lease ran out (its worker died) is leased again, up to
+`max_attempts`; then it fails with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from ..errors import FailedPrecondition, NotFound
+from ..models import DataGateRow, ValidationJobRow
+from ..models.base import utcnow
+
+ACTIVE = ("queued", "running")
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    project_id: int
+    dataset_id: int
+    state: str
+    options: dict[str, Any]
+    attempts: int
+    max_attempts: int
+    worker: str | None
+    lease_expires_at: datetime | None
+    error: str | None
+    execution_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+def _entity(row: ValidationJobRow) -> Job:
+    return Job(
+        id=row.id,
+        project_id=row.project_id,
+        dataset_id=row.dataset_id,
+        state=row.state,
+        options=row.options or {},
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        worker=row.worker,
+        lease_expires_at=row.lease_expires_at,
+        error=row.error,
+        execution_id=row.execution_id,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+    )
+
+
+def enqueue(
+    session: Session, project_id: int, dataset_id: int, options: dict[str, Any], *, rerun: bool
+) -> tuple[Job, bool]:
+    """A job for the dataset version: the latest one unless `rerun` or it failed; (job, new)."""
+    latest = session.scalar(
+        select(ValidationJobRow)
+        .where(ValidationJobRow.project_id == project_id, ValidationJobRow.dataset_id == dataset_id)
+        .order_by(ValidationJobRow.id.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.state in ACTIVE:
+        return _entity(latest), False
+    if latest is not None and latest.state == "done" and not rerun:
+        return _entity(latest), False
+    row = ValidationJobRow(
+        project_id=project_id, dataset_id=dataset_id, options=options, state="queued"
+    )
+    session.add(row)
+    session.flush()
+    gate = session.get(DataGateRow, dataset_id)
+    if gate is None:
+        session.add(DataGateRow(dataset_id=dataset_id, project_id=project_id, job_id=row.id))
+    else:
+        gate.status, gate.reasons, gate.job_id, gate.updated_at = "pending", [], row.id, utcnow()
+    session.flush()
+    return _entity(row), True
+
+
+def lease(session: Session, project_id: int, worker: str, seconds: float) -> Job | None:
+    """The oldest queued job, or one whose worker's lease ran out; None when there is none."""
+    now = utcnow()
+    while True:
+        row = session.scalar(
+            select(ValidationJobRow)
+            .where(
+                ValidationJobRow.project_id == project_id,
+                or_(
+                    ValidationJobRow.state == "queued",
+                    (ValidationJobRow.state == "running")
+                    & (ValidationJobRow.lease_expires_at < now),
+                ),
+            )
+            .order_by(ValidationJobRow.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if row is None:
+            return None
+        if row.attempts >= row.max_attempts:
+            _fail(
+                session,
+                row,
+                f"no result after {row.attempts} attempts (the worker "
+                f"{row.worker or '?'} stopped renewing its lease)",
+            )
+            continue
+        row.state, row.worker = "running", worker
+        row.attempts += 1
+        row.started_at = row.started_at or now
+        row.lease_expires_at = now + timedelta(seconds=seconds)
+        session.flush()
+        return _entity(row)
+
+
+def _held(session: Session, project_id: int, job_id: int, worker: str) -> ValidationJobRow:
+    row = session.get(ValidationJobRow, job_id, with_for_update=True)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"validation job {job_id} does not exist", details={"job_id": job_id})
+    if row.state != "running" or row.worker != worker:
+        raise FailedPrecondition(
+            f"validation job {job_id} is not leased to {worker!r} (state {row.state}, "
+            f"worker {row.worker!r}); its lease may have run out and passed to another worker",
+            details={"job_id": job_id, "state": row.state, "worker": row.worker},
+        )
+    return row
+
+
+def renew(session: Session, project_id: int, job_id: int, worker: str, seconds: float) -> Job:
+    row = _held(session, project_id, job_id, worker)
+    row.lease_expires_at = utcnow() + timedelta(seconds=seconds)
+    session.flush()
+    return _entity(row)
+
+
+def finish(
+    session: Session,
+    project_id: int,
+    job_id: int,
+    worker: str,
+    *,
+    execution_id: int | None,
+    error: str | None,
+) -> Job:
+    """Close a leased job: done, or failed with the worker's error (bad data is not retried)."""
+    row = _held(session, project_id, job_id, worker)
+    if error is not None:
+        _fail(session, row, error)
+    else:
+        row.state, row.finished_at, row.lease_expires_at = "done", utcnow(), None
+    row.execution_id = execution_id
+    session.flush()
+    return _entity(row)
+
+
+def _fail(session: Session, row: ValidationJobRow, error: str) -> None:
+    row.state, row.error, row.finished_at, row.lease_expires_at = "failed", error, utcnow(), None
+    gate = session.get(DataGateRow, row.dataset_id)
+    if gate is not None and gate.job_id == row.id:
+        gate.status = "error"
+        gate.reasons = [{"feature": None, "kind": "ERROR", "severity": "ERROR", "message": error}]
+        gate.updated_at = utcnow()
+    session.flush()
+
+
+def get(session: Session, project_id: int, job_id: int) -> Job:
+    row = session.get(ValidationJobRow, job_id)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"validation job {job_id} does not exist", details={"job_id": job_id})
+    return _entity(row)

@@ -1,0 +1,169 @@
+"""Data gates end to end: a real server, real workers running TFDV in the validator
+environment, real Parquet and CSV files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def frame(n: int = 400, *, seed: int = 0, shift: float = 0.0, countries=("DE", "FR", "IT")):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40 + shift, 5, n).round(1),
+            "country": rng.choice(list(countries), n),
+            "clicks": rng.integers(0, 100, n),
+        }
+    )
+
+
+def kinds(gate: dict) -> dict[str | None, str]:  # type: ignore[type-arg]
+    found: dict[str | None, str] = {}
+    for r in gate["reasons"]:
+        found[r["feature"]] = f"{found.get(r['feature'], '')} {r['kind']}".strip()
+    return found
+
+
+def test_versions_of_a_dataset_pass_or_fail_with_readable_reasons(
+    tmp_path: Path, api: httpx.Client, workers, log_dataset, verdict
+) -> None:
+    workers.start()
+    drift = {"drift": {"default": 0.25}}
+
+    def version(df: pd.DataFrame, label: str) -> dict:  # type: ignore[type-arg]
+        path = tmp_path / f"{label}.parquet"
+        df.to_parquet(path)
+        return log_dataset("customers", path)
+
+    v1 = version(frame(seed=1), "v1")
+    first = verdict(v1["id"], **drift)
+    assert first["status"] == "passed", first
+    # First sight: a schema was inferred, and statistics, anomalies and schema are artifacts
+    # produced by the validation execution, which read the dataset.
+    schema = api.get(f"/artifacts/{first['schema_id']}").json()
+    assert schema["name"] == "customers.schema" and schema["properties"]["origin"] == "inferred"
+    run = api.get(f"/executions/{first['job']['execution_id']}").json()
+    assert run["kind"] == "validation"
+    assert {e["artifact"]["id"] for e in run["inputs"]} == {v1["id"]}
+    assert {e["artifact"]["kind"] for e in run["outputs"]} == {"statistics", "anomalies", "schema"}
+    stats = api.get(f"/artifacts/{first['statistics_id']}/content", params={"format": "json"})
+    assert stats.status_code == 200
+    features = {f["path"]["step"][0] for f in stats.json()["datasets"][0]["features"]}
+    assert features == {"age", "country", "clicks"}
+
+    clean = verdict(version(frame(seed=2), "v2")["id"], **drift)
+    assert clean["status"] == "passed", clean["reasons"]
+
+    missing = verdict(version(frame(seed=3).drop(columns=["clicks"]), "v3")["id"], **drift)
+    assert missing["status"] == "failed"
+    assert "SCHEMA_MISSING_COLUMN" in kinds(missing)["clicks"]
+
+    odd = verdict(version(frame(seed=4, countries=("DE", "FR", "XX")), "v4")["id"], **drift)
+    assert odd["status"] == "failed"
+    assert "ENUM_TYPE_UNEXPECTED_STRING_VALUES" in kinds(odd)["country"]
+    assert any("XX" in r["message"] for r in odd["reasons"])
+
+    shifted = verdict(version(frame(seed=5, shift=25), "v5")["id"], **drift)
+    assert shifted["status"] == "failed", shifted
+    assert "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in kinds(shifted)["age"]
+
+
+def test_unreadable_data_gets_a_clear_error_and_csv_and_beam_work(
+    tmp_path: Path, api: httpx.Client, workers, log_dataset, verdict
+) -> None:
+    workers.start()
+    empty = tmp_path / "empty.parquet"
+    frame().iloc[:0].to_parquet(empty)
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 this is not parquet at all")
+    gone = tmp_path / "gone.parquet"
+
+    for path, words in (
+        (empty, "has no rows"),
+        (corrupt, "not a readable parquet"),
+        (gone, "no such file"),
+    ):
+        gate = verdict(log_dataset(path.stem, path)["id"])
+        assert gate["status"] == "error", gate
+        assert words in gate["reasons"][0]["message"], gate
+        assert gate["job"]["state"] == "failed" and words in gate["job"]["error"]
+
+    csv = tmp_path / "data.csv"
+    frame().to_csv(csv, index=False)
+    assert verdict(log_dataset("as-csv", csv, "csv")["id"])["status"] == "passed"
+    beam = tmp_path / "beam.parquet"
+    frame(seed=9).to_parquet(beam)
+    by_beam = verdict(log_dataset("by-beam", beam)["id"], beam=True)
+    assert by_beam["status"] == "passed", by_beam
+    assert by_beam["job"]["options"]["beam"] is True
+
+
+def test_a_curated_schema_is_used_next_and_diffed_against_the_inferred_one(
+    tmp_path: Path, api: httpx.Client, workers, log_dataset, verdict
+) -> None:
+    workers.start()
+    path = tmp_path / "v1.parquet"
+    frame(seed=1).to_parquet(path)
+    first = verdict(log_dataset("orders", path)["id"])
+    assert first["status"] == "passed"
+    inferred = api.get(f"/artifacts/{first['schema_id']}/content", params={"format": "json"}).json()
+    # The curator allows a fourth country (TFDV keeps string domains at the top level).
+    (country,) = [f for f in inferred["feature"] if f["name"] == "country"]
+    (domain,) = [d for d in inferred["string_domain"] if d["name"] == country["domain"]]
+    domain["value"].append("XX")
+    up = api.put(
+        "/datasets/orders/schema",
+        content=httpx.Request("PUT", "/", json=inferred).content,
+        headers={"content-type": "application/json"},
+    )
+    assert up.status_code == 201, up.text
+    assert up.json()["version"] == 2 and up.json()["properties"]["origin"] == "curated"
+    diff = api.get("/datasets/orders/schema/diff").json()
+    assert diff["base"]["version"] == 1 and diff["head"]["version"] == 2
+    assert diff["changes"] == [
+        {
+            "string_domain": country["domain"],
+            "change": "changed",
+            "added_values": ["XX"],
+            "removed_values": [],
+        }
+    ]
+
+    path2 = tmp_path / "v2.parquet"
+    frame(seed=4, countries=("DE", "FR", "XX")).to_parquet(path2)
+    second = verdict(log_dataset("orders", path2)["id"])
+    assert second["status"] == "passed", second["reasons"]
+    assert second["schema_id"] == up.json()["id"]
+
+    bad = api.put(
+        "/datasets/orders/schema",
+        content=b"feature { nonsense",
+        headers={"content-type": "text/plain"},
+    )
+    assert bad.status_code == 400 and "Schema" in bad.json()["error"]["message"]
+    unknown = api.put(
+        "/datasets/nope/schema",
+        content=b"feature { name: 'a' }",
+        headers={"content-type": "text/plain"},
+    )
+    assert unknown.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ({}, "dataset"),
+        ({"dataset": "no-such-dataset"}, "does not exist"),
+        ({"dataset": 1, "drift": {"default": 7}}, "drift"),
+        ({"dataset": 1, "environment": "PROD"}, "environment"),
+    ],
+)
+def test_bad_validation_requests_name_the_problem(api: httpx.Client, body, words) -> None:  # type: ignore[no-untyped-def]
+    r = api.post("/validation/jobs", json=body)
+    assert 400 <= r.status_code < 500, r.text
+    assert words in r.text
