@@ -1,5 +1,5 @@
 """Client CLI commands: `mlledger runs`, `mlledger models`, `mlledger features get`,
-`mlledger sync` (HTTP only)."""
+`mlledger gate`, `mlledger sync` (HTTP only)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from . import gates
 from .client import Client, ClientSettings
 from .client import sync as replay
 from .errors import ApiError, Unavailable
@@ -237,6 +238,36 @@ def features_get(url, token, project, as_json, entities, features, service) -> N
         for i in range(len(got.values[names[0]]))
     ]
     _table(rows, names)
+
+
+@click.group()
+def gate() -> None:
+    """CI gates. Exit code 0 passed, 1 blocked, 2 error (server unreachable, bad arguments,
+    no verdict in time)."""
+
+
+@gate.command("data")
+@click.option("--dataset", required=True, help="NAME (latest version), NAME:VERSION or an id.")
+@click.option("--wait", is_flag=True, help="Wait for a pending validation.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
+@click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML."
+)
+@click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")
+@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
+@click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
+def gate_data(dataset, wait, timeout, as_format, junit_file, url, token, project) -> None:  # type: ignore[no-untyped-def]
+    """Did this dataset version pass its data gate? Requests the validation if none ran yet.
+
+    A Markdown summary is appended to $GITHUB_STEP_SUMMARY when it is set.
+    """
+    with _client(url, token, project) as client:
+        try:
+            verdict = gates.data_verdict(client.transport, dataset, wait=wait, timeout=timeout)
+        except Exception as exc:
+            sys.exit(gates.failure(exc))
+    sys.exit(gates.report(verdict, as_format=as_format, junit_file=junit_file))
 
 
 @click.command()

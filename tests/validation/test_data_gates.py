@@ -3,6 +3,10 @@ environment, real Parquet and CSV files."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -167,3 +171,56 @@ def test_bad_validation_requests_name_the_problem(api: httpx.Client, body, words
     r = api.post("/validation/jobs", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert words in r.text
+
+
+def test_gate_data_speaks_ci(tmp_path: Path, server, project: str, workers, log_dataset) -> None:  # type: ignore[no-untyped-def]
+    """`mlledger gate data`: exit 0 passed / 1 blocked / 2 error, JSON, JUnit and the GitHub
+    step summary; the validation is requested when none ran yet."""
+    summary = tmp_path / "summary.md"
+
+    def gate(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+        env |= {
+            "MLLEDGER_URL": url or server.url,
+            "MLLEDGER_PROJECT": project,
+            "GITHUB_STEP_SUMMARY": str(summary),
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "mlledger.client", "gate", "data", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+
+    good, bad = tmp_path / "good.parquet", tmp_path / "bad.parquet"
+    frame(seed=1).to_parquet(good)
+    frame(seed=2).drop(columns=["clicks"]).to_parquet(bad)
+    log_dataset("gated", good)
+
+    pending = gate("--dataset", "gated:1")  # no worker yet: requested, not decided
+    assert pending.returncode == 1 and "has not finished" in pending.stdout
+    late = gate("--dataset", "gated:1", "--wait", "--timeout", "1")
+    assert late.returncode == 2 and "no verdict" in late.stderr
+
+    workers.start()
+    junit = tmp_path / "gate.xml"
+    passed = gate("--dataset", "gated:1", "--wait", "--format", "json", "--junit", str(junit))
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert json.loads(passed.stdout)["status"] == "passed"
+    assert 'failures="0"' in junit.read_text()
+
+    log_dataset("gated", bad)
+    blocked = gate("--dataset", "gated", "--wait", "--junit", str(junit))
+    assert blocked.returncode == 1
+    assert "data gate gated:2: FAILED" in blocked.stdout
+    assert "clicks: SCHEMA_MISSING_COLUMN" in blocked.stdout
+    assert 'failures="1"' in junit.read_text() and "SCHEMA_MISSING_COLUMN" in junit.read_text()
+    text = summary.read_text()
+    assert "✅ data gate gated:1: passed" in text and "❌ data gate gated:2: failed" in text
+
+    unknown = gate("--dataset", "nope")
+    assert unknown.returncode == 2 and "does not exist" in unknown.stderr
+    down = gate("--dataset", "gated", url="http://127.0.0.1:9")
+    assert down.returncode == 2 and "error:" in down.stderr
+    assert gate().returncode == 2  # --dataset is required

@@ -1,0 +1,123 @@
+"""`mlledger gate ...` for CI: ask the server for a verdict and say it the ways CI listens —
+an exit code (0 passed, 1 blocked, 2 error), a human report or JSON, a JUnit file, and a
+Markdown summary appended to `$GITHUB_STEP_SUMMARY` when it is set."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import click
+
+from .errors import ApiError, Unavailable
+from .transport import Transport
+
+PASSED, BLOCKED, ERROR = 0, 1, 2
+
+
+@dataclass
+class Verdict:
+    """One gate's answer, whatever the gate."""
+
+    gate: str  # "data gate customers:3"
+    passed: bool
+    status: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+def data_verdict(t: Transport, dataset: str, *, wait: bool, timeout: float) -> Verdict:
+    """The data gate of `dataset` (`name`, `name:version` or an artifact id); a validation is
+    requested when the version has none yet.
+
+    Raises:
+        ApiError: no such dataset (or a bad reference).
+        Unavailable: the server cannot be reached.
+        TimeoutError: `wait` and no verdict within `timeout` seconds.
+    """
+    path = f"/api/v1/datasets/{dataset}/gate"
+    body = t.call("GET", path)
+    if body["status"] == "none":
+        ref: int | str = int(dataset) if dataset.isdigit() else dataset
+        t.call("POST", "/api/v1/validation/jobs", json={"dataset": ref})
+        body = t.call("GET", path)
+    deadline = time.monotonic() + timeout
+    while wait and body["status"] == "pending":
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no verdict on {dataset} within {timeout:.0f} s (still pending)")
+        time.sleep(1.0)
+        body = t.call("GET", path)
+    d = body["dataset"]
+    return Verdict(
+        gate=f"data gate {d['name']}:{d['version']}",
+        passed=body["status"] == "passed",
+        status=body["status"],
+        reasons=body["reasons"],
+        body=body,
+    )
+
+
+def text(v: Verdict) -> str:
+    lines = [f"{v.gate}: {v.status.upper()}"]
+    if v.status == "pending":
+        lines.append("  validation has not finished (use --wait to wait for it)")
+    for r in v.reasons:
+        where = r.get("feature") or "(dataset)"
+        lines.append(f"  {where}: {r.get('kind')} [{r.get('severity')}] {r.get('message')}")
+    return "\n".join(lines)
+
+
+def markdown(v: Verdict) -> str:
+    icon = "✅" if v.passed else "❌"
+    out = [f"### {icon} {v.gate}: {v.status}", ""]
+    if v.reasons:
+        out += ["| feature | kind | severity | message |", "|---|---|---|---|"]
+        for r in v.reasons:
+            cells = [r.get("feature") or "(dataset)", r.get("kind"), r.get("severity")]
+            message = str(r.get("message", "")).replace("|", "\\|").replace("\n", " ")
+            out.append("| " + " | ".join(str(c) for c in cells) + f" | {message} |")
+        out.append("")
+    return "\n".join(out) + "\n"
+
+
+def junit(v: Verdict) -> bytes:
+    suite = ET.Element(
+        "testsuite",
+        name="mlledger gates",
+        tests="1",
+        failures="0" if v.passed else "1",
+        errors="0",
+    )
+    case = ET.SubElement(suite, "testcase", classname="mlledger", name=v.gate)
+    if not v.passed:
+        failure = ET.SubElement(case, "failure", message=f"{v.gate}: {v.status}")
+        failure.text = text(v)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)
+
+
+def report(v: Verdict, *, as_format: str, junit_file: Path | None) -> int:
+    """Print and file the verdict; the exit code."""
+    if as_format == "json":
+        click.echo(json.dumps({"gate": v.gate, "passed": v.passed, **v.body}, indent=2))
+    else:
+        click.echo(text(v))
+    if junit_file is not None:
+        junit_file.write_bytes(junit(v))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as f:
+            f.write(markdown(v))
+    return PASSED if v.passed else BLOCKED
+
+
+def failure(exc: Exception) -> int:
+    """Exit code 2 with the reason: the gate could not be asked (not: the gate said no)."""
+    if isinstance(exc, ApiError | Unavailable | TimeoutError):
+        click.echo(f"error: {exc}", err=True)
+        return ERROR
+    raise exc
