@@ -50,3 +50,22 @@ def test_importing_the_client_loads_no_server_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_validation_reaches_the_service_only_through_the_client():
+    bad = {
+        m
+        for m in imports_of("validation")
+        if m.split(".")[0] in {"fastapi", "starlette", "strawberry", "sqlalchemy", "feast"}
+        or m.startswith("mlledger.service")
+    }
+    assert bad == set()
+    # Its TFDV side runs in the validator environment, which has no store at all.
+    for module in ("worker.py", "checks.py", "cli.py"):
+        tree = ast.parse((ROOT / "validation" / module).read_text())
+        names = {
+            n.module
+            for n in ast.walk(tree)
+            if isinstance(n, ast.ImportFrom) and n.module and n.level == 0
+        }
+        assert not {m for m in names if m.startswith("mlledger.store")}, module
