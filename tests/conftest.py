@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from servers import Server
 from sqlalchemy import text
 
 from mlledger import migrations
@@ -116,3 +117,20 @@ def api_schema(app):  # type: ignore[no-untyped-def]
     import schemathesis
 
     return schemathesis.openapi.from_asgi("/openapi.json", app)
+
+
+@pytest.fixture(scope="session")
+def server(
+    db: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    """One server per database for the session (`db` has migrated it)."""
+    s = Server(database_url, tmp_path_factory.mktemp("server"))
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def project() -> str:
+    """A fresh project name for tests that talk to `server` over HTTP."""
+    return f"c-{uuid.uuid4().hex[:12]}"

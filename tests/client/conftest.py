@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,17 +12,6 @@ from servers import Server
 from mlledger.store.database import Database
 
 
-@pytest.fixture(scope="session")
-def server(
-    db: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """One server per database for the session (`db` has migrated it)."""
-    s = Server(database_url, tmp_path_factory.mktemp("server"))
-    s.start()
-    yield s
-    s.stop()
-
-
 @pytest.fixture
 def own_server(db: Database, database_url: str, tmp_path: Path) -> Iterator[Server]:
     """A server this test may stop and restart."""
@@ -31,11 +19,6 @@ def own_server(db: Database, database_url: str, tmp_path: Path) -> Iterator[Serv
     s.start()
     yield s
     s.stop()
-
-
-@pytest.fixture
-def project() -> str:
-    return f"c-{uuid.uuid4().hex[:12]}"
 
 
 @pytest.fixture

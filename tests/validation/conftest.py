@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,25 +14,8 @@ import httpx
 import pytest
 from servers import Server
 
-from mlledger.store.database import Database
-
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / ".venv-validator" / "bin" / "mlledger"
-
-
-@pytest.fixture(scope="module")
-def server(
-    db: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    s = Server(database_url, tmp_path_factory.mktemp("server"))
-    s.start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def project() -> str:
-    return f"v-{uuid.uuid4().hex[:10]}"
 
 
 @pytest.fixture
