@@ -175,8 +175,9 @@ def validate(
     inferred = None
     if schema is None:
         parsed = tfdv.infer_schema(stats)
-        if environment:
-            parsed.default_environment.append(environment)
+        # TFX's convention: every feature in both; a curator marks a label
+        # `not_in_environment: "SERVING"`.
+        parsed.default_environment.extend(["TRAINING", "SERVING"])
         inferred = parsed.SerializeToString()
     else:
         parsed = schema_pb2.Schema.FromString(schema)

@@ -99,7 +99,8 @@ def test_unreadable_data_gets_a_clear_error_and_csv_and_beam_work(
 
     csv = tmp_path / "data.csv"
     frame().to_csv(csv, index=False)
-    assert verdict(log_dataset("as-csv", csv, "csv")["id"])["status"] == "passed"
+    as_csv = verdict(log_dataset("as-csv", csv, "csv")["id"], environment="SERVING")
+    assert as_csv["status"] == "passed", as_csv
     beam = tmp_path / "beam.parquet"
     frame(seed=9).to_parquet(beam)
     by_beam = verdict(log_dataset("by-beam", beam)["id"], beam=True)
