@@ -47,9 +47,9 @@ def reasons(anomalies: bytes) -> tuple[str, list[dict[str, Any]]]:
     if parsed.HasField("dataset_anomaly_info"):
         infos.append((None, parsed.dataset_anomaly_info))
     for feature, info in infos:
-        severity = anomalies_pb2.AnomalyInfo.Severity.Name(info.severity)
+        severity = _name(anomalies_pb2.AnomalyInfo.Severity, info.severity)
         failed |= info.severity == anomalies_pb2.AnomalyInfo.ERROR
-        kinds = [anomalies_pb2.AnomalyInfo.Type.Name(r.type) for r in info.reason] or ["UNKNOWN"]
+        kinds = [_name(anomalies_pb2.AnomalyInfo.Type, r.type) for r in info.reason] or ["UNKNOWN"]
         found.append(
             {
                 "feature": feature,
@@ -65,12 +65,20 @@ def reasons(anomalies: bytes) -> tuple[str, list[dict[str, Any]]]:
                 found.append(
                     {
                         "feature": feature,
-                        "kind": anomalies_pb2.DriftSkewInfo.Measurement.Type.Name(m.type),
+                        "kind": _name(anomalies_pb2.DriftSkewInfo.Measurement.Type, m.type),
                         "severity": "INFO",
                         "message": f"measured {m.value:.4g} > threshold {m.threshold:.4g}",
                     }
                 )
     return ("failed" if failed else "passed"), found
+
+
+def _name(enum: Any, value: int) -> str:
+    """An enum value's name; a number a newer TFDV added is shown as the number."""
+    try:
+        return str(enum.Name(value))
+    except ValueError:
+        return str(value)
 
 
 def schema_from_upload(body: bytes, content_type: str) -> schema_pb2.Schema:

@@ -40,12 +40,20 @@ def schema_name(dataset: str) -> str:
     return f"{dataset}.schema"
 
 
+MAX_ID, MAX_VERSION = 2**63 - 1, 2**31 - 1
+
+
 def _dataset(session: Session, who: Principal, ref: int | str) -> Artifact:
+    """`ref`: an artifact id, `name` (the latest version) or `name:version`."""
     if isinstance(ref, int):
+        if not 1 <= ref <= MAX_ID:
+            raise InvalidArgument(f"dataset id {ref} is out of range", details={"dataset": ref})
         found = artifacts.get(session, who.project_id, ref)
     else:
         name, sep, version = ref.rpartition(":")
         if sep and version.isdigit():
+            if not 1 <= int(version) <= MAX_VERSION:
+                raise InvalidArgument(f"version {version} is out of range")
             found = artifacts.get_by_name(session, who.project_id, name, int(version))
         else:
             found = artifacts.get_by_name(session, who.project_id, ref, None)

@@ -222,7 +222,7 @@ def report(
 @router.get("/datasets/{dataset:path}/gate", operation_id="getDataGate", response_model=GateOut)
 def get_gate(dataset: Annotated[str, Path(max_length=300)], db: DB, who: Caller) -> GateOut:
     """The verdict on a dataset version (`id`, `name` for the latest, or `name:version`)."""
-    ref: int | str = int(dataset) if dataset.isdigit() else dataset
+    ref: int | str = int(dataset) if dataset.isdigit() and len(dataset) <= 19 else dataset
     found, gate, job = cases.gate(db, who, ref)
     return GateOut.of(found, gate, job)
 

@@ -166,12 +166,16 @@ def test_a_curated_schema_is_used_next_and_diffed_against_the_inferred_one(
         ({"dataset": "no-such-dataset"}, "does not exist"),
         ({"dataset": 1, "drift": {"default": 7}}, "drift"),
         ({"dataset": 1, "environment": "PROD"}, "environment"),
+        ({"dataset": 2**70}, "out of range"),
+        ({"dataset": "customers:99999999999"}, "out of range"),
     ],
 )
 def test_bad_validation_requests_name_the_problem(api: httpx.Client, body, words) -> None:  # type: ignore[no-untyped-def]
     r = api.post("/validation/jobs", json=body)
     assert 400 <= r.status_code < 500, r.text
     assert words in r.text
+    huge = api.get(f"/datasets/{10**30}/gate")
+    assert huge.status_code == 404 and "does not exist" in huge.text
 
 
 def test_gate_data_speaks_ci(tmp_path: Path, server, project: str, workers, log_dataset) -> None:  # type: ignore[no-untyped-def]
