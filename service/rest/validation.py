@@ -75,20 +75,7 @@ class JobOut(BaseModel):
 
     @classmethod
     def of(cls, j: Job) -> JobOut:
-        return cls(
-            id=j.id,
-            dataset_id=j.dataset_id,
-            state=j.state,
-            options=j.options,
-            attempts=j.attempts,
-            worker=j.worker,
-            lease_expires_at=j.lease_expires_at,
-            error=j.error,
-            execution_id=j.execution_id,
-            created_at=j.created_at,
-            started_at=j.started_at,
-            finished_at=j.finished_at,
-        )
+        return cls.model_validate(j, from_attributes=True)
 
 
 class Reason(BaseModel):

@@ -42,15 +42,6 @@ def get(session: Session, project_id: int, dataset_id: int) -> Gate | None:
     )
 
 
-def get_many(session: Session, project_id: int, dataset_ids: list[int]) -> dict[int, Gate]:
-    found = {}
-    for dataset_id in dataset_ids:
-        gate = get(session, project_id, dataset_id)
-        if gate is not None:
-            found[dataset_id] = gate
-    return found
-
-
 def decide(
     session: Session,
     project_id: int,
