@@ -15,6 +15,7 @@ from mlledger.store.registry import models
 from mlledger.store.registry.models import UNSET
 from mlledger.store.tracking import idempotency, runs
 
+from . import pushes
 from .principal import Principal
 from .runs import attach_artifact, finite_metrics
 
@@ -241,6 +242,7 @@ def set_alias(
     """
     who.require("write")
     with db.write() as session:
+        pushes.guard_alias(session, who.project_id, name, alias_name)
         before, after = models.set_alias(
             session, who.project_id, name, alias_name, number, expected=expected
         )

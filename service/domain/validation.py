@@ -43,7 +43,7 @@ def schema_name(dataset: str) -> str:
 MAX_ID, MAX_VERSION = 2**63 - 1, 2**31 - 1
 
 
-def _dataset(session: Session, who: Principal, ref: int | str) -> Artifact:
+def dataset_version(session: Session, who: Principal, ref: int | str) -> Artifact:
     """`ref`: an artifact id, `name` (the latest version) or `name:version`."""
     if isinstance(ref, int):
         if not 1 <= ref <= MAX_ID:
@@ -75,10 +75,10 @@ def request(
     or done, unless `rerun`); (job, dataset, new)."""
     who.require("write")
     with db.write() as session:
-        found = _dataset(session, who, dataset)
+        found = dataset_version(session, who, dataset)
         serving = options.get("serving_dataset")
         if serving is not None:
-            options = {**options, "serving_dataset": _dataset(session, who, serving).id}
+            options = {**options, "serving_dataset": dataset_version(session, who, serving).id}
         job, new = jobs.enqueue(session, who.project_id, found.id, options, rerun=rerun)
         return job, found, new
 
@@ -265,7 +265,7 @@ def gate(
 ) -> tuple[Artifact, Gate | None, Job | None]:
     who.require("read")
     with db.read() as session:
-        found = _dataset(session, who, dataset)
+        found = dataset_version(session, who, dataset)
         verdict = gates.get(session, who.project_id, found.id)
         job = (
             jobs.get(session, who.project_id, verdict.job_id)

@@ -225,10 +225,10 @@ def get_content(
     who: Caller,
     format: Annotated[Literal["binary", "json"], Query()] = "binary",
 ) -> Response:
-    """A stored artifact's bytes (statistics, schemas, anomalies); `format=json` renders the
-    proto as JSON."""
+    """A stored artifact's bytes (statistics, schemas, anomalies as protos; evaluations as
+    JSON); `format=json` renders a proto as JSON."""
     artifact, media_type, data = cases.content(db, who, artifact_id)
-    if format == "json":
+    if format == "json" and media_type != "application/json":
         if artifact.kind not in protos.MESSAGES:
             raise InvalidArgument(f"a {artifact.kind} artifact has no JSON rendering")
         rendered = orjson.dumps(protos.to_json(artifact.kind, data))

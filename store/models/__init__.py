@@ -12,7 +12,14 @@ from .lineage import (
     ExecutionRow,
 )
 from .project import ProjectRow, TokenRow
-from .registry import ModelAliasRow, ModelVersionRow, RegisteredModelRow
+from .registry import (
+    ModelAliasRow,
+    ModelEvaluationRow,
+    ModelGateRow,
+    ModelPushRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+)
 from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunRow
 from .validation import BlobRow, DataGateRow, ValidationJobRow
 
@@ -32,6 +39,9 @@ __all__ = [
     "LatestMetricRow",
     "MetricRow",
     "ModelAliasRow",
+    "ModelEvaluationRow",
+    "ModelGateRow",
+    "ModelPushRow",
     "ModelVersionRow",
     "ProjectRow",
     "RegisteredModelRow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Id, Json, UtcDateTime, utcnow
@@ -66,3 +66,64 @@ class ModelAliasRow(Base):
         ForeignKey("model_version.id", ondelete="CASCADE"), index=True
     )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ModelGateRow(Base):
+    """A registered model's gate: TFMA-style thresholds (JSON, validated at the API). Every
+    change bumps `revision`; a blessing holds only under the revision it was decided by."""
+
+    __tablename__ = "model_gate"
+
+    registered_model_id: Mapped[int] = mapped_column(
+        ForeignKey("registered_model.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    config: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ModelEvaluationRow(Base):
+    """One evaluation of a version and the blessing decided from it: every threshold's value,
+    bound and verdict, against the incumbent that held `production` at the time."""
+
+    __tablename__ = "model_evaluation"
+    __table_args__ = (Index("ix_model_evaluation_version", "model_version_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    model_version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_version.id", ondelete="CASCADE")
+    )
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifact.id", ondelete="CASCADE"))
+    execution_id: Mapped[int] = mapped_column(ForeignKey("execution.id", ondelete="CASCADE"))
+    dataset_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artifact.id", ondelete="SET NULL"), nullable=True
+    )
+    baseline_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    gate_revision: Mapped[int] = mapped_column(Integer)
+    blessed: Mapped[bool] = mapped_column(Boolean)
+    metrics: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    checks: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ModelPushRow(Base):
+    """The push log: every push, rollback and refusal, never updated or deleted (a trigger
+    refuses both). No foreign keys: the trail outlives what it names."""
+
+    __tablename__ = "model_push"
+    __table_args__ = (Index("ix_model_push_model", "project_id", "model", "id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    project_id: Mapped[int] = mapped_column(Id)
+    model: Mapped[str] = mapped_column(String(256))
+    alias: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))  # push rollback
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    previous_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # pushed refused unchanged
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    evaluation_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    execution_id: Mapped[int | None] = mapped_column(Id, nullable=True)
+    actor: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -81,6 +81,20 @@ def _model_row(
     return row
 
 
+def lock(session: Session, project_id: int, name: str) -> int:
+    """Take the model's row lock (the one alias moves take) for a check-then-move that must
+    not interleave with another; the model's id."""
+    return _model_row(session, project_id, name, for_update=True).id
+
+
+def alias_version(session: Session, model_id: int, alias: str) -> int | None:
+    return session.scalar(
+        select(ModelVersionRow.version)
+        .join(ModelAliasRow, ModelAliasRow.model_version_id == ModelVersionRow.id)
+        .where(ModelAliasRow.registered_model_id == model_id, ModelAliasRow.alias == alias)
+    )
+
+
 def get_model(session: Session, project_id: int, name: str) -> RegisteredModel:
     row = _model_row(session, project_id, name)
     return _model_entity(row, _aliases(session, [row.id])[row.id])

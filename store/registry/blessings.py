@@ -1,0 +1,138 @@
+"""Model gates (threshold configurations) and the evaluations/blessings decided under them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import ModelEvaluationRow, ModelGateRow
+from ..models.base import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class ModelGate:
+    model_id: int
+    revision: int
+    config: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """An evaluation of one version and its blessing."""
+
+    id: int
+    model_version_id: int
+    artifact_id: int
+    execution_id: int
+    dataset_id: int | None
+    baseline_version: int | None
+    gate_revision: int
+    blessed: bool
+    metrics: dict[str, Any]
+    checks: list[dict[str, Any]]
+    created_at: datetime
+
+
+def get_gate(session: Session, model_id: int) -> ModelGate | None:
+    row = session.get(ModelGateRow, model_id)
+    if row is None:
+        return None
+    return ModelGate(row.registered_model_id, row.revision, row.config, row.updated_at)
+
+
+def put_gate(session: Session, model_id: int, config: dict[str, Any]) -> tuple[ModelGate, bool]:
+    """Replace the gate; a new revision only when the configuration changed (so re-applying
+    the same file in CI does not make every blessing stale). (gate, changed)"""
+    row = session.get(ModelGateRow, model_id, with_for_update=True)
+    if row is None:
+        row = ModelGateRow(registered_model_id=model_id, revision=1, config=config)
+        row.updated_at = utcnow()
+        session.add(row)
+        changed = True
+    elif row.config != config:
+        row.revision += 1
+        row.config = config
+        row.updated_at = utcnow()
+        changed = True
+    else:
+        changed = False
+    session.flush()
+    return ModelGate(row.registered_model_id, row.revision, row.config, row.updated_at), changed
+
+
+def _evaluation(row: ModelEvaluationRow) -> Evaluation:
+    return Evaluation(
+        id=row.id,
+        model_version_id=row.model_version_id,
+        artifact_id=row.artifact_id,
+        execution_id=row.execution_id,
+        dataset_id=row.dataset_id,
+        baseline_version=row.baseline_version,
+        gate_revision=row.gate_revision,
+        blessed=row.blessed,
+        metrics=row.metrics or {},
+        checks=row.checks or [],
+        created_at=row.created_at,
+    )
+
+
+def add_evaluation(
+    session: Session,
+    project_id: int,
+    model_version_id: int,
+    *,
+    artifact_id: int,
+    execution_id: int,
+    dataset_id: int | None,
+    baseline_version: int | None,
+    gate_revision: int,
+    blessed: bool,
+    metrics: dict[str, Any],
+    checks: list[dict[str, Any]],
+) -> Evaluation:
+    row = ModelEvaluationRow(
+        project_id=project_id,
+        model_version_id=model_version_id,
+        artifact_id=artifact_id,
+        execution_id=execution_id,
+        dataset_id=dataset_id,
+        baseline_version=baseline_version,
+        gate_revision=gate_revision,
+        blessed=blessed,
+        metrics=metrics,
+        checks=checks,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return _evaluation(row)
+
+
+def latest(session: Session, model_version_id: int, *, dataset_id: Any = ...) -> Evaluation | None:
+    """The newest evaluation of a version (on `dataset_id` when given; None: no dataset)."""
+    query = select(ModelEvaluationRow).where(
+        ModelEvaluationRow.model_version_id == model_version_id
+    )
+    if dataset_id is not ...:
+        query = query.where(
+            ModelEvaluationRow.dataset_id.is_(None)
+            if dataset_id is None
+            else ModelEvaluationRow.dataset_id == dataset_id
+        )
+    row = session.scalars(query.order_by(ModelEvaluationRow.id.desc()).limit(1)).first()
+    return _evaluation(row) if row is not None else None
+
+
+def of_version(session: Session, model_version_id: int, *, limit: int) -> list[Evaluation]:
+    rows = session.scalars(
+        select(ModelEvaluationRow)
+        .where(ModelEvaluationRow.model_version_id == model_version_id)
+        .order_by(ModelEvaluationRow.id.desc())
+        .limit(limit)
+    )
+    return [_evaluation(r) for r in rows]
