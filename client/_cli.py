@@ -22,9 +22,10 @@ def main() -> None:
 
 
 def _register_client_commands() -> None:
-    from .commands import features_get, gate, models, runs, sync
+    from .commands import features_get, gate, models, push, runs, sync
 
     main.add_command(gate)
+    main.add_command(push)
     main.add_command(runs)
     main.add_command(models)
     main.add_command(sync)

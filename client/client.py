@@ -231,6 +231,61 @@ class Client:
             json=body,
         )
 
+    # -- model gates --------------------------------------------------------------------
+
+    def set_model_gate(self, name: str, gate: dict[str, Any]) -> dict[str, Any]:
+        """TFMA-style thresholds every version must meet before a push (see the README's
+        "Model gates"); a changed gate makes earlier blessings stale."""
+        return self.transport.call("PUT", f"/api/v1/models/{quote(name, safe='')}/gate", json=gate)
+
+    def evaluate_model(
+        self,
+        name: str,
+        version: int,
+        metrics: dict[str, float],
+        *,
+        slices: list[dict[str, Any]] | None = None,
+        dataset: int | str | None = None,
+        example_count: int | None = None,
+    ) -> dict[str, Any]:
+        """Submit a version's evaluation (overall metrics, and per slice:
+        `{"slice": {"country": "DE"}, "metrics": {...}, "example_count": n}`); the answer is
+        the blessing, with each threshold's value, bound and verdict."""
+        body: dict[str, Any] = {"metrics": metrics, "slices": slices or []}
+        if dataset is not None:
+            body["dataset"] = dataset
+        if example_count is not None:
+            body["example_count"] = example_count
+        return self.transport.call(
+            "POST",
+            f"/api/v1/models/{quote(name, safe='')}/versions/{version}/evaluations",
+            json=body,
+        )
+
+    def push_model(
+        self,
+        name: str,
+        version: int | None = None,
+        *,
+        to: str = "production",
+        rollback: bool = False,
+    ) -> dict[str, Any]:
+        """Move `to` to `version` if the gate allows (ApiError 409 `gate_blocked` with the
+        reasons otherwise), or with `rollback=True` back to the version before the last push."""
+        body: dict[str, Any] = {"to": to}
+        if rollback:
+            body["rollback"] = True
+        else:
+            body["version"] = version
+        # A retried push is safe (the second finds the alias moved: "unchanged"); a retried
+        # rollback is not (it would roll back twice).
+        return self.transport.call(
+            "POST",
+            f"/api/v1/models/{quote(name, safe='')}/pushes",
+            json=body,
+            retries=0 if rollback else None,
+        )
+
     # -- spool ----------------------------------------------------------------------------
 
     def pending(self) -> int:

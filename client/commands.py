@@ -1,5 +1,5 @@
 """Client CLI commands: `mlledger runs`, `mlledger models`, `mlledger features get`,
-`mlledger gate`, `mlledger sync` (HTTP only)."""
+`mlledger gate`, `mlledger push`, `mlledger sync` (HTTP only)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -268,6 +269,141 @@ def gate_data(dataset, wait, timeout, as_format, junit_file, url, token, project
         except Exception as exc:
             sys.exit(gates.failure(exc))
     sys.exit(gates.report(verdict, as_format=as_format, junit_file=junit_file))
+
+
+@gate.command("model")
+@click.option("--model", required=True, help="Registered model name.")
+@click.option("--version", "version", required=True, type=click.IntRange(1), help="Version.")
+@click.option("--wait", is_flag=True, help="Validate and wait for pending training data.")
+@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
+@click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML."
+)
+@click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")
+@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
+@click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
+def gate_model(model, version, wait, timeout, as_format, junit_file, url, token, project) -> None:  # type: ignore[no-untyped-def]
+    """Could this model version be pushed? Blessed against the current incumbent (every
+    threshold, every slice) and every training dataset passed its data gate.
+
+    A Markdown summary is appended to $GITHUB_STEP_SUMMARY when it is set.
+    """
+    with _client(url, token, project) as client:
+        try:
+            verdict = gates.model_verdict(
+                client.transport, model, version, wait=wait, timeout=timeout
+            )
+        except Exception as exc:
+            sys.exit(gates.failure(exc))
+    sys.exit(gates.report(verdict, as_format=as_format, junit_file=junit_file))
+
+
+@click.command()
+@click.option("--model", required=True, help="Registered model name.")
+@click.option("--version", "version", type=click.IntRange(1), help="The version to push.")
+@click.option("--to", "alias", default="production", show_default=True, help="Alias to move.")
+@click.option("--rollback", is_flag=True, help="Back to the version before the last push.")
+@click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")
+@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
+@click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
+def push(model, version, alias, rollback, as_format, url, token, project) -> None:  # type: ignore[no-untyped-def]
+    """Move an alias to a version — only if the version is blessed against the current
+    incumbent and every dataset it was trained on passed its data gate.
+
+    Exit code 0 pushed (or already there), 1 refused (the reasons are printed; the refusal is
+    in the push log), 2 error (server unreachable, no such model or version, bad arguments).
+    """
+    if (version is None) == (not rollback):
+        click.echo("error: give --version V, or --rollback", err=True)
+        sys.exit(gates.ERROR)
+    with _client(url, token, project) as client:
+        try:
+            entry = client.push_model(model, version, to=alias, rollback=rollback)
+        except ApiError as exc:
+            if exc.code != "gate_blocked":
+                sys.exit(gates.failure(exc))
+            details = exc.details or {}
+            if as_format == "json":
+                click.echo(json.dumps({"pushed": False, "error": exc.message, **details}, indent=2))
+            else:
+                what = "rollback of" if rollback else f"push of v{version} to"
+                click.echo(f"REFUSED: {what} {model} {alias}")
+                for r in details.get("reasons", []):
+                    click.echo(f"  {r.get('kind')}: {r.get('message')}")
+            sys.exit(gates.BLOCKED)
+        except Exception as exc:
+            sys.exit(gates.failure(exc))
+    if as_format == "json":
+        click.echo(json.dumps({"pushed": True, **entry}, indent=2))
+    elif entry["outcome"] == "unchanged":
+        click.echo(f"{model} {alias} is already v{entry['version']}")
+    else:
+        was = entry["previous_version"]
+        click.echo(
+            f"{'rolled back' if entry['action'] == 'rollback' else 'pushed'} {model} "
+            f"{alias}: {'(none)' if was is None else f'v{was}'} -> v{entry['version']}"
+        )
+    sys.exit(gates.PASSED)
+
+
+def _json_file(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path}: {exc}") from exc
+
+
+@models.command("gate")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_connection
+def models_gate(url, token, project, as_json, name, file) -> None:  # type: ignore[no-untyped-def]
+    """Set model NAME's gate from a JSON FILE (thresholds, slicing_specs, min_slice_size,
+    require_training_data)."""
+    with _client(url, token, project) as client:
+        try:
+            gate = client.set_model_gate(name, _json_file(file))
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(gate, indent=2))
+    else:
+        click.echo(f"{name}: gate revision {gate['revision']}")
+
+
+@models.command("evaluate")
+@click.argument("name")
+@click.argument("version", type=click.IntRange(1))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_connection
+def models_evaluate(url, token, project, as_json, name, version, file) -> None:  # type: ignore[no-untyped-def]
+    """Submit version VERSION's evaluation from a JSON FILE ({"metrics": {...}, "slices":
+    [...], "dataset": "eval:3", "example_count": n}) and print the blessing.
+
+    Exit code 0 blessed, 1 not blessed.
+    """
+    body = _json_file(file)
+    if not isinstance(body, dict):
+        raise click.BadParameter(f"{file}: expected a JSON object")
+    with _client(url, token, project) as client:
+        try:
+            done = client.transport.call(
+                "POST",
+                f"/api/v1/models/{quote(name, safe='')}/versions/{version}/evaluations",
+                json=body,
+            )
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+    else:
+        click.echo(f"{name} v{version}: {'BLESSED' if done['blessed'] else 'NOT BLESSED'}")
+        for c in done["checks"]:
+            verdict = "skip" if c.get("skipped") else ("pass" if c["passed"] else "FAIL")
+            click.echo(f"  {verdict:4}  {c.get('slice') or ''}: {c['message']}")
+    sys.exit(0 if done["blessed"] else 1)
 
 
 @click.command()

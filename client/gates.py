@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 import click
@@ -62,25 +63,89 @@ def data_verdict(t: Transport, dataset: str, *, wait: bool, timeout: float) -> V
     )
 
 
+def model_verdict(t: Transport, model: str, version: int, *, wait: bool, timeout: float) -> Verdict:
+    """May this model version be pushed: blessed against the current incumbent, and every
+    training dataset passed its data gate? With `wait`, never-validated training datasets get
+    a validation requested and pending ones are waited for.
+
+    Raises:
+        ApiError: no such model or version.
+        Unavailable: the server cannot be reached.
+        TimeoutError: `wait` and still pending after `timeout` seconds.
+    """
+    path = f"/api/v1/models/{quote(model, safe='')}/versions/{version}/gate"
+    body = t.call("GET", path)
+    deadline = time.monotonic() + timeout
+    requested: set[int] = set()
+    while wait and body["status"] == "pending":
+        for d in body["training_datasets"]:
+            if d["status"] == "none" and d["id"] not in requested:
+                t.call("POST", "/api/v1/validation/jobs", json={"dataset": d["id"]})
+                requested.add(d["id"])
+        if time.monotonic() >= deadline:
+            raise TimeoutError(
+                f"{model} v{version}: training data still being validated after {timeout:.0f} s"
+            )
+        time.sleep(1.0)
+        body = t.call("GET", path)
+    return Verdict(
+        gate=f"model gate {model} v{version}",
+        passed=body["status"] == "passed",
+        status=body["status"],
+        reasons=body["reasons"],
+        body=body,
+    )
+
+
+def _where(r: dict[str, Any]) -> str:
+    if "severity" in r:  # a data gate's anomaly
+        return f"{r.get('feature') or '(dataset)'}: {r.get('kind')} [{r.get('severity')}]"
+    return f"{r.get('kind')}" + (f" ({r['slice']})" if r.get("slice") else "") + ":"
+
+
+def _checks(v: Verdict) -> list[dict[str, Any]]:
+    evaluation = v.body.get("evaluation") or {}
+    return list(evaluation.get("checks") or [])
+
+
 def text(v: Verdict) -> str:
     lines = [f"{v.gate}: {v.status.upper()}"]
     if v.status == "pending":
         lines.append("  validation has not finished (use --wait to wait for it)")
     for r in v.reasons:
-        where = r.get("feature") or "(dataset)"
-        lines.append(f"  {where}: {r.get('kind')} [{r.get('severity')}] {r.get('message')}")
+        lines.append(f"  {_where(r)} {r.get('message')}")
+    checks = _checks(v)
+    if checks:
+        evaluation = v.body["evaluation"]
+        against = evaluation.get("baseline_version")
+        lines.append(
+            f"  thresholds ({'blessed' if evaluation['blessed'] else 'not blessed'}, against "
+            f"{'no incumbent' if against is None else f'v{against}'}):"
+        )
+        for c in checks:
+            verdict = "skip" if c.get("skipped") else ("pass" if c["passed"] else "FAIL")
+            lines.append(f"    {verdict:4}  {c.get('slice') or ''}: {c['message']}")
     return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    return str("" if value is None else value).replace("|", "\\|").replace("\n", " ")
 
 
 def markdown(v: Verdict) -> str:
     icon = "✅" if v.passed else "❌"
     out = [f"### {icon} {v.gate}: {v.status}", ""]
     if v.reasons:
-        out += ["| feature | kind | severity | message |", "|---|---|---|---|"]
-        for r in v.reasons:
-            cells = [r.get("feature") or "(dataset)", r.get("kind"), r.get("severity")]
-            message = str(r.get("message", "")).replace("|", "\\|").replace("\n", " ")
-            out.append("| " + " | ".join(str(c) for c in cells) + f" | {message} |")
+        out += ["| where | message |", "|---|---|"]
+        out += [f"| {_cell(_where(r))} | {_cell(r.get('message'))} |" for r in v.reasons]
+        out.append("")
+    checks = _checks(v)
+    if checks:
+        out += ["| slice | metric | value | bound | verdict |", "|---|---|---|---|---|"]
+        for c in checks:
+            verdict = "skipped" if c.get("skipped") else ("pass" if c["passed"] else "**fail**")
+            cells = [c.get("slice"), c.get("metric"), c.get("value"), c.get("bound"), verdict]
+            out.append("| " + " | ".join(_cell(x) for x in cells) + " |")
         out.append("")
     return "\n".join(out) + "\n"
 
