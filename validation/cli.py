@@ -11,7 +11,16 @@ import click
 @click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token (write scope).")
 @click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
 @click.option("--once", is_flag=True, help="Stop when the queue is empty.")
-def worker(url: str | None, token: str | None, project: str | None, once: bool) -> None:
+@click.option(
+    "--poll",
+    default=0.25,
+    show_default=True,
+    type=click.FloatRange(0.05, 60),
+    help="Seconds between looks at an empty queue (a new job waits up to this long).",
+)
+def worker(
+    url: str | None, token: str | None, project: str | None, once: bool, poll: float
+) -> None:
     """Take validation jobs from the server and run TFDV on them (validator environment).
 
     Several workers may run at once; each job goes to one of them, and a job whose worker
@@ -27,7 +36,7 @@ def worker(url: str | None, token: str | None, project: str | None, once: bool) 
         ) from exc
     from .worker import main
 
-    done = main(url, token, project, once=once)
+    done = main(url, token, project, once=once, poll=poll)
     click.echo(f"{done} validation job(s) done")
 
 

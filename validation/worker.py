@@ -37,7 +37,7 @@ class Worker:
         *,
         name: str | None = None,
         lease_seconds: float = 60.0,
-        poll_seconds: float = 1.0,
+        poll_seconds: float = 0.25,
     ) -> None:
         self.t = transport
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -145,7 +145,9 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}"[:2000]
 
 
-def main(url: str | None, token: str | None, project: str | None, *, once: bool) -> int:
+def main(
+    url: str | None, token: str | None, project: str | None, *, once: bool, poll: float = 0.25
+) -> int:
     """The worker process (the CLI's `mlledger worker`)."""
     from mlledger.client.client import ClientSettings
 
@@ -162,7 +164,7 @@ def main(url: str | None, token: str | None, project: str | None, *, once: bool)
         retries=3,
         spool=Spool(s.spool_dir, server=s.url, project=s.project),
     )
-    worker = Worker(transport)
+    worker = Worker(transport, poll_seconds=poll)
     log.info("worker %s serving %s (project %s)", worker.name, s.url, s.project or "default")
     try:
         return worker.run(once=once)

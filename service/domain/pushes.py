@@ -155,7 +155,7 @@ def evaluate(
             raise _no_gate(name)
         version = models.get_version(session, who.project_id, name, number)
         dataset = (
-            dataset_version(session, who, submitted.dataset)
+            dataset_version(session, who, submitted.dataset, readable=False)
             if submitted.dataset is not None
             else None
         )

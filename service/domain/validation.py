@@ -43,8 +43,11 @@ def schema_name(dataset: str) -> str:
 MAX_ID, MAX_VERSION = 2**63 - 1, 2**31 - 1
 
 
-def dataset_version(session: Session, who: Principal, ref: int | str) -> Artifact:
-    """`ref`: an artifact id, `name` (the latest version) or `name:version`."""
+def dataset_version(
+    session: Session, who: Principal, ref: int | str, *, readable: bool = True
+) -> Artifact:
+    """`ref`: an artifact id, `name` (the latest version) or `name:version`; `readable`: it
+    must have a uri (a worker will read it)."""
     if isinstance(ref, int):
         if not 1 <= ref <= MAX_ID:
             raise InvalidArgument(f"dataset id {ref} is out of range", details={"dataset": ref})
@@ -61,7 +64,7 @@ def dataset_version(session: Session, who: Principal, ref: int | str) -> Artifac
         raise InvalidArgument(
             f"artifact {found.id} is a {found.kind}, not a dataset", details={"id": found.id}
         )
-    if not found.uri:
+    if readable and not found.uri:
         raise InvalidArgument(
             f"dataset {found.name}:{found.version} has no uri to read", details={"id": found.id}
         )

@@ -263,3 +263,36 @@ def test_the_push_log_cannot_be_rewritten(client: TestClient, db) -> None:  # ty
     for statement in ("UPDATE model_push SET outcome = 'refused'", "DELETE FROM model_push"):
         with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_the_incumbent_is_compared_on_the_same_evaluation_data(client: TestClient) -> None:
+    v1, v2 = version(client, 1), version(client, 2)
+    client.put(f"{M}/gate", json=GATE).raise_for_status()
+    for n in (1, 2):  # evaluation sets are datasets like any other (no file needed here)
+        client.post(
+            "/api/v1/artifacts",
+            json={"kind": "dataset", "name": "churn-eval", "fingerprint": f"e{n}"},
+        ).raise_for_status()
+
+    def on(v: int, dataset: str, auc: float) -> dict[str, Any]:
+        body = {
+            "dataset": dataset,
+            "metrics": {"auc": auc, "log_loss": 0.3},
+            "slices": [{"slice": {"country": "DE"}, "metrics": {"auc": auc, "log_loss": 0.3}}],
+        }
+        r = client.post(f"{M}/versions/{v}/evaluations", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    on(v1, "churn-eval:1", 0.80)
+    push(client, v1).raise_for_status()
+    other = on(v2, "churn-eval:2", 0.90)
+    assert not other["blessed"] and other["dataset"]["version"] == 2
+    assert any("v1 has no evaluation on churn-eval:2" in c["message"] for c in other["checks"])
+    again = on(v1, "churn-eval:2", 0.85)  # the incumbent, on the new data
+    assert again["blessed"] and all(
+        c.get("skipped") for c in again["checks"] if c["kind"] == "change"
+    )
+    assert on(v2, "churn-eval:2", 0.90)["blessed"]
+    listed = client.get(f"{M}/versions/{v2}/evaluations").json()
+    assert [e["blessed"] for e in listed] == [True, False]
