@@ -148,3 +148,47 @@ def _diff_features(sa: schema_pb2.Schema, sb: schema_pb2.Schema) -> list[dict[st
 
 def _fields(feature: schema_pb2.Feature) -> dict[str, Any]:
     return json_format.MessageToDict(feature, preserving_proto_field_name=True)
+
+
+def summary(statistics: bytes, *, top: int = 5) -> dict[str, Any]:
+    """The first screen of TFDV's Facets view as plain data: per feature its type, how often it
+    is missing, and its distribution in a few numbers (numeric) or its commonest values."""
+    parsed = parse("statistics", statistics)
+    if not parsed.datasets:
+        return {"num_examples": 0, "features": []}
+    dataset = parsed.datasets[0]
+    features = []
+    for f in dataset.features:
+        name = ".".join(f.path.step) or f.name
+        kind = _name(statistics_pb2.FeatureNameStatistics.Type, f.type)
+        row: dict[str, Any] = {"name": name, "type": kind}
+        if f.HasField("num_stats"):
+            n = f.num_stats
+            common = n.common_stats
+            row |= {
+                "mean": n.mean,
+                "std_dev": n.std_dev,
+                "min": n.min,
+                "median": n.median,
+                "max": n.max,
+                "zeros": n.num_zeros,
+            }
+        elif f.HasField("string_stats"):
+            s = f.string_stats
+            common = s.common_stats
+            row |= {
+                "unique": s.unique,
+                "top_values": [
+                    {"value": v.value, "count": v.frequency} for v in s.top_values[:top]
+                ],
+            }
+        else:
+            common = None
+        if common is not None:
+            total = common.num_non_missing + common.num_missing
+            row |= {
+                "missing": common.num_missing,
+                "missing_ratio": common.num_missing / total if total else 0.0,
+            }
+        features.append(row)
+    return {"num_examples": dataset.num_examples, "features": features}

@@ -24,8 +24,10 @@ from mlledger.store.entities import (
     Run,
 )
 from mlledger.store.metadata import artifacts, contexts, events, executions
-from mlledger.store.registry import models
+from mlledger.store.registry import blessings, models
 from mlledger.store.tracking import metrics, runs
+from mlledger.store.validation import gates
+from mlledger.store.validation.gates import Gate
 
 from ..domain.principal import Principal
 
@@ -66,6 +68,13 @@ class Loaders:
         )
         self.versions_of_artifact: DataLoader[int, list[ModelVersion]] = self._loader(
             lambda s, ids: _as_list(ids, models.versions_of_artifacts(s, project, ids))
+        )
+
+        self.data_gate: DataLoader[int, Gate | None] = self._loader(
+            lambda s, ids: _in_order(ids, gates.get_many(s, project, ids))
+        )
+        self.model_state: DataLoader[int, str | None] = self._loader(
+            lambda s, ids: _in_order(ids, blessings.states_of_artifacts(s, project, ids))
         )
 
     def _loader(self, fetch: Callable[[Session, list[Any]], list[Any]]) -> DataLoader[Any, Any]:

@@ -14,8 +14,10 @@ from ..domain import executions as execution_cases
 from ..domain import lineage as lineage_cases
 from ..domain import models as model_cases
 from ..domain import runs as run_cases
+from ..domain import search as search_cases
 from ..settings import Settings
 from .errors import DomainErrors
+from .explorer import SearchHit
 from .limits import cost_limit
 from .tracking import RegisteredModel, RegisteredModelConnection, Run, RunConnection
 from .types import (
@@ -163,6 +165,24 @@ class Query:
             nodes=[Run.of(r) for r in page.items],
             page_info=PageInfo.of(page),
         )
+
+    @strawberry.field(
+        description="Names containing `text` (any case): artifacts at their latest version, runs "
+        "and registered models; `kinds` narrows (artifact kinds, `run`, `registered_model`)."
+    )
+    async def search(
+        self, info: Ctx, text: str, kinds: list[str] | None = None, first: int = 20
+    ) -> list[SearchHit]:
+        c = info.context
+        hits = await asyncio.to_thread(
+            search_cases.search, c.db, c.who, text, kinds or [], _first(info, first)
+        )
+        return [
+            SearchHit(
+                node_id=h.node_id, kind=h.kind, name=h.name, version=h.version, detail=h.detail
+            )
+            for h in hits
+        ]
 
     @strawberry.field
     async def model(self, info: Ctx, name: str) -> RegisteredModel | None:

@@ -12,6 +12,7 @@ from mlledger.store import entities
 from mlledger.store.errors import NotFound
 
 from ..domain import models as model_cases
+from . import explorer
 from .types import Artifact, Ctx, Execution, PageInfo
 
 
@@ -45,6 +46,12 @@ class Run:
     @strawberry.field(description="The latest value of each metric.")
     async def metrics(self, info: Ctx) -> list[Metric]:
         return [Metric.of(m) for m in await info.context.loaders.latest_metrics.load(self.id)]
+
+    @strawberry.field(description="A metric's points in step order (downsampled above maxPoints).")
+    async def history(
+        self, info: Ctx, key: str, max_points: int = 2000
+    ) -> explorer.MetricSeries | None:
+        return await explorer.metric_series(info, self.id, key, min(max_points, 100_000))
 
     @strawberry.field(description="The run as a lineage node: inputs, outputs, contexts.")
     async def execution(self, info: Ctx) -> Execution | None:
@@ -98,6 +105,15 @@ class ModelVersion:
             return None
         found = await info.context.loaders.run.load(self.run_id)
         return Run.of(found) if found else None
+
+    @strawberry.field(description="The newest evaluation and its blessing (what a push goes by).")
+    async def blessing(self, info: Ctx) -> explorer.Blessing | None:
+        found = await explorer.blessings(info, self.model, self.version, 1)
+        return found[0] if found else None
+
+    @strawberry.field(description="Evaluations, newest first.")
+    async def evaluations(self, info: Ctx, first: int = 20) -> list[explorer.Blessing]:
+        return await explorer.blessings(info, self.model, self.version, max(1, min(first, 200)))
 
     @classmethod
     def of(cls, v: entities.ModelVersion) -> ModelVersion:
@@ -154,6 +170,14 @@ class RegisteredModel:
         except NotFound:
             return None
         return ModelVersion.of(found)
+
+    @strawberry.field(description="The push log: pushes, rollbacks and refusals, newest first.")
+    async def pushes(self, info: Ctx, first: int = 50) -> list[explorer.PushEntry]:
+        return await explorer.push_log(info, self.name, max(1, min(first, 1000)))
+
+    @strawberry.field(description="The gate's thresholds and revision (null: no gate).")
+    async def gate(self, info: Ctx) -> JSON | None:
+        return await explorer.model_gate(info, self.name)
 
     @classmethod
     def of(cls, m: entities.RegisteredModel) -> RegisteredModel:

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from mlledger.store import entities
 
+from . import explorer
 from .context import GraphQLContext
 
 Ctx = Info[GraphQLContext, None]
@@ -75,6 +76,17 @@ class Artifact:
     async def contexts(self, info: Ctx) -> list[Context]:
         found = await info.context.loaders.contexts_of_artifact.load(self.id)
         return [Context.of(c) for c in found]
+
+    @strawberry.field(
+        description="Gate status: a dataset's data gate (passed, failed, error, pending); a "
+        "model version's blessed, not_blessed or refused (its last push); else null."
+    )
+    async def status(self, info: Ctx) -> str | None:
+        return await explorer.artifact_status(info, self.id, self.kind)
+
+    @strawberry.field(description="A dataset version's data gate, with its statistics.")
+    async def data_gate(self, info: Ctx) -> explorer.DataGate | None:
+        return await explorer.data_gate(info, self.id)
 
     @classmethod
     def of(cls, a: entities.Artifact) -> Artifact:
@@ -162,6 +174,18 @@ class LineageNode:
             return None
         found = await info.context.loaders.execution.load(int(self.id.split(":")[1]))
         return Execution.of(found) if found else None
+
+    @strawberry.field(
+        description="Gate status: datasets passed/failed/error/pending; models blessed/"
+        "not_blessed/refused; validations their verdict; evaluations blessed/not_blessed; "
+        "pushes pushed."
+    )
+    async def status(self, info: Ctx) -> str | None:
+        raw = int(self.id.split(":")[1])
+        if self.type == "artifact":
+            return await explorer.artifact_status(info, raw, self.kind)
+        found = await info.context.loaders.execution.load(raw)
+        return explorer.execution_status(self.kind, found.properties) if found else None
 
 
 @strawberry.type

@@ -9,7 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import ModelEvaluationRow, ModelGateRow
+from ..models import (
+    ModelEvaluationRow,
+    ModelGateRow,
+    ModelPushRow,
+    ModelVersionRow,
+    RegisteredModelRow,
+)
 from ..models.base import utcnow
 
 
@@ -136,3 +142,52 @@ def of_version(session: Session, model_version_id: int, *, limit: int) -> list[E
         .limit(limit)
     )
     return [_evaluation(r) for r in rows]
+
+
+def states_of_artifacts(
+    session: Session, project_id: int, artifact_ids: list[int]
+) -> dict[int, str]:
+    """For model artifacts that are registry versions: `refused` when the newest push attempt
+    of the version was refused, else `blessed` / `not_blessed` by its newest evaluation (none
+    when never evaluated) — how the explorer marks models in a graph."""
+    versions = session.execute(
+        select(
+            ModelVersionRow.artifact_id,
+            ModelVersionRow.id,
+            RegisteredModelRow.name,
+            ModelVersionRow.version,
+        )
+        .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.registered_model_id)
+        .where(
+            RegisteredModelRow.project_id == project_id,
+            ModelVersionRow.artifact_id.in_(artifact_ids),
+        )
+    ).all()
+    if not versions:
+        return {}
+    blessed: dict[int, bool] = {}
+    for version_id, ok in session.execute(
+        select(ModelEvaluationRow.model_version_id, ModelEvaluationRow.blessed)
+        .where(ModelEvaluationRow.model_version_id.in_([v[1] for v in versions]))
+        .order_by(ModelEvaluationRow.id)
+    ):
+        blessed[version_id] = ok
+    pushed: dict[tuple[str, int], str] = {}
+    for model, number, outcome in session.execute(
+        select(ModelPushRow.model, ModelPushRow.version, ModelPushRow.outcome)
+        .where(
+            ModelPushRow.project_id == project_id,
+            ModelPushRow.model.in_({v[2] for v in versions}),
+            ModelPushRow.action == "push",
+        )
+        .order_by(ModelPushRow.id)
+    ):
+        if number is not None:
+            pushed[(model, number)] = outcome
+    out: dict[int, str] = {}
+    for artifact_id, version_id, model, number in versions:
+        if pushed.get((model, number)) == "refused":
+            out[artifact_id] = "refused"
+        elif version_id in blessed:
+            out[artifact_id] = "blessed" if blessed[version_id] else "not_blessed"
+    return out

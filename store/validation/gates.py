@@ -26,10 +26,7 @@ class Gate:
     updated_at: datetime
 
 
-def get(session: Session, project_id: int, dataset_id: int) -> Gate | None:
-    row = session.get(DataGateRow, dataset_id)
-    if row is None or row.project_id != project_id:
-        return None
+def _gate(row: DataGateRow) -> Gate:
     return Gate(
         dataset_id=row.dataset_id,
         status=row.status,
@@ -40,6 +37,13 @@ def get(session: Session, project_id: int, dataset_id: int) -> Gate | None:
         anomalies_id=row.anomalies_id,
         updated_at=row.updated_at,
     )
+
+
+def get(session: Session, project_id: int, dataset_id: int) -> Gate | None:
+    row = session.get(DataGateRow, dataset_id)
+    if row is None or row.project_id != project_id:
+        return None
+    return _gate(row)
 
 
 def decide(
@@ -79,3 +83,13 @@ def blob(session: Session, project_id: int, artifact_id: int) -> tuple[str, byte
             f"artifact {artifact_id} has no stored content", details={"artifact_id": artifact_id}
         )
     return found[0], found[1]
+
+
+def get_many(session: Session, project_id: int, dataset_ids: list[int]) -> dict[int, Gate]:
+    """Verdicts of many dataset versions in one query (the explorer colours a graph by them)."""
+    rows = session.scalars(
+        select(DataGateRow).where(
+            DataGateRow.project_id == project_id, DataGateRow.dataset_id.in_(dataset_ids)
+        )
+    )
+    return {r.dataset_id: _gate(r) for r in rows}

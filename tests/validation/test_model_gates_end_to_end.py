@@ -102,7 +102,7 @@ def test_worse_models_and_models_trained_on_failed_data_never_reach_production( 
         train.dataset(frame(seed=2).drop(columns=["clicks"])),
     )
 
-    v1, _ = train.model(clean, auc=0.80, de=0.80, fr=0.80)
+    v1, clean_id = train.model(clean, auc=0.80, de=0.80, fr=0.80)
     workers.start()
     summary = tmp_path / "summary.md"
     # CI: the gate asks for the training data's validation and waits for the worker's verdict.
@@ -185,6 +185,21 @@ def test_worse_models_and_models_trained_on_failed_data_never_reach_production( 
     ]
     text = summary.read_text()
     assert "✅ model gate churn v1: passed" in text and "❌ model gate churn v2: blocked" in text
+
+    # What the explorer shows: the data gates with their statistics, on the datasets.
+    q = """query($id: Int!) {
+             artifact(id: $id) { status dataGate { status reasons statistics } } }"""
+    for dataset, status in ((d2, "failed"), (clean_id, "passed")):
+        r = api.post(
+            server.url.removesuffix("/") + "/graphql",
+            json={"query": q, "variables": {"id": dataset}},
+        ).json()["data"]["artifact"]
+        assert r["status"] == r["dataGate"]["status"] == status, r
+        summary_ = r["dataGate"]["statistics"]
+        assert summary_["num_examples"] == 400
+        features = {f["name"]: f for f in summary_["features"]}
+        assert features["country"]["unique"] == 3 and features["age"]["mean"] > 30
+        assert ("clicks" in features) is (status == "passed")
 
     assert cli(server, project, "push", "--model", "churn").returncode == 2  # no version
     assert cli(server, project, "push", "--model", "nope", "--version", "1").returncode == 2

@@ -1,0 +1,220 @@
+"""What the lineage explorer reads beyond the graph itself: gate verdicts and statistics of
+datasets, blessings and push history of models, metric curves of runs, and name search."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from mlledger.store.errors import FailedPrecondition, NotFound
+from mlledger.store.registry.blessings import Evaluation
+from mlledger.store.registry.pushes import Push
+from mlledger.store.validation.gates import Gate
+from mlledger.validation import protos
+
+from ..domain import pushes as push_cases
+from ..domain import runs as run_cases
+from ..domain import validation as validation_cases
+from .context import GraphQLContext
+
+Ctx = strawberry.Info[GraphQLContext, None]
+
+
+@strawberry.type
+class SearchHit:
+    node_id: str = strawberry.field(
+        description="`artifact:12` / `execution:7` (lineage nodes) or `model:<name>`."
+    )
+    kind: str
+    name: str
+    version: int | None
+    detail: str | None = strawberry.field(description="A run's experiment.")
+
+
+@strawberry.type
+class DataGate:
+    dataset_id: int
+    status: str = strawberry.field(description="pending, passed, failed or error.")
+    reasons: JSON
+    statistics_id: int | None
+    schema_id: int | None
+    anomalies_id: int | None
+    updated_at: datetime
+
+    @strawberry.field(description="Per feature: type, missing, distribution or top values.")
+    async def statistics(self, info: Ctx) -> JSON | None:
+        if self.statistics_id is None:
+            return None
+        c = info.context
+        _, _, data = await asyncio.to_thread(
+            validation_cases.content, c.db, c.who, self.statistics_id
+        )
+        return protos.summary(data)
+
+    @classmethod
+    def of(cls, g: Gate) -> DataGate:
+        return cls(
+            dataset_id=g.dataset_id,
+            status=g.status,
+            reasons=g.reasons,
+            statistics_id=g.statistics_id,
+            schema_id=g.schema_id,
+            anomalies_id=g.anomalies_id,
+            updated_at=g.updated_at,
+        )
+
+
+@strawberry.type
+class Blessing:
+    """An evaluation of a model version and the blessing decided from it."""
+
+    id: int
+    blessed: bool
+    baseline_version: int | None
+    gate_revision: int
+    dataset_id: int | None
+    artifact_id: int
+    execution_id: int
+    checks: JSON = strawberry.field(
+        description="Per threshold and slice: value, baseline, bound, passed, message."
+    )
+    metrics: JSON
+    created_at: datetime
+
+    @classmethod
+    def of(cls, e: Evaluation) -> Blessing:
+        return cls(
+            id=e.id,
+            blessed=e.blessed,
+            baseline_version=e.baseline_version,
+            gate_revision=e.gate_revision,
+            dataset_id=e.dataset_id,
+            artifact_id=e.artifact_id,
+            execution_id=e.execution_id,
+            checks=e.checks,
+            metrics=e.metrics,
+            created_at=e.created_at,
+        )
+
+
+@strawberry.type
+class PushEntry:
+    id: int
+    alias: str
+    action: str
+    version: int | None
+    previous_version: int | None
+    outcome: str = strawberry.field(description="pushed, refused or unchanged.")
+    reasons: JSON
+    actor: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, p: Push) -> PushEntry:
+        return cls(
+            id=p.id,
+            alias=p.alias,
+            action=p.action,
+            version=p.version,
+            previous_version=p.previous_version,
+            outcome=p.outcome,
+            reasons=p.reasons,
+            actor=p.actor,
+            created_at=p.created_at,
+        )
+
+
+@strawberry.type
+class MetricSeries:
+    key: str
+    total: int
+    downsampled: bool
+    steps: list[int]
+    timestamps: list[float]
+    values: list[float | None] = strawberry.field(description="null for NaN and infinities.")
+
+
+def _finite(v: Any) -> float | None:
+    if isinstance(v, str):  # the database's encoding of NaN / Infinity
+        return None
+    return v if v == v and v not in (float("inf"), float("-inf")) else None
+
+
+async def metric_series(info: Ctx, run_id: int, key: str, max_points: int) -> MetricSeries | None:
+    c = info.context
+    try:
+        h = await asyncio.to_thread(
+            run_cases.history, c.db, c.who, str(run_id), key, max_points=max(2, max_points)
+        )
+    except NotFound:
+        return None
+    if h.encoded is not None:
+        cols = json.loads(h.encoded)
+        steps, stamps, values = cols["steps"], cols["timestamps"], cols["values"]
+    else:
+        steps, stamps, values = h.steps, h.timestamps, h.values
+    return MetricSeries(
+        key=h.key,
+        total=h.total,
+        downsampled=h.downsampled,
+        steps=steps,
+        timestamps=stamps,
+        values=[_finite(v) for v in values],
+    )
+
+
+async def data_gate(info: Ctx, artifact_id: int) -> DataGate | None:
+    found = await info.context.loaders.data_gate.load(artifact_id)
+    return DataGate.of(found) if found else None
+
+
+async def artifact_status(info: Ctx, artifact_id: int, kind: str) -> str | None:
+    if kind == "dataset":
+        found = await info.context.loaders.data_gate.load(artifact_id)
+        return found.status if found else None
+    if kind == "model":
+        return await info.context.loaders.model_state.load(artifact_id)
+    return None
+
+
+def execution_status(kind: str, properties: dict[str, Any]) -> str | None:
+    if kind == "validation":
+        return properties.get("verdict")
+    if kind == "evaluation" and "blessed" in properties:
+        return "blessed" if properties["blessed"] else "not_blessed"
+    if kind == "push":
+        return "pushed"
+    return None
+
+
+async def blessings(info: Ctx, model: str, version: int, first: int) -> list[Blessing]:
+    c = info.context
+    try:
+        found = await asyncio.to_thread(
+            push_cases.evaluations, c.db, c.who, model, version, limit=first
+        )
+    except NotFound:
+        return []
+    return [Blessing.of(e) for e, _ in found]
+
+
+async def push_log(info: Ctx, model: str, first: int) -> list[PushEntry]:
+    c = info.context
+    page = await asyncio.to_thread(
+        push_cases.history, c.db, c.who, model, alias=None, limit=first, cursor=None
+    )
+    return [PushEntry.of(p) for p in page.items]
+
+
+async def model_gate(info: Ctx, model: str) -> JSON | None:
+    c = info.context
+    try:
+        gate = await asyncio.to_thread(push_cases.get_gate, c.db, c.who, model)
+    except (FailedPrecondition, NotFound):  # no gate, or no model: nothing to show
+        return None
+    return {"revision": gate.revision, **gate.config}

@@ -1,0 +1,111 @@
+"""GraphQL reads behind the lineage explorer: search, gate statuses on graph nodes, blessings
+with their threshold tables, the push log, and metric curves."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from helpers import count_statements
+from pushing import GATE, M, evaluate, push, version
+
+
+def gql(client: TestClient, query: str, **variables: object) -> dict:  # type: ignore[type-arg]
+    r = client.post("/graphql", json={"query": query, "variables": variables})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert "errors" not in body, body
+    return body["data"]  # type: ignore[no-any-return]
+
+
+def test_search_finds_datasets_runs_and_models_by_part_of_the_name(client: TestClient) -> None:
+    run = client.post("/api/v1/runs", json={"experiment": "churn", "name": "churn-lr"}).json()
+    for fp in ("a", "b"):
+        client.post(
+            f"/api/v1/runs/{run['uuid']}/inputs",
+            json={"artifact": {"kind": "dataset", "name": "churn_train", "fingerprint": fp}},
+        ).raise_for_status()
+    version(client, 1)
+    client.post(
+        "/api/v1/artifacts", json={"kind": "dataset", "name": "fraud-data", "fingerprint": "x"}
+    ).raise_for_status()
+    q = """query($t: String!, $k: [String!]) {
+             search(text: $t, kinds: $k) { nodeId kind name version detail } }"""
+    hits = gql(client, q, t="CHURN")["search"]
+    by_kind = {h["kind"]: h for h in hits}
+    assert set(by_kind) == {"dataset", "model", "run", "registered_model"}
+    assert by_kind["dataset"]["version"] == 2  # one hit per name, at its latest version
+    assert by_kind["run"]["detail"] == "churn" and by_kind["run"]["name"] == "churn-lr"
+    assert by_kind["registered_model"]["nodeId"] == "model:churn"
+    only = gql(client, q, t="churn", k=["dataset"])["search"]
+    assert [h["name"] for h in only] == ["churn_train"]
+    assert gql(client, q, t="_t")["search"][0]["name"] == "churn_train"  # _ is not a wildcard
+    assert gql(client, q, t="%")["search"] == []
+    r = client.post("/graphql", json={"query": q, "variables": {"t": "x", "k": ["spaceship"]}})
+    assert "unknown kind" in r.text
+    r = client.post("/graphql", json={"query": q, "variables": {"t": " "}})
+    assert "1 to 256 characters" in r.text
+
+
+def test_models_carry_blessings_push_history_and_status_in_the_graph(
+    client: TestClient, db
+) -> None:  # type: ignore[no-untyped-def]
+    v1, v2, v3 = (version(client, n) for n in (1, 2, 3))
+    client.put(f"{M}/gate", json=GATE).raise_for_status()
+    evaluate(client, v1, auc=0.8)
+    push(client, v1).raise_for_status()
+    evaluate(client, v2, auc=0.7)  # worse: not blessed, and the push is refused
+    assert push(client, v2).status_code == 409
+    evaluate(client, v3, auc=0.9)
+    data = gql(
+        client,
+        """{ model(name: "churn") {
+              gate
+              pushes { action version outcome reasons }
+              versions { version artifact { nodeId status }
+                         blessing { blessed baselineVersion checks } } } }""",
+    )["model"]
+    assert data["gate"]["revision"] == 1 and data["gate"]["thresholds"][0]["metric"] == "auc"
+    assert [(p["version"], p["outcome"]) for p in data["pushes"]] == [
+        (v2, "refused"),
+        (v1, "pushed"),
+    ]
+    status = {v["version"]: v["artifact"]["status"] for v in data["versions"]}
+    assert status == {v1: "blessed", v2: "refused", v3: "blessed"}
+    v2_checks = next(v for v in data["versions"] if v["version"] == v2)["blessing"]["checks"]
+    failed = [c for c in v2_checks if not c["passed"]]
+    assert failed and all({"value", "bound", "message"} <= set(c) for c in failed)
+
+    # The push execution is in the graph around the model, marked as such, in bounded SQL.
+    node = next(v for v in data["versions"] if v["version"] == v1)["artifact"]["nodeId"]
+    q = """query($n: String!) { lineage(nodeId: $n, depth: 3) { nodes { id kind status } } }"""
+    with count_statements(db) as count:
+        nodes = gql(client, q, n=node)["lineage"]["nodes"]
+    kinds = {(n["kind"], n["status"]) for n in nodes}
+    assert ("push", "pushed") in kinds and ("model", "blessed") in kinds
+    assert ("evaluation", "blessed") in kinds
+    assert count[0] <= 12, count[0]
+
+
+def test_run_metric_history_for_charts(client: TestClient) -> None:
+    run = client.post("/api/v1/runs", json={"experiment": "e"}).json()
+    n = 5000
+    client.post(
+        f"/api/v1/runs/{run['uuid']}/metrics",
+        json={
+            "keys": ["loss"] * n,
+            "values": [1 / (i + 1) for i in range(n)],
+            "steps": list(range(n)),
+            "timestamps": [1_700_000_000_000 + i for i in range(n)],
+        },
+    ).raise_for_status()
+    q = """query($id: String!, $p: Int!) { run(id: $id) {
+             history(key: "loss", maxPoints: $p) { total downsampled steps values } } }"""
+    full = gql(client, q, id=run["uuid"], p=10_000)["run"]["history"]
+    assert full["total"] == n and not full["downsampled"] and len(full["values"]) == n
+    small = gql(client, q, id=run["uuid"], p=100)["run"]["history"]
+    assert small["downsampled"] and len(small["steps"]) == 100
+    missing = gql(
+        client,
+        """query($id: String!) { run(id: $id) { history(key: "nope") { total } } }""",
+        id=run["uuid"],
+    )
+    assert missing["run"]["history"]["total"] == 0
