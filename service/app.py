@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from strawberry.fastapi import GraphQLRouter
 
-from mlledger import __version__
+from mlledger import __version__, ui
 from mlledger.store.database import Database, create_db_engine
 from mlledger.store.features.engine import EngineConfig, Engines
 from mlledger.store.features.online import Snapshots
@@ -98,7 +98,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     @app.get("/", include_in_schema=False)
     def _root() -> RedirectResponse:
-        return RedirectResponse("/docs")
+        return RedirectResponse("/ui/")
+
+    ui.mount(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
     return app
