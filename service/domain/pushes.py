@@ -399,6 +399,33 @@ def verdict(db: Database, who: Principal, name: str, number: int) -> Verdict:
         )
 
 
+def _log(
+    session: Session,
+    who: Principal,
+    name: str,
+    alias: str,
+    action: str,
+    version: int | None,
+    previous: int | None,
+    outcome: str,
+    reasons: list[dict[str, Any]],
+    **links: int | None,
+) -> Push:
+    return pushes.append(
+        session,
+        who.project_id,
+        model=name,
+        alias=alias,
+        action=action,
+        version=version,
+        previous_version=previous,
+        outcome=outcome,
+        reasons=reasons,
+        actor=who.actor,
+        **links,
+    )
+
+
 def _refused(message: str, entry: Push) -> GateBlocked:
     return GateBlocked(
         message,
@@ -421,33 +448,22 @@ def push(db: Database, who: Principal, name: str, number: int, alias: str) -> Pu
         version = models.get_version(session, who.project_id, name, number)
         current = models.alias_version(session, model_id, alias)
         if current == number:
-            return pushes.append(
-                session,
-                who.project_id,
-                model=name,
-                alias=alias,
-                action="push",
-                version=number,
-                previous_version=current,
-                outcome="unchanged",
-                reasons=[{"kind": "unchanged", "message": f"{alias} is already v{number}"}],
-                actor=who.actor,
-            )
+            already = [{"kind": "unchanged", "message": f"{alias} is already v{number}"}]
+            return _log(session, who, name, alias, "push", number, current, "unchanged", already)
         found = _verdict(session, who, model, version)
         evaluation_id = found.evaluation.id if found.evaluation else None
         if found.reasons:
-            entry = pushes.append(
+            entry = _log(
                 session,
-                who.project_id,
-                model=name,
-                alias=alias,
-                action="push",
-                version=number,
-                previous_version=current,
-                outcome="refused",
-                reasons=found.reasons,
+                who,
+                name,
+                alias,
+                "push",
+                number,
+                current,
+                "refused",
+                found.reasons,
                 evaluation_id=evaluation_id,
-                actor=who.actor,
             )
             refusal: GateBlocked | None = _refused(
                 f"push of {name} v{number} to {alias!r} refused: "
@@ -495,19 +511,18 @@ def _move(
             )
         ],
     )
-    entry = pushes.append(
+    entry = _log(
         session,
-        who.project_id,
-        model=name,
-        alias=alias,
-        action=action,
-        version=version.version,
-        previous_version=current,
-        outcome="pushed",
-        reasons=[],
+        who,
+        name,
+        alias,
+        action,
+        version.version,
+        current,
+        "pushed",
+        [],
         evaluation_id=evaluation.id if evaluation else None,
         execution_id=recorded.execution.id,
-        actor=who.actor,
     )
     audit.record(
         session,
@@ -548,18 +563,8 @@ def rollback(db: Database, who: Principal, name: str, alias: str) -> Push:
                 else f"no push put v{current} on {alias!r} after another version: "
                 "there is nothing to roll back to"
             )
-            entry = pushes.append(
-                session,
-                who.project_id,
-                model=name,
-                alias=alias,
-                action="rollback",
-                version=None,
-                previous_version=current,
-                outcome="refused",
-                reasons=[{"kind": "rollback", "message": message}],
-                actor=who.actor,
-            )
+            reasons = [{"kind": "rollback", "message": message}]
+            entry = _log(session, who, name, alias, "rollback", None, current, "refused", reasons)
             refusal: GateBlocked | None = _refused(f"rollback refused: {message}", entry)
         else:
             refusal = None
