@@ -58,7 +58,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     url = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '::') else s.host}:{s.port}"
     auth = "anonymous local access" if settings.anonymous_allowed else "bearer tokens required"
     click.echo(f"mlledger {settings.resolved_database_url.split('://')[0]} database, {auth}")
-    click.echo(f"mlledger serving at {url}  (API docs {url}/docs, GraphQL {url}/graphql)")
+    click.echo(
+        f"mlledger serving at {url}  (lineage explorer {url}/ui/, API docs {url}/docs, "
+        f"GraphQL {url}/graphql)"
+    )
     sys.stdout.flush()
     uvicorn.run(
         "mlledger.service.app:create_app_from_env",

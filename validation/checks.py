@@ -56,7 +56,7 @@ def data_format(uri: str, declared: str | None) -> str:
 def _frame(path: str, fmt: str) -> pd.DataFrame:
     try:
         if fmt == "parquet":
-            return pq.read_table(path).to_pandas()
+            return _plain(pq.read_table(path)).to_pandas()
         return pd.read_csv(path)
     except FileNotFoundError as exc:
         raise DataError(f"{path}: no such file") from exc
@@ -64,6 +64,15 @@ def _frame(path: str, fmt: str) -> pd.DataFrame:
         raise DataError(f"{path} is not a readable {fmt} file: {exc}") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path} is empty") from exc
+
+
+def _plain(table: pa.Table) -> pa.Table:
+    """Dictionary-encoded columns (pandas categoricals; the `date=…` partition of a directory
+    such as a served-feature log) as plain values: TFDV cannot take them."""
+    columns = [
+        c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c for c in table.columns
+    ]
+    return pa.table(columns, names=table.column_names)
 
 
 def _rows(path: str, fmt: str) -> int | None:

@@ -105,17 +105,8 @@ def lease(db: Database, who: Principal, worker: str, seconds: float) -> Lease | 
             return None
         dataset = artifacts.get(session, who.project_id, job.dataset_id)
         schema = _latest_schema(session, who, dataset.name)
-        previous = None
-        if dataset.version > 1:
-            try:
-                before = artifacts.get_by_name(
-                    session, who.project_id, dataset.name, dataset.version - 1
-                )
-            except NotFound:
-                before = None
-            gate = gates.get(session, who.project_id, before.id) if before else None
-            if gate is not None and gate.statistics_id is not None:
-                previous = gates.blob(session, who.project_id, gate.statistics_id)[1]
+        previous_id = _previous_statistics(session, who, dataset)
+        previous = gates.blob(session, who.project_id, previous_id)[1] if previous_id else None
         serving_id = job.options.get("serving_dataset")
         serving = artifacts.get(session, who.project_id, serving_id) if serving_id else None
         return Lease(
@@ -125,6 +116,18 @@ def lease(db: Database, who: Principal, worker: str, seconds: float) -> Lease | 
             previous,
             serving,
         )
+
+
+def _previous_statistics(session: Session, who: Principal, dataset: Artifact) -> int | None:
+    """The statistics artifact of the previous version's verdict (what drift compares with)."""
+    if dataset.version <= 1:
+        return None
+    try:
+        before = artifacts.get_by_name(session, who.project_id, dataset.name, dataset.version - 1)
+    except NotFound:
+        return None
+    gate = gates.get(session, who.project_id, before.id)
+    return gate.statistics_id if gate is not None else None
 
 
 def _latest_schema(session: Session, who: Principal, dataset: str) -> tuple[Artifact, bytes] | None:
@@ -194,9 +197,16 @@ def report(db: Database, who: Principal, job_id: int, result: Report) -> tuple[A
             assert gate is not None
             return dataset, gate, job
         schema = _latest_schema(session, who, dataset.name)
+        # Everything the worker read: the data, the schema, the previous version's statistics
+        # (drift) and the serving data (skew).
         inputs = [ArtifactRef(id=dataset.id, role="dataset")]
         if schema is not None:
             inputs.append(ArtifactRef(id=schema[0].id, role="schema"))
+        previous_id = _previous_statistics(session, who, dataset)
+        if previous_id is not None:
+            inputs.append(ArtifactRef(id=previous_id, role="previous_statistics"))
+        if job.options.get("serving_dataset"):
+            inputs.append(ArtifactRef(id=job.options["serving_dataset"], role="serving"))
         label = f"{dataset.name}:{dataset.version}"
         outputs = [
             _new("statistics", f"{dataset.name}.statistics", label, stats),

@@ -77,6 +77,37 @@ def test_versions_of_a_dataset_pass_or_fail_with_readable_reasons(
     assert "COMPARATOR_JENSEN_SHANNON_DIVERGENCE_HIGH" in kinds(shifted)["age"]
 
 
+def test_skew_against_a_served_feature_log(
+    tmp_path: Path, api: httpx.Client, workers, log_dataset, verdict
+) -> None:  # type: ignore[no-untyped-def]
+    """Serving data as the served-vector log writes it: a directory of Parquet files per day
+    (`date=…` partitions, a `served_at` column); skew is measured against it per feature."""
+    workers.start()
+
+    def served_log(name: str, shift: float) -> dict:  # type: ignore[type-arg]
+        root = tmp_path / name
+        for day, seed in (("2026-11-22", 7), ("2026-11-23", 8)):
+            (root / f"date={day}").mkdir(parents=True)
+            df = frame(seed=seed, shift=shift)
+            df["served_at"] = pd.Timestamp(f"{day}T12:00:00Z")
+            df.to_parquet(root / f"date={day}" / "part-0.parquet")
+        return log_dataset(f"served.{name}", root)
+
+    for name, shift, status in (("clean", 0.0, "passed"), ("shifted", 25.0, "failed")):
+        path = tmp_path / f"train-{name}.parquet"
+        frame(seed=1).to_parquet(path)
+        train = log_dataset(f"train-{name}", path)
+        serving = served_log(name, shift)
+        gate = verdict(train["id"], serving_dataset=serving["id"], skew={"default": 0.1})
+        assert gate["status"] == status, gate["reasons"]
+        if status == "failed":
+            assert "COMPARATOR" in kinds(gate)["age"], gate["reasons"]
+            assert "country" not in kinds(gate)  # same categories, same shares: no skew
+        execution = api.get(f"/executions/{gate['job']['execution_id']}").json()
+        roles = {e["role"]: e["artifact"]["id"] for e in execution["inputs"]}
+        assert roles["dataset"] == train["id"] and roles["serving"] == serving["id"]
+
+
 def test_unreadable_data_gets_a_clear_error_and_csv_and_beam_work(
     tmp_path: Path, api: httpx.Client, workers, log_dataset, verdict
 ) -> None:
