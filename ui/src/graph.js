@@ -70,6 +70,11 @@ export class Graph {
       wheelSensitivity: 0.3,
       minZoom: 0.05,
       maxZoom: 3,
+      // Large neighbourhoods stay responsive: a cached texture while panning/zooming, and
+      // labels only where they are big enough to read.
+      textureOnViewport: true,
+      hideEdgesOnViewport: true,
+      pixelRatio: 1,
       style: [
         {
           selector: "node",
@@ -86,9 +91,11 @@ export class Graph {
             "text-wrap": "ellipsis",
             width: 34,
             height: 34,
+            "min-zoomed-font-size": 7,
           },
         },
         { selector: 'node[status != ""]', style: { "border-width": 4 } },
+        { selector: "node.plain", style: { "text-wrap": "none" } },
         { selector: 'node[status = "refused"]', style: { "border-style": "dashed" } },
         { selector: "node.root", style: { "font-weight": "bold", "underlay-color": "#fbbf24", "underlay-opacity": 0.35, "underlay-padding": 6 } },
         { selector: "node:selected", style: { "overlay-color": "#2563eb", "overlay-opacity": 0.2 } },
@@ -111,10 +118,14 @@ export class Graph {
   }
 
   load(lineage) {
-    this.cy.elements().remove();
-    this.expanded.clear();
-    this.cy.add(toElements(lineage));
-    this.cy.$id(lineage.root).addClass("root");
+    this.cy.batch(() => {
+      this.cy.elements().remove();
+      this.expanded.clear();
+      this.cy.add(toElements(lineage));
+      this.cy.$id(lineage.root).addClass("root");
+      // Measuring thousands of wrapped labels costs more than drawing them.
+      if (lineage.nodes.length > 300) this.cy.nodes().addClass("plain");
+    });
     this.layout();
   }
 
@@ -122,7 +133,7 @@ export class Graph {
   expand(id, lineage) {
     const before = new Set(this.cy.nodes().map((n) => n.id()));
     const fresh = toElements(lineage).filter((e) => !this.cy.getElementById(e.data.id).length);
-    this.cy.add(fresh);
+    this.cy.batch(() => this.cy.add(fresh));
     const added = fresh.filter((e) => e.group === "nodes" && !before.has(e.data.id)).map((e) => e.data.id);
     this.expanded.set(id, [...(this.expanded.get(id) || []), ...added]);
     if (fresh.length) this.layout();
@@ -143,7 +154,10 @@ export class Graph {
   }
 
   layout() {
-    this.cy.layout({ name: "dagre", rankDir: "LR", nodeSep: 18, rankSep: 70, animate: false, fit: true, padding: 24 }).run();
+    // dagre's default ranker (network simplex) grows much faster than linear; above a few
+    // hundred nodes the longest-path ranker gives the same left-to-right layers in time.
+    const ranker = this.cy.nodes().length > 300 ? "longest-path" : "network-simplex";
+    this.cy.layout({ name: "dagre", rankDir: "LR", ranker, nodeSep: 18, rankSep: 70, animate: false, fit: true, padding: 24 }).run();
   }
 
   fit() {

@@ -209,7 +209,7 @@ async function graphView(el, nodeId, params, live) {
     h("button", { type: "button", id: "fit", onclick: () => graph.fit() }, "Fit"),
     h("button", { type: "button", id: "collapse", onclick: () => collapseSelected() }, "Collapse"),
     pathButton,
-    h("button", { type: "button", id: "clear-path", onclick: () => { graph.clearPath(); info.textContent = `${graph.size} nodes`; } }, "Clear path"),
+    h("button", { type: "button", id: "clear-path", onclick: () => { graph.clearPath(); say(`${graph.size} nodes`); } }, "Clear path"),
     legend(),
     info,
   );
@@ -217,12 +217,18 @@ async function graphView(el, nodeId, params, live) {
   const panel = h("aside", { id: "detail" });
   el.append(h("h1", {}, "Lineage of ", h("code", {}, nodeId)), toolbar, h("div", { class: "split" }, canvas, panel));
 
+  // The status line: an expansion that finishes late must not overwrite a newer message.
+  let said = 0;
+  const say = (text) => {
+    said += 1;
+    info.textContent = text;
+  };
   let pathFrom = null;
   let armed = false;
   pathButton.addEventListener("click", () => {
     armed = true;
     pathFrom = params.get("sel") || data.lineage.root;
-    info.textContent = `path from ${pathFrom}: click the other end`;
+    say(`path from ${pathFrom}: click the other end`);
   });
 
   const started = performance.now();
@@ -233,7 +239,7 @@ async function graphView(el, nodeId, params, live) {
         armed = false;
         pathFrom = null;
         const n = graph.highlightPath(from, id);
-        info.textContent = n ? `path ${from} → ${id}: ${n} nodes` : `no path between ${from} and ${id}`;
+        say(n ? `path ${from} → ${id}: ${n} nodes` : `no path between ${from} and ${id}`);
         return;
       }
       params.set("sel", id);
@@ -250,21 +256,22 @@ async function graphView(el, nodeId, params, live) {
     performance.measure("mlledger:graph", "mlledger:graph-start", "mlledger:graph-ready");
     performance.measure("mlledger:graph-fetch", "mlledger:graph-start", "mlledger:graph-fetched");
   });
-  info.textContent = `${graph.size} nodes${data.lineage.truncated ? " (truncated: the server's node limit)" : ""}`;
+  say(`${graph.size} nodes${data.lineage.truncated ? " (truncated: the server's node limit)" : ""}`);
 
   async function expand(id) {
+    const before = said;
     const more = await load(() => gql(Q.LINEAGE, { node: id, direction: "BOTH", depth: 1 }));
     if (!more) return;
     const added = graph.expand(id, more.lineage);
-    graph.select(id);
-    info.textContent = `${graph.size} nodes (+${added} around ${id})`;
+    if (params.get("sel") === id) graph.select(id);
+    if (said === before) say(`${graph.size} nodes (+${added} around ${id})`);
   }
 
   function collapseSelected() {
     const sel = params.get("sel");
     if (!sel) return;
     const removed = graph.collapse(sel);
-    info.textContent = `${graph.size} nodes (−${removed})`;
+    say(`${graph.size} nodes (−${removed})`);
   }
 
   const sel = params.get("sel") || data.lineage.root;
@@ -280,10 +287,12 @@ function legend() {
 // ---------------------------------------------------------------- detail panels
 
 async function showDetail(panel, nodeId) {
+  panel.dataset.wanted = nodeId; // the last click wins, whichever answer comes back first
   panel.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   const [type, raw] = nodeId.split(":");
   const id = Number(raw);
   const body = type === "artifact" ? await load(() => artifactDetail(id)) : await load(() => executionDetail(id));
+  if (panel.dataset.wanted !== nodeId) return;
   panel.replaceChildren(...(body || [h("p", { class: "muted" }, "Could not load this node.")]));
   panel.dataset.node = nodeId;
 }
@@ -308,9 +317,10 @@ async function artifactDetail(id) {
   return out;
 }
 
-function listNodes(items) {
+function listNodes(items, shown = 50) {
   if (!items.length) return h("p", { class: "muted" }, "none");
-  return h("ul", {}, items.map((e) => h("li", {}, nodeLink(e.nodeId, `${e.kind} ${e.name}`), ` (${e.state})`)));
+  const more = items.length > shown ? h("li", { class: "muted" }, `… and ${items.length - shown} more (see the graph)`) : "";
+  return h("ul", {}, items.slice(0, shown).map((e) => h("li", {}, nodeLink(e.nodeId, `${e.kind} ${e.name}`), ` (${e.state})`)), more);
 }
 
 function dataGate(gate) {
