@@ -182,16 +182,6 @@ async def artifact_status(info: Ctx, artifact_id: int, kind: str) -> str | None:
     return None
 
 
-def execution_status(kind: str, properties: dict[str, Any]) -> str | None:
-    if kind == "validation":
-        return properties.get("verdict")
-    if kind == "evaluation" and "blessed" in properties:
-        return "blessed" if properties["blessed"] else "not_blessed"
-    if kind == "push":
-        return "pushed"
-    return None
-
-
 async def blessings(info: Ctx, model: str, version: int, first: int) -> list[Blessing]:
     c = info.context
     try:

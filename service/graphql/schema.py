@@ -129,7 +129,8 @@ class Query:
             max_depth=c.settings.lineage.max_depth,
             max_nodes=c.settings.lineage.max_nodes,
         )
-        return Lineage.of(graph)
+        found = await asyncio.to_thread(lineage_cases.statuses, c.db, c.who, graph)
+        return Lineage.of(graph, found)
 
     @strawberry.field(description="A run by uuid or execution id.")
     async def run(self, info: Ctx, id: str) -> Run | None:

@@ -160,6 +160,11 @@ class LineageNode:
     version: int | None
     state: str
     depth: int
+    status: str | None = strawberry.field(
+        description="Gate status: datasets passed/failed/error/pending; models blessed/"
+        "not_blessed/refused; validations their verdict; evaluations blessed/not_blessed; "
+        "pushes pushed."
+    )
 
     @strawberry.field
     async def artifact(self, info: Ctx) -> Artifact | None:
@@ -174,18 +179,6 @@ class LineageNode:
             return None
         found = await info.context.loaders.execution.load(int(self.id.split(":")[1]))
         return Execution.of(found) if found else None
-
-    @strawberry.field(
-        description="Gate status: datasets passed/failed/error/pending; models blessed/"
-        "not_blessed/refused; validations their verdict; evaluations blessed/not_blessed; "
-        "pushes pushed."
-    )
-    async def status(self, info: Ctx) -> str | None:
-        raw = int(self.id.split(":")[1])
-        if self.type == "artifact":
-            return await explorer.artifact_status(info, raw, self.kind)
-        found = await info.context.loaders.execution.load(raw)
-        return explorer.execution_status(self.kind, found.properties) if found else None
 
 
 @strawberry.type
@@ -203,7 +196,8 @@ class Lineage:
     truncated: bool
 
     @classmethod
-    def of(cls, g: entities.LineageGraph) -> Lineage:
+    def of(cls, g: entities.LineageGraph, statuses: dict[str, str] | None = None) -> Lineage:
+        statuses = statuses or {}
         return cls(
             root=g.root,
             nodes=[
@@ -215,6 +209,7 @@ class Lineage:
                     version=n.version,
                     state=n.state,
                     depth=n.depth,
+                    status=statuses.get(n.key),
                 )
                 for n in g.nodes
             ],

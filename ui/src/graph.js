@@ -1,5 +1,5 @@
-// The lineage graph: Cytoscape.js with the dagre layered layout, left to right (data → runs →
-// models → pushes). Clicking a node selects it and expands its neighbours; collapsing removes
+// The lineage graph: Cytoscape.js with the dagre layered layout (Cytoscape's breadth-first one
+// above 1,000 nodes), left to right (data → runs → models → pushes). Clicking a node selects it and expands its neighbours; collapsing removes
 // what an expansion added; a path between two nodes is found with Cytoscape's A*.
 import cytoscape from "cytoscape";
 import dagre from "cytoscape-dagre";
@@ -37,6 +37,9 @@ function style(kind, type) {
   return KIND_STYLE[kind] || { shape: type === "execution" ? "ellipse" : "round-rectangle", color: "#f8fafc" };
 }
 
+// Labels are cut here, once, rather than measured and wrapped by the renderer per frame.
+const short = (text) => (text.length > 28 ? `${text.slice(0, 27)}…` : text);
+
 export function toElements(lineage) {
   const nodes = lineage.nodes.map((n) => {
     const s = style(n.kind, n.type);
@@ -44,7 +47,8 @@ export function toElements(lineage) {
       group: "nodes",
       data: {
         id: n.id,
-        label: n.version ? `${n.name}:${n.version}` : n.name,
+        label: short(n.version ? `${n.name}:${n.version}` : n.name),
+        full: n.version ? `${n.name}:${n.version}` : n.name,
         kind: n.kind,
         type: n.type,
         status: n.status || "",
@@ -87,15 +91,12 @@ export class Graph {
             "font-size": 11,
             "text-valign": "bottom",
             "text-margin-y": 4,
-            "text-max-width": 140,
-            "text-wrap": "ellipsis",
             width: 34,
             height: 34,
             "min-zoomed-font-size": 7,
           },
         },
         { selector: 'node[status != ""]', style: { "border-width": 4 } },
-        { selector: "node.plain", style: { "text-wrap": "none" } },
         { selector: 'node[status = "refused"]', style: { "border-style": "dashed" } },
         { selector: "node.root", style: { "font-weight": "bold", "underlay-color": "#fbbf24", "underlay-opacity": 0.35, "underlay-padding": 6 } },
         { selector: "node:selected", style: { "overlay-color": "#2563eb", "overlay-opacity": 0.2 } },
@@ -106,7 +107,7 @@ export class Graph {
             "line-color": "#94a3b8",
             "target-arrow-color": "#94a3b8",
             "target-arrow-shape": "triangle",
-            "curve-style": "bezier",
+            "curve-style": "straight", // lineage has no parallel edges; cheapest to draw
           },
         },
         { selector: "edge.path", style: { "line-color": "#f59e0b", "target-arrow-color": "#f59e0b", width: 4, "z-index": 10 } },
@@ -123,8 +124,6 @@ export class Graph {
       this.expanded.clear();
       this.cy.add(toElements(lineage));
       this.cy.$id(lineage.root).addClass("root");
-      // Measuring thousands of wrapped labels costs more than drawing them.
-      if (lineage.nodes.length > 300) this.cy.nodes().addClass("plain");
     });
     this.layout();
   }
@@ -154,9 +153,19 @@ export class Graph {
   }
 
   layout() {
+    const n = this.cy.nodes().length;
+    if (n > 1000) {
+      // dagre's crossing minimisation takes seconds on thousands of nodes; Cytoscape's own
+      // layered breadth-first layout takes a third of that. It lays out top to bottom, so
+      // the layers are turned to run left to right.
+      this.cy.layout({ name: "breadthfirst", directed: true, roots: this.cy.nodes().roots(), avoidOverlap: false, animate: false, fit: false }).run();
+      this.cy.nodes().positions((node) => ({ x: node.position("y"), y: node.position("x") }));
+      this.cy.fit(undefined, 24);
+      return;
+    }
     // dagre's default ranker (network simplex) grows much faster than linear; above a few
     // hundred nodes the longest-path ranker gives the same left-to-right layers in time.
-    const ranker = this.cy.nodes().length > 300 ? "longest-path" : "network-simplex";
+    const ranker = n > 300 ? "longest-path" : "network-simplex";
     this.cy.layout({ name: "dagre", rankDir: "LR", ranker, nodeSep: 18, rankSep: 70, animate: false, fit: true, padding: 24 }).run();
   }
 

@@ -249,6 +249,7 @@ async function graphView(el, nodeId, params, live) {
     },
   });
   graph.load(data.lineage);
+  performance.mark("mlledger:graph-laid-out");
   canvas.dataset.renderMs = String(Math.round(performance.now() - started));
   // First render: request, layout and the first frame drawn (bench/ui reads these marks).
   requestAnimationFrame(() => {
