@@ -43,10 +43,6 @@ INCUMBENT = "production"
 JSON = "application/json"
 
 
-def _gate_or_none(session: Session, model: RegisteredModel) -> ModelGate | None:
-    return blessings.get_gate(session, model.id)
-
-
 def put_gate(
     db: Database, who: Principal, name: str, config: dict[str, Any]
 ) -> tuple[ModelGate, bool]:
@@ -77,7 +73,7 @@ def get_gate(db: Database, who: Principal, name: str) -> ModelGate:
     who.require("read")
     with db.read() as session:
         model = models.get_model(session, who.project_id, name)
-        gate = _gate_or_none(session, model)
+        gate = blessings.get_gate(session, model.id)
         if gate is None:
             raise _no_gate(name)
         return gate
@@ -150,7 +146,7 @@ def evaluate(
         finite_metrics(s["metrics"], f"slices[{i}].metrics")
     with db.write() as session:
         model = models.get_model(session, who.project_id, name)
-        gate = _gate_or_none(session, model)
+        gate = blessings.get_gate(session, model.id)
         if gate is None:
             raise _no_gate(name)
         version = models.get_version(session, who.project_id, name, number)
@@ -312,7 +308,7 @@ def _verdict(
 ) -> Verdict:
     name, number = model.name, version.version
     reasons: list[dict[str, Any]] = []
-    gate = _gate_or_none(session, model)
+    gate = blessings.get_gate(session, model.id)
     incumbent = models.alias_version(session, model.id, INCUMBENT)
     evaluation = blessings.latest(session, version.id)
     if gate is None:
