@@ -17,17 +17,8 @@ from ..models import (
     RegisteredModelRow,
     RunRow,
 )
+from ..models.lineage import ARTIFACT_KINDS
 
-ARTIFACT_KINDS = (
-    "dataset",
-    "feature_view",
-    "model",
-    "schema",
-    "statistics",
-    "anomalies",
-    "evaluation",
-    "other",
-)
 KINDS = (*ARTIFACT_KINDS, "run", "registered_model")
 
 
