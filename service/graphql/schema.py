@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import strawberry
 from strawberry.extensions import QueryDepthLimiter
+from strawberry.types.nodes import SelectedField
 
 from mlledger.store.errors import InvalidArgument, NotFound
 
@@ -38,6 +40,19 @@ def _first(info: Ctx, first: int) -> int:
     if not 1 <= first <= cap:
         raise InvalidArgument(f"first must be between 1 and {cap}", details={"first": first})
     return first
+
+
+def _selects(fields: list[Any], *path: str) -> bool:
+    """Whether the selection (fragments included) reaches `path`, e.g. nodes → status."""
+    if not path:
+        return True
+    for f in fields:
+        if isinstance(f, SelectedField):
+            if f.name == path[0] and _selects(f.selections, *path[1:]):
+                return True
+        elif _selects(f.selections, *path):  # a fragment: its fields are ours
+            return True
+    return False
 
 
 @strawberry.type
@@ -129,7 +144,12 @@ class Query:
             max_depth=c.settings.lineage.max_depth,
             max_nodes=c.settings.lineage.max_nodes,
         )
-        found = await asyncio.to_thread(lineage_cases.statuses, c.db, c.who, graph)
+        # Statuses cost three queries: only when the query asks for them.
+        found = (
+            await asyncio.to_thread(lineage_cases.statuses, c.db, c.who, graph)
+            if _selects([s for f in info.selected_fields for s in f.selections], "nodes", "status")
+            else {}
+        )
         return Lineage.of(graph, found)
 
     @strawberry.field(description="A run by uuid or execution id.")

@@ -83,6 +83,16 @@ def test_models_carry_blessings_push_history_and_status_in_the_graph(
     assert ("push", "pushed") in kinds and ("model", "blessed") in kinds
     assert ("evaluation", "blessed") in kinds
     assert count[0] <= 12, count[0]
+    # Through a fragment too; and a query that does not ask for statuses does not pay for them.
+    q = """query($n: String!) { lineage(nodeId: $n, depth: 3) { nodes { ...N } } }
+           fragment N on LineageNode { kind status }"""
+    assert ("push", "pushed") in {
+        (n["kind"], n["status"]) for n in gql(client, q, n=node)["lineage"]["nodes"]
+    }
+    plain = """query($n: String!) { lineage(nodeId: $n, depth: 3) { nodes { id kind } } }"""
+    with count_statements(db) as fewer:
+        gql(client, plain, n=node)
+    assert fewer[0] <= count[0] - 3, (fewer[0], count[0])
 
 
 def test_run_metric_history_for_charts(client: TestClient) -> None:
