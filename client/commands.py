@@ -241,6 +241,22 @@ def features_get(url, token, project, as_json, entities, features, service) -> N
     _table(rows, names)
 
 
+def _gate_options(f: Any) -> Any:
+    """What every gate command takes: how long to wait, how to report, where the server is."""
+    f = click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")(f)
+    f = click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")(f)
+    f = click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")(f)
+    f = click.option(
+        "--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML."
+    )(f)
+    f = click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")(
+        f
+    )
+    return click.option(
+        "--timeout", default=600.0, show_default=True, help="Seconds --wait waits."
+    )(f)
+
+
 @click.group()
 def gate() -> None:
     """CI gates. Exit code 0 passed, 1 blocked, 2 error (server unreachable, bad arguments,
@@ -250,14 +266,7 @@ def gate() -> None:
 @gate.command("data")
 @click.option("--dataset", required=True, help="NAME (latest version), NAME:VERSION or an id.")
 @click.option("--wait", is_flag=True, help="Wait for a pending validation.")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
-@click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML."
-)
-@click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")
-@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
-@click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
+@_gate_options
 def gate_data(dataset, wait, timeout, as_format, junit_file, url, token, project) -> None:  # type: ignore[no-untyped-def]
     """Did this dataset version pass its data gate? Requests the validation if none ran yet.
 
@@ -275,14 +284,7 @@ def gate_data(dataset, wait, timeout, as_format, junit_file, url, token, project
 @click.option("--model", required=True, help="Registered model name.")
 @click.option("--version", "version", required=True, type=click.IntRange(1), help="Version.")
 @click.option("--wait", is_flag=True, help="Validate and wait for pending training data.")
-@click.option("--timeout", default=600.0, show_default=True, help="Seconds --wait waits.")
-@click.option("--format", "as_format", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--junit", "junit_file", type=click.Path(dir_okay=False, path_type=Path), help="JUnit XML."
-)
-@click.option("--url", envvar="MLLEDGER_URL", help="Server URL.")
-@click.option("--token", envvar="MLLEDGER_TOKEN", help="Bearer token.")
-@click.option("--project", envvar="MLLEDGER_PROJECT", help="Project (local use).")
+@_gate_options
 def gate_model(model, version, wait, timeout, as_format, junit_file, url, token, project) -> None:  # type: ignore[no-untyped-def]
     """Could this model version be pushed? Blessed against the current incumbent (every
     threshold, every slice) and every training dataset passed its data gate.
