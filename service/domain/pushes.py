@@ -79,6 +79,41 @@ def get_gate(db: Database, who: Principal, name: str) -> ModelGate:
         return gate
 
 
+def _record(
+    session: Session,
+    who: Principal,
+    kind: str,
+    name: str,
+    *,
+    params: dict[str, Any],
+    properties: dict[str, Any],
+    inputs: list[ArtifactRef],
+    outputs: Sequence[ArtifactRef] = (),
+) -> executions.RecordedExecution:
+    """An evaluation or push: done the moment it is recorded, in the caller's transaction."""
+    now = datetime.now(UTC)
+    (recorded,) = executions.record_in(
+        session,
+        who,
+        [
+            ExecutionRecord(
+                execution=NewExecution(
+                    kind=kind,
+                    name=name,
+                    state="complete",
+                    params=params,
+                    properties=properties,
+                    started_at=now,
+                    ended_at=now,
+                ),
+                inputs=inputs,
+                outputs=outputs,
+            )
+        ],
+    )
+    return recorded
+
+
 def _no_gate(name: str) -> FailedPrecondition:
     return FailedPrecondition(
         f"model {name!r} has no gate: set its thresholds first (PUT /api/v1/models/{name}/gate)",
@@ -193,32 +228,22 @@ def evaluate(
             "baseline_version": incumbent_number,
             "gate_revision": gate.revision,
         }
-        now = datetime.now(UTC)
-        (recorded,) = executions.record_in(
+        recorded = _record(
             session,
             who,
-            [
-                ExecutionRecord(
-                    execution=NewExecution(
+            "evaluation",
+            f"evaluate {name} v{number}",
+            params={"gate_revision": gate.revision, "thresholds": gate.config},
+            properties={"blessed": blessed},
+            inputs=inputs,
+            outputs=[
+                ArtifactRef(
+                    new=NewArtifact(
                         kind="evaluation",
-                        name=f"evaluate {name} v{number}",
-                        state="complete",
-                        params={"gate_revision": gate.revision, "thresholds": gate.config},
-                        properties={"blessed": blessed},
-                        started_at=now,
-                        ended_at=now,
+                        name=f"{name}.v{number}.evaluation",
+                        properties=properties,
                     ),
-                    inputs=inputs,
-                    outputs=[
-                        ArtifactRef(
-                            new=NewArtifact(
-                                kind="evaluation",
-                                name=f"{name}.v{number}.evaluation",
-                                properties=properties,
-                            ),
-                            role="evaluation",
-                        )
-                    ],
+                    role="evaluation",
                 )
             ],
         )
@@ -488,24 +513,14 @@ def _move(
     inputs = [ArtifactRef(id=version.artifact_id, role="model")]
     if evaluation is not None:
         inputs.append(ArtifactRef(id=evaluation.artifact_id, role="blessing"))
-    now = datetime.now(UTC)
-    (recorded,) = executions.record_in(
+    recorded = _record(
         session,
         who,
-        [
-            ExecutionRecord(
-                execution=NewExecution(
-                    kind="push",
-                    name=f"{action} {name} v{version.version} to {alias}",
-                    state="complete",
-                    params={"alias": alias, "action": action},
-                    properties={"from": current, "to": version.version},
-                    started_at=now,
-                    ended_at=now,
-                ),
-                inputs=inputs,
-            )
-        ],
+        "push",
+        f"{action} {name} v{version.version} to {alias}",
+        params={"alias": alias, "action": action},
+        properties={"from": current, "to": version.version},
+        inputs=inputs,
     )
     entry = _log(
         session,
