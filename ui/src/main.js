@@ -414,12 +414,8 @@ async function compareView(el, _arg, params, live) {
   const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
   const metricKeys = [...new Set(runs.flatMap((r) => r.metrics.map((m) => m.key)))].sort();
   const differs = (values) => new Set(values.map((v) => JSON.stringify(v))).size > 1;
-  const row = (key, values) => {
-    const tr = [key, ...values];
-    return tr;
-  };
-  const paramRows = paramKeys.map((k) => row(k, runs.map((r) => r.params[k])));
-  const metricRows = metricKeys.map((k) => row(k, runs.map((r) => r.metrics.find((m) => m.key === k)?.value)));
+  const paramRows = paramKeys.map((k) => [k, ...runs.map((r) => r.params[k])]);
+  const metricRows = metricKeys.map((k) => [k, ...runs.map((r) => r.metrics.find((m) => m.key === k)?.value)]);
   const mark = (tableEl, rows) => {
     [...tableEl.querySelectorAll("tbody tr")].forEach((tr, i) => differs(rows[i].slice(1)) && tr.classList.add("differs"));
     return tableEl;
