@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import gc
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -101,9 +102,24 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         return RedirectResponse("/ui/")
 
     ui.mount(app)
+    # First of all routes: the online read is the hot path (see features.online_route).
+    app.router.routes.insert(0, features.online_route())
+    app.openapi = _documented(app, features.document_online)  # type: ignore[method-assign]
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
     return app
+
+
+def _documented(app: FastAPI, add: Callable[[dict[str, Any]], dict[str, Any]]):  # type: ignore[no-untyped-def]
+    """`app.openapi` plus the operations of routes FastAPI does not describe itself."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add(generate())
+        return app.openapi_schema
+
+    return openapi
 
 
 def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
@@ -140,4 +156,10 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
 
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` worker processes: settings from MLLEDGER_* variables."""
-    return create_app(Settings())
+    app = create_app(Settings())
+    # Everything alive now (Feast, pandas, pyarrow, the schemas: ~250k objects) lives as long
+    # as the worker. Frozen, a full collection no longer rescans it: otherwise ~200 ms paused
+    # in the middle of some request, where the online read's p99 is a few ms.
+    gc.collect()
+    gc.freeze()
+    return app

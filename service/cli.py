@@ -30,14 +30,20 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 @click.option("--host", help="Address to bind (default 127.0.0.1; another address needs tokens).")
 @click.option("--port", type=int, help="Port (default 8080).")
 @click.option("--workers", type=int, help="Worker processes (default 1).")
-def serve(host: str | None, port: int | None, workers: int | None) -> None:
+@click.option("--access-log/--no-access-log", default=None, help="Log every request (default on).")
+def serve(host: str | None, port: int | None, workers: int | None, access_log: bool | None) -> None:
     """Start the API, GraphQL and UI server."""
     import uvicorn
 
     from mlledger import migrations
 
     # Flags become environment variables so that worker processes build the same settings.
-    for flag, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+    for flag, value in (
+        ("HOST", host),
+        ("PORT", port),
+        ("WORKERS", workers),
+        ("ACCESS_LOG", None if access_log is None else str(access_log).lower()),
+    ):
         if value is not None:
             os.environ[f"MLLEDGER_SERVER__{flag}"] = str(value)
     try:
@@ -70,6 +76,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=s.port,
         workers=s.workers,
         log_level="info",
+        access_log=s.access_log,
         proxy_headers=False,
     )
 

@@ -33,8 +33,10 @@ def cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
 
 
 @contextmanager
-def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, str]]:
+def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
+    """The server's URL, and a list that holds its output once it has stopped."""
     port = free_port()
+    output: list[str] = []
     proc = subprocess.Popen(
         [*MLLEDGER, "serve", "--port", str(port), *args],
         cwd=cwd,
@@ -56,10 +58,11 @@ def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, s
                 time.sleep(0.2)
         else:
             raise AssertionError("server did not start")
-        yield url, ""
+        yield url, output
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)
+        output.append(out)
         print(out)
 
 
@@ -70,7 +73,7 @@ def test_serve_refuses_an_unmigrated_database_then_serves(tmp_path: Path, env, d
         assert "mlledger db upgrade" in refused.stderr
     upgraded = cli("db", "upgrade", cwd=tmp_path, env=env)
     assert upgraded.returncode == 0 and "database at revision" in upgraded.stdout
-    with serving(cwd=tmp_path, env=env) as (url, _):
+    with serving(cwd=tmp_path, env=env) as (url, output):
         r = httpx.post(
             f"{url}/api/v1/artifacts",
             json={"kind": "dataset", "name": "d"},
@@ -78,6 +81,7 @@ def test_serve_refuses_an_unmigrated_database_then_serves(tmp_path: Path, env, d
         )
         assert r.status_code == 201
         assert httpx.get(f"{url}/openapi.json").json()["info"]["title"] == "mlledger"
+    assert '"POST /api/v1/artifacts HTTP/1.1" 201' in output[0]  # the access log, on by default
     if database_url.startswith("sqlite"):
         assert (tmp_path / ".mlledger" / "mlledger.db").exists()
 
@@ -90,16 +94,20 @@ def test_tokens_from_the_cli_against_a_secured_multiworker_server(tmp_path: Path
     assert token.startswith("mll_")
     bad = cli("token", "create", "--project", "bad name", cwd=tmp_path, env=env)
     assert bad.returncode == 2
-    with serving("--workers", "2", cwd=tmp_path, env={**env, "MLLEDGER_AUTH": "required"}) as (
-        url,
-        _,
-    ):
+    with serving(
+        "--workers",
+        "2",
+        "--no-access-log",
+        cwd=tmp_path,
+        env={**env, "MLLEDGER_AUTH": "required"},
+    ) as (url, output):
         body = {"kind": "dataset", "name": "d"}
         assert httpx.post(f"{url}/api/v1/artifacts", json=body).status_code == 401
         r = httpx.post(
             f"{url}/api/v1/artifacts", json=body, headers={"Authorization": f"Bearer {token}"}
         )
         assert r.status_code == 201
+    assert "POST /api/v1/artifacts" not in output[0]
 
 
 def test_cli_help_lists_server_commands(tmp_path: Path, env):

@@ -325,6 +325,41 @@ def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
         r = client.post("/api/v1/features/online", json=body)
         assert r.status_code == status, (body, r.text)
         assert fragment in r.text
+    # The online route is a bare Starlette route (the hot path): the framework's checks are its own.
+    raw = [
+        ({"content": b'{"features": ['}, 400, "malformed_json"),
+        ({"content": b"[1, 2]"}, 422, "invalid_argument"),
+        ({"json": {"features": FEATURES, "entities": {"driver_id": [1]}, "x": 1}}, 422, "x"),
+        ({"json": {"features": FEATURES}}, 422, "entities"),
+        (
+            {"content": b"features=a", "headers": {"content-type": "text/plain"}},
+            415,
+            "text/plain",
+        ),
+        (
+            {
+                "json": {"features": FEATURES, "entities": {"driver_id": [1]}},
+                "headers": {"x-mlledger-project": "no spaces"},
+            },
+            400,
+            "X-Mlledger-Project",
+        ),
+        (
+            {
+                "json": {"features": FEATURES, "entities": {"driver_id": [1]}},
+                "headers": {"authorization": "Basic abc"},
+            },
+            401,
+            "Bearer",
+        ),
+    ]
+    for kwargs, status, fragment in raw:
+        r = client.post("/api/v1/features/online", **kwargs)
+        assert r.status_code == status, (kwargs, r.text)
+        assert r.json()["error"]["code"] and fragment in r.text, r.text
+    assert client.get("/api/v1/features/online").status_code == 405
+    merged = {"content": b'{"features": ["a:b"], "entities": {"driver_id": [1]}}'}
+    assert client.post("/api/v1/features/online", **merged).status_code == 404  # no content-type
     push = client.post(
         "/api/v1/features/push", json={"push_source": "nope", "rows": {"driver_id": [1]}}
     )
@@ -338,6 +373,16 @@ def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
     )
     assert hist.status_code == 400 and "driver_id" in hist.text
     assert client.get("/api/v1/features/datasets/1").status_code == 404
+
+
+def test_the_online_route_is_in_the_openapi_schema(client: TestClient) -> None:
+    spec = client.get("/openapi.json").json()
+    op = spec["paths"]["/api/v1/features/online"]["post"]
+    assert op["operationId"] == "getOnlineFeatures"
+    body = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    online_in = spec["components"]["schemas"][body.rsplit("/", 1)[-1]]
+    assert {"features", "feature_service", "entities"} <= set(online_in["properties"])
+    assert {"200", "400", "404", "415", "422"} <= set(op["responses"])
 
 
 def test_redis_cluster_serves_the_same_answer(
