@@ -96,6 +96,9 @@ def wait(url: str, proc: subprocess.Popen, body: dict | None = None) -> None:  #
     raise SystemExit(f"did not start: {url}")
 
 
+CLOSED_WHILE_IDLE = (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+
+
 class Http:
     """A keep-alive HTTP/1.1 client with next to no per-request overhead (httpx costs a few
     hundred microseconds a request, which would hide the servers' differences)."""
@@ -106,15 +109,23 @@ class Http:
     def post(self, path: str, body: dict, headers: dict[str, str] | None = None) -> bytes:  # type: ignore[type-arg]
         # Bytes, so that http.client sends headers and body in one segment (no Nagle stall).
         payload = json.dumps(body).encode()
-        try:
-            self.conn.request(
-                "POST", path, payload, {"Content-Type": "application/json", **(headers or {})}
-            )
-            response = self.conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            self.conn.close()  # the next request reconnects
-            raise
+        for attempt in (1, 2):
+            try:
+                self.conn.request(
+                    "POST", path, payload, {"Content-Type": "application/json", **(headers or {})}
+                )
+                response = self.conn.getresponse()
+                data = response.read()
+                break
+            except CLOSED_WHILE_IDLE:
+                # Servers close a connection idle for 5 s (while the others run back to back);
+                # that first request is a warm-up one, and is sent again on a new connection.
+                self.conn.close()
+                if attempt == 2:
+                    raise
+            except (OSError, http.client.HTTPException):
+                self.conn.close()  # the next request reconnects
+                raise
         if response.status != 200:
             raise AssertionError(f"{path}: {response.status} {data[:300]!r}")
         return data
