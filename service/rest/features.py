@@ -66,6 +66,7 @@ _JSON_TYPES = ("application/json", "+json")
 async def _online(request: Request) -> Response:
     """Latest values per entity. A value older than its view's TTL is null with status
     OUTSIDE_MAX_AGE; unknown features or entity keys are a 4xx naming them."""
+    who = await fast_caller(request)  # an unknown caller learns nothing about the body first
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if not kind.endswith(_JSON_TYPES):
         raise StarletteHTTPException(415, f"the body must be JSON, not {kind[:100]}")
@@ -76,7 +77,6 @@ async def _online(request: Request) -> Response:
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
-    who = await fast_caller(request)
     read = partial(
         features.get_online,
         who,

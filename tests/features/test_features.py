@@ -352,6 +352,7 @@ def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
             401,
             "Bearer",
         ),
+        ({"content": b"{", "headers": {"authorization": "Basic abc"}}, 401, "Bearer"),  # first
     ]
     for kwargs, status, fragment in raw:
         r = client.post("/api/v1/features/online", **kwargs)
