@@ -353,20 +353,7 @@ class PushOut(BaseModel):
 
     @classmethod
     def of(cls, p: Push) -> PushOut:
-        return cls(
-            id=p.id,
-            model=p.model,
-            alias=p.alias,
-            action=p.action,  # type: ignore[arg-type]
-            version=p.version,
-            previous_version=p.previous_version,
-            outcome=p.outcome,  # type: ignore[arg-type]
-            reasons=p.reasons,
-            evaluation_id=p.evaluation_id,
-            execution_id=p.execution_id,
-            actor=p.actor,
-            created_at=p.created_at,
-        )
+        return cls.model_validate(p, from_attributes=True)
 
 
 @router.post(
