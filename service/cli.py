@@ -109,7 +109,10 @@ def token() -> None:
 @token.command("create")
 @click.option("--project", required=True, help="Project the token is bound to (created if new).")
 @click.option(
-    "--scope", type=click.Choice(["read", "write", "admin"]), default="write", show_default=True
+    "--scope",
+    type=click.Choice(["read", "write", "admin", "worker"]),
+    default="write",
+    show_default=True,
 )
 @click.option("--name", default="cli", show_default=True, help="A label for the audit log.")
 def token_create(project: str, scope: str, name: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 T = TypeVar("T")
 
-Scope = Literal["read", "write", "admin"]
+Scope = Literal["read", "write", "admin", "worker"]
 NodeType = Literal["artifact", "execution"]
 Direction = Literal["upstream", "downstream", "both"]
 

@@ -5,8 +5,8 @@ returns serialized protos, which the service reads with tensorflow-metadata alon
 
 Statistics are computed in memory for small data (`generate_statistics_from_dataframe`) and
 by an Apache Beam pipeline for large data or on request — DirectRunner by default; any Beam
-runner through `runner` and `pipeline_args` (e.g. `["--runner=FlinkRunner",
-"--flink_master=host:8081"]`, Spark's or Dataflow's options).
+runner through a worker's runner profile (reading.Profile: the operator's configuration, never
+a job's). The paths given here were already checked against the worker's data roots.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -25,11 +25,9 @@ import pyarrow.parquet as pq
 import tensorflow_data_validation as tfdv
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from .reading import DIRECT, DataError, Profile
+
 IN_MEMORY_ROWS = 1_000_000
-
-
-class DataError(Exception):
-    """The data cannot be validated at all (missing, empty, corrupt): the gate's error."""
 
 
 @dataclass(frozen=True)
@@ -37,13 +35,6 @@ class Outcome:
     statistics: bytes
     anomalies: bytes
     inferred_schema: bytes | None  # set when no schema existed yet
-
-
-def local_path(uri: str) -> str:
-    parts = urlsplit(uri)
-    if parts.scheme in ("", "file"):
-        return unquote(parts.path) if parts.scheme else uri
-    return uri  # gs://, s3://… are read by Beam/pyarrow filesystems
 
 
 def data_format(uri: str, declared: str | None) -> str:
@@ -85,15 +76,14 @@ def _rows(path: str, fmt: str) -> int | None:
 
 
 def statistics(
-    uri: str,
+    path: str,
     fmt: str,
     *,
     beam: bool | None = None,
-    runner: str = "DirectRunner",
-    pipeline_args: list[str] | None = None,
+    profile: Profile = Profile(DIRECT),
 ) -> statistics_pb2.DatasetFeatureStatisticsList:
-    """Statistics of one dataset; `beam=None` picks Beam above IN_MEMORY_ROWS rows."""
-    path = local_path(uri)
+    """Statistics of one dataset (a local path or a remote URL Beam/pyarrow can read);
+    `beam=None` picks Beam above IN_MEMORY_ROWS rows."""
     rows = _rows(path, fmt)
     use_beam = beam if beam is not None else (rows is not None and rows > IN_MEMORY_ROWS)
     options = tfdv.StatsOptions()
@@ -104,16 +94,16 @@ def statistics(
         return tfdv.generate_statistics_from_dataframe(frame, stats_options=options)
     if rows == 0:
         raise DataError(f"{path} has no rows")
-    return _beam_statistics(path, fmt, options, runner, pipeline_args or [])
+    return _beam_statistics(path, fmt, options, profile)
 
 
 def _beam_statistics(
-    path: str, fmt: str, options: Any, runner: str, pipeline_args: list[str]
+    path: str, fmt: str, options: Any, profile: Profile
 ) -> statistics_pb2.DatasetFeatureStatisticsList:
     import apache_beam as beam
     from apache_beam.options.pipeline_options import PipelineOptions
 
-    pipeline_options = PipelineOptions([f"--runner={runner}", *pipeline_args])
+    pipeline_options = PipelineOptions([f"--runner={profile.runner}", *profile.options])
     if fmt == "csv":
         return tfdv.generate_statistics_from_csv(
             data_location=path, stats_options=options, pipeline_options=pipeline_options

@@ -19,6 +19,8 @@ from mlledger.client.errors import ApiError, Unavailable
 from mlledger.client.spool import Spool
 from mlledger.client.transport import Transport
 
+from .reading import DIRECT, DataError, DataRoots, Profile
+
 log = logging.getLogger("mlledger.worker")
 
 
@@ -38,8 +40,12 @@ class Worker:
         name: str | None = None,
         lease_seconds: float = 60.0,
         poll_seconds: float = 0.25,
+        roots: DataRoots | None = None,
+        profiles: dict[str, Profile] | None = None,
     ) -> None:
         self.t = transport
+        self.roots = roots or DataRoots.of([])
+        self.profiles = profiles or {DIRECT: Profile(DIRECT)}
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
@@ -53,7 +59,11 @@ class Worker:
                 job = self.t.call(
                     "POST",
                     "/api/v1/validation/jobs/lease",
-                    json={"worker": self.name, "lease_seconds": self.lease_seconds},
+                    json={
+                        "worker": self.name,
+                        "lease_seconds": self.lease_seconds,
+                        "profiles": sorted(self.profiles),
+                    },
                 )
             except Unavailable as exc:
                 log.warning("service unreachable, retrying: %s", exc)
@@ -69,13 +79,16 @@ class Worker:
         return done
 
     def work(self, job: dict[str, Any]) -> None:
-        job_id = job["id"]
+        job_id, secret = job["id"], job["secret"]
         log.info("job %s: dataset %s", job_id, job["dataset"]["uri"])
         renewing = threading.Event()
-        heart = threading.Thread(target=self._renew, args=(job_id, renewing), daemon=True)
+        heart = threading.Thread(target=self._renew, args=(job_id, secret, renewing), daemon=True)
         heart.start()
         try:
             report = self._validate(job)
+        except DataError as exc:
+            log.warning("job %s: %s", job_id, exc)
+            report = {"error": _describe(exc)}
         except Exception as exc:  # the data (or TFDV) failed: the gate says so, not a crash
             log.exception("job %s failed", job_id)
             report = {"error": _describe(exc)}
@@ -86,18 +99,22 @@ class Worker:
             self.t.call(
                 "POST",
                 f"/api/v1/validation/jobs/{job_id}/result",
-                json={"worker": self.name, **report},
+                json={"worker": self.name, "lease": secret, **report},
             )
         except ApiError as exc:  # e.g. the lease ran out and the job went to another worker
             log.warning("job %s: result refused: %s", job_id, exc)
 
-    def _renew(self, job_id: int, finished: threading.Event) -> None:
+    def _renew(self, job_id: int, secret: str, finished: threading.Event) -> None:
         while not finished.wait(self.lease_seconds / 3):
             try:
                 self.t.call(
                     "POST",
                     f"/api/v1/validation/jobs/{job_id}/heartbeat",
-                    json={"worker": self.name, "lease_seconds": self.lease_seconds},
+                    json={
+                        "worker": self.name,
+                        "lease": secret,
+                        "lease_seconds": self.lease_seconds,
+                    },
                 )
             except (ApiError, Unavailable) as exc:
                 log.warning("job %s: lease not renewed: %s", job_id, exc)
@@ -106,21 +123,24 @@ class Worker:
         from . import checks  # TFDV: only in the validator environment
 
         options = job.get("options") or {}
+        name = job.get("profile") or DIRECT
+        profile = self.profiles.get(name)
+        if profile is None:  # the lease only hands out our profiles; a server of another mind
+            raise DataError(f"this worker has no runner profile {name!r}")
         dataset = job["dataset"]
+        # Checked before anything is read: the URI is a request's, the roots are ours.
+        path = self.roots.resolve(dataset["uri"])
         fmt = checks.data_format(dataset["uri"], dataset["properties"].get("format"))
         beam = options.get("beam")
-        runner = options.get("runner") or "DirectRunner"
-        args = options.get("pipeline_args") or []
-        stats = checks.statistics(dataset["uri"], fmt, beam=beam, runner=runner, pipeline_args=args)
+        stats = checks.statistics(path, fmt, beam=beam, profile=profile)
         serving = None
         if job.get("serving"):
             s = job["serving"]
             serving = checks.statistics(
-                s["uri"],
+                self.roots.resolve(s["uri"]),
                 checks.data_format(s["uri"], s["properties"].get("format")),
                 beam=beam,
-                runner=runner,
-                pipeline_args=args,
+                profile=profile,
             )
         outcome = checks.validate(
             stats,
@@ -146,7 +166,14 @@ def _describe(exc: Exception) -> str:
 
 
 def main(
-    url: str | None, token: str | None, project: str | None, *, once: bool, poll: float = 0.25
+    url: str | None,
+    token: str | None,
+    project: str | None,
+    *,
+    once: bool,
+    poll: float = 0.25,
+    roots: DataRoots | None = None,
+    profiles: dict[str, Profile] | None = None,
 ) -> int:
     """The worker process (the CLI's `mlledger worker`)."""
     from mlledger.client.client import ClientSettings
@@ -164,8 +191,15 @@ def main(
         retries=3,
         spool=Spool(s.spool_dir, server=s.url, project=s.project),
     )
-    worker = Worker(transport, poll_seconds=poll)
-    log.info("worker %s serving %s (project %s)", worker.name, s.url, s.project or "default")
+    worker = Worker(transport, poll_seconds=poll, roots=roots, profiles=profiles)
+    log.info(
+        "worker %s serving %s (project %s); reads under %s; profiles %s",
+        worker.name,
+        s.url,
+        s.project or "default",
+        worker.roots.describe(),
+        ", ".join(sorted(worker.profiles)),
+    )
     try:
         return worker.run(once=once)
     except KeyboardInterrupt:

@@ -312,6 +312,7 @@ def main() -> None:
 
             def inproc_call(ids, feats=feats):  # type: ignore[no-untyped-def]
                 return feature_cases.get_online(
+                    inproc_app.state.db,
                     caller,
                     inproc,
                     features=feats,

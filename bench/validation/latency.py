@@ -42,7 +42,7 @@ previous = schema = None
 times = []
 for i, path in enumerate(paths):
     start = time.perf_counter()
-    stats = checks.statistics("file://" + path, "parquet", beam=False)
+    stats = checks.statistics(path, "parquet", beam=False)
     outcome = checks.validate(stats, schema=schema, environment=None, previous=previous,
                               serving=None, thresholds={"drift": {"default": 0.1}, "skew": None})
     times.append(time.perf_counter() - start)

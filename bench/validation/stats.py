@@ -60,11 +60,11 @@ def run_one(name: str, parquet: Path, csv: Path) -> dict[str, float | int]:
 
     start = time.perf_counter()
     if name == "mlledger-memory":
-        stats = checks.statistics(parquet.as_uri(), "parquet", beam=False)
+        stats = checks.statistics(str(parquet), "parquet", beam=False)
     elif name == "tfdv-dataframe":
         stats = tfdv.generate_statistics_from_dataframe(pd.read_parquet(parquet))
     elif name == "mlledger-beam":
-        stats = checks.statistics(parquet.as_uri(), "parquet", beam=True)
+        stats = checks.statistics(str(parquet), "parquet", beam=True)
     elif name == "tfdv-csv-beam":
         stats = tfdv.generate_statistics_from_csv(str(csv))
     else:

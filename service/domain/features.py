@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from mlledger.store.errors import InvalidArgument, NotFound
 from mlledger.store.features import definitions, offline, online
 from mlledger.store.features.engine import Engines
 from mlledger.store.features.served import ServedLog
-from mlledger.store.metadata import artifacts
+from mlledger.store.metadata import artifacts, projects
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
 
@@ -43,9 +43,17 @@ class FeatureService:
     datasets: Path
     max_entities: int
     served: ServedLog | None = None  # sampled served vectors, for the skew check
+    _feast_names: dict[int, str] = field(default_factory=dict)
 
-    def store(self, who: Principal) -> FeatureStore:
-        return self.engines.get(who.project_name)
+    def store(self, db: Database, who: Principal) -> FeatureStore:
+        """The project's Feast store; its Feast name is read once per process (it never
+        changes once recorded), so the online path pays no database round trip for it."""
+        name = self._feast_names.get(who.project_id)
+        if name is None:
+            with db.write() as session:
+                name = projects.feast_project(session, who.project_id)
+            self._feast_names[who.project_id] = name
+        return self.engines.get(name)
 
 
 def _new(d: definitions.Described) -> NewArtifact:
@@ -58,7 +66,7 @@ def apply(db: Database, who: Principal, svc: FeatureService, repo: Path) -> dict
     """Register a directory of Feast definitions; record changed views and sources as new
     artifact versions, produced by one `features apply` execution."""
     who.require("write")
-    store = svc.store(who)
+    store = svc.store(db, who)
     contents = definitions.apply(store, repo)
     svc.snapshots.get(store, refresh=True)
     sources: dict[str, definitions.Described] = {}
@@ -137,7 +145,7 @@ def materialize(
     """Run Feast's materialization (from `start`, or incrementally from where the last one
     stopped) and record it as an execution reading the views and their sources."""
     who.require("write")
-    store = svc.store(who)
+    store = svc.store(db, who)
     names = list(views) if views else [v.name for v in store.list_feature_views() if v.online]
     if not names:
         raise InvalidArgument("no online feature views to materialize; apply definitions first")
@@ -174,6 +182,7 @@ def materialize(
 
 
 def get_online(
+    db: Database,
     who: Principal,
     svc: FeatureService,
     *,
@@ -182,7 +191,7 @@ def get_online(
     entities: dict[str, list[Any]],
 ) -> online.OnlineResult:
     who.require("read")
-    store = svc.store(who)
+    store = svc.store(db, who)
     snap = svc.snapshots.get(store)
     try:
         refs = online.resolve(snap, features, feature_service)
@@ -221,7 +230,7 @@ def get_historical(
     """A point-in-time correct training set, written as Parquet and recorded as a dataset
     artifact produced from the feature views (and, through them, their source files)."""
     who.require("write")
-    store = svc.store(who)
+    store = svc.store(db, who)
     snap = svc.snapshots.get(store, refresh=True)
     refs = online.resolve(snap, features, feature_service)
     lengths = {len(v) for v in entity_rows.values()}
@@ -293,11 +302,16 @@ def _sha256(path: Path) -> str:
 
 
 def push(
-    who: Principal, svc: FeatureService, *, push_source: str, rows: dict[str, list[Any]]
+    db: Database,
+    who: Principal,
+    svc: FeatureService,
+    *,
+    push_source: str,
+    rows: dict[str, list[Any]],
 ) -> int:
     """Write fresh values to the online store through Feast's push (values typed by the view)."""
     who.require("write")
-    store = svc.store(who)
+    store = svc.store(db, who)
     lengths = {len(v) for v in rows.values()}
     if len(lengths) != 1 or 0 in lengths:
         raise InvalidArgument("rows needs columns of one same, non-zero length")

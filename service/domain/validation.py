@@ -72,17 +72,28 @@ def dataset_version(
 
 
 def request(
-    db: Database, who: Principal, dataset: int | str, options: dict[str, Any], *, rerun: bool
+    db: Database,
+    who: Principal,
+    dataset: int | str,
+    options: dict[str, Any],
+    *,
+    profile: str = "direct",
+    rerun: bool,
 ) -> tuple[Job, Artifact, bool]:
     """Queue a validation of a dataset version (the existing job when one is queued, running
-    or done, unless `rerun`); (job, dataset, new)."""
+    or done, unless `rerun`); (job, dataset, new).
+
+    `profile` names a runner profile of the workers' own configuration; a job carries no
+    runner and no pipeline options of its own (SECURITY.md: a request cannot run code)."""
     who.require("write")
     with db.write() as session:
         found = dataset_version(session, who, dataset)
         serving = options.get("serving_dataset")
         if serving is not None:
             options = {**options, "serving_dataset": dataset_version(session, who, serving).id}
-        job, new = jobs.enqueue(session, who.project_id, found.id, options, rerun=rerun)
+        job, new = jobs.enqueue(
+            session, who.project_id, found.id, options, profile=profile, rerun=rerun
+        )
         return job, found, new
 
 
@@ -91,18 +102,23 @@ class Lease:
     """What a worker needs for one job: the data, the schema to hold it to, the baselines."""
 
     job: Job
+    secret: str  # renewals and the result must carry it
     dataset: Artifact
     schema: bytes | None
     previous_statistics: bytes | None
     serving: Artifact | None
 
 
-def lease(db: Database, who: Principal, worker: str, seconds: float) -> Lease | None:
-    who.require("write")
+def lease(
+    db: Database, who: Principal, worker: str, seconds: float, profiles: list[str]
+) -> Lease | None:
+    """For workers (the `worker` scope only): the next job of one of `profiles`."""
+    who.require("worker")
     with db.write() as session:
-        job = jobs.lease(session, who.project_id, worker, seconds)
-        if job is None:
+        got = jobs.lease(session, who.project_id, worker, seconds, profiles)
+        if got is None:
             return None
+        job, secret = got
         dataset = artifacts.get(session, who.project_id, job.dataset_id)
         schema = _latest_schema(session, who, dataset.name)
         previous_id = _previous_statistics(session, who, dataset)
@@ -111,6 +127,7 @@ def lease(db: Database, who: Principal, worker: str, seconds: float) -> Lease | 
         serving = artifacts.get(session, who.project_id, serving_id) if serving_id else None
         return Lease(
             job,
+            secret,
             dataset,
             schema[1] if schema else None,
             previous,
@@ -138,15 +155,18 @@ def _latest_schema(session: Session, who: Principal, dataset: str) -> tuple[Arti
     return found, gates.blob(session, who.project_id, found.id)[1]
 
 
-def heartbeat(db: Database, who: Principal, job_id: int, worker: str, seconds: float) -> Job:
-    who.require("write")
+def heartbeat(
+    db: Database, who: Principal, job_id: int, worker: str, secret: str, seconds: float
+) -> Job:
+    who.require("worker")
     with db.write() as session:
-        return jobs.renew(session, who.project_id, job_id, worker, seconds)
+        return jobs.renew(session, who.project_id, job_id, worker, secret, seconds)
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
     worker: str
+    lease: str  # the secret the lease handed out
     statistics: str | None = None  # base64 of the serialized protos
     anomalies: str | None = None
     inferred_schema: str | None = None
@@ -167,10 +187,11 @@ def report(db: Database, who: Principal, job_id: int, result: Report) -> tuple[A
     close the job — in one transaction.
 
     Raises:
-        FailedPrecondition: the job is not leased to this worker (any more).
+        PermissionDenied: the caller is not a worker (scope `worker`).
+        FailedPrecondition: the job is not leased to this worker with this secret (any more).
         InvalidArgument: protos that do not parse, or neither protos nor an error.
     """
-    who.require("write")
+    who.require("worker")
     stats = _decode("statistics", result.statistics)
     anomalies = _decode("anomalies", result.anomalies)
     inferred = _decode("inferred_schema", result.inferred_schema)
@@ -184,12 +205,14 @@ def report(db: Database, who: Principal, job_id: int, result: Report) -> tuple[A
     with db.write() as session:
         job = jobs.get(session, who.project_id, job_id)
         dataset = artifacts.get(session, who.project_id, job.dataset_id)
+        jobs.check_lease(session, who.project_id, job_id, result.worker, result.lease)
         if result.error is not None:
             job = jobs.finish(
                 session,
                 who.project_id,
                 job_id,
                 result.worker,
+                result.lease,
                 execution_id=None,
                 error=result.error,
             )
@@ -223,7 +246,12 @@ def report(db: Database, who: Principal, job_id: int, result: Report) -> tuple[A
                         kind="validation",
                         name="data gate",
                         state="complete",
-                        params={"job_id": job_id, "worker": result.worker, **job.options},
+                        params={
+                            "job_id": job_id,
+                            "worker": result.worker,
+                            "profile": job.profile,
+                            **job.options,
+                        },
                         properties={"verdict": status, "anomalies": len(reasons)},
                         started_at=job.started_at,
                         ended_at=datetime.now(UTC),
@@ -255,6 +283,7 @@ def report(db: Database, who: Principal, job_id: int, result: Report) -> tuple[A
             who.project_id,
             job_id,
             result.worker,
+            result.lease,
             execution_id=recorded.execution.id,
             error=None,
         )

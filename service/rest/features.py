@@ -79,6 +79,7 @@ async def _online(request: Request) -> Response:
         ) from None
     read = partial(
         features.get_online,
+        request.app.state.db,
         who,
         _svc(request),
         features=body.features,
@@ -241,9 +242,9 @@ class PushOut(BaseModel):
 
 
 @router.post("/push", operation_id="pushFeatures", response_model=PushOut)
-def push(body: PushIn, request: Request, who: Caller) -> PushOut:
+def push(body: PushIn, request: Request, db: DB, who: Caller) -> PushOut:
     """Write fresh values to the online store (Feast's push)."""
-    n = features.push(who, _svc(request), push_source=body.push_source, rows=body.rows)
+    n = features.push(db, who, _svc(request), push_source=body.push_source, rows=body.rows)
     return PushOut(pushed=n)
 
 
@@ -255,10 +256,10 @@ class ViewOut(BaseModel):
 
 
 @router.get("/views", operation_id="listFeatureViews", response_model=list[ViewOut])
-def list_views(request: Request, who: Caller) -> list[ViewOut]:
+def list_views(request: Request, db: DB, who: Caller) -> list[ViewOut]:
     who.require("read")
     svc = _svc(request)
-    snap = svc.snapshots.get(svc.store(who))
+    snap = svc.snapshots.get(svc.store(db, who))
     return [
         ViewOut(
             name=v.name,

@@ -27,6 +27,16 @@ router = APIRouter(tags=["validation"], responses=ERRORS)
 DatasetRef = StrictInt | Annotated[StrictStr, Field(min_length=1, max_length=300)]
 Worker = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 LeaseSeconds = Annotated[float, Field(ge=5, le=3600)]
+Profile = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
+LeaseSecret = Annotated[
+    str,
+    Field(
+        min_length=20,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="The `secret` the lease returned.",
+    ),
+]
 Threshold = Annotated[float, Field(gt=0, le=1)]
 
 
@@ -52,10 +62,12 @@ class JobIn(Strict):
     beam: bool | None = Field(
         None, description="Statistics by a Beam pipeline (default: above 1M rows)."
     )
-    runner: Annotated[str, Field(max_length=100)] | None = Field(
-        None, description="Beam runner, default DirectRunner."
+    profile: Profile = Field(
+        "direct",
+        description="Runner profile of the workers' configuration (`direct`, or one an operator "
+        "defined, e.g. `flink`): a job picks a profile by name and carries no runner or "
+        "pipeline options of its own. Only a worker with this profile takes the job.",
     )
-    pipeline_args: list[Annotated[str, Field(max_length=1000)]] | None = Field(None, max_length=100)
     rerun: bool = Field(False, description="Validate again even if a verdict exists.")
 
 
@@ -64,6 +76,7 @@ class JobOut(BaseModel):
     dataset_id: int
     state: str
     options: dict[str, Any]
+    profile: str
     attempts: int
     worker: str | None
     lease_expires_at: datetime | None
@@ -118,8 +131,10 @@ class GateOut(BaseModel):
 )
 def request_validation(body: JobIn, db: DB, who: Caller, response: Response) -> JobOut:
     """Queue the data gate of a dataset version; a worker picks it up."""
-    options = body.model_dump(exclude={"dataset", "rerun"}, exclude_none=True)
-    job, _, new = cases.request(db, who, body.dataset, options, rerun=body.rerun)
+    options = body.model_dump(exclude={"dataset", "rerun", "profile"}, exclude_none=True)
+    job, _, new = cases.request(
+        db, who, body.dataset, options, profile=body.profile, rerun=body.rerun
+    )
     if not new:
         response.status_code = 200
     return JobOut.of(job)
@@ -133,12 +148,26 @@ def get_job(job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], db: DB, who: Calle
 class LeaseIn(Strict):
     worker: Worker
     lease_seconds: LeaseSeconds = 60.0
+    profiles: list[Profile] = Field(
+        default_factory=lambda: ["direct"],
+        min_length=1,
+        max_length=50,
+        description="The runner profiles this worker has; it is given only jobs of these.",
+    )
+
+
+class RenewIn(Strict):
+    worker: Worker
+    lease: LeaseSecret
+    lease_seconds: LeaseSeconds = 60.0
 
 
 class LeaseOut(BaseModel):
     id: int
+    secret: str = Field(description="Proof of this lease: renewals and the result carry it.")
     dataset: ArtifactOut
     options: dict[str, Any]
+    profile: str
     attempts: int
     lease_expires_at: datetime | None
     schema_: str | None = Field(None, alias="schema", description="base64 Schema to hold to")
@@ -156,15 +185,18 @@ class LeaseOut(BaseModel):
     responses={204: {"description": "No job is waiting"}},
 )
 def lease(body: LeaseIn, db: DB, who: Caller) -> Any:
-    """For workers: the oldest waiting job (or one whose worker stopped renewing its lease)."""
-    got = cases.lease(db, who, body.worker, body.lease_seconds)
+    """For workers (scope `worker`): the oldest waiting job of one of the worker's profiles
+    (or one whose worker stopped renewing its lease), with the lease's secret."""
+    got = cases.lease(db, who, body.worker, body.lease_seconds, body.profiles)
     if got is None:
         return Response(status_code=204)
     b64 = lambda d: base64.b64encode(d).decode() if d is not None else None  # noqa: E731
     return LeaseOut(
         id=got.job.id,
+        secret=got.secret,
         dataset=ArtifactOut.of(got.dataset),
         options=got.job.options,
+        profile=got.job.profile,
         attempts=got.job.attempts,
         lease_expires_at=got.job.lease_expires_at,
         schema=b64(got.schema),
@@ -179,9 +211,10 @@ def lease(body: LeaseIn, db: DB, who: Caller) -> Any:
     response_model=JobOut,
 )
 def heartbeat(
-    job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: LeaseIn, db: DB, who: Caller
+    job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: RenewIn, db: DB, who: Caller
 ) -> JobOut:
-    return JobOut.of(cases.heartbeat(db, who, job_id, body.worker, body.lease_seconds))
+    """For workers: extend the lease (only its holder, with its secret)."""
+    return JobOut.of(cases.heartbeat(db, who, job_id, body.worker, body.lease, body.lease_seconds))
 
 
 Base64 = Annotated[str, Field(max_length=200_000_000, pattern=r"^[A-Za-z0-9+/=\s]*$")]
@@ -189,6 +222,7 @@ Base64 = Annotated[str, Field(max_length=200_000_000, pattern=r"^[A-Za-z0-9+/=\s
 
 class ResultIn(Strict):
     worker: Worker
+    lease: LeaseSecret
     statistics: Base64 | None = None
     anomalies: Base64 | None = None
     inferred_schema: Base64 | None = None
@@ -201,7 +235,8 @@ class ResultIn(Strict):
 def report(
     job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: ResultIn, db: DB, who: Caller
 ) -> GateOut:
-    """For workers: the protos (base64) or the data error; the verdict is decided here."""
+    """For workers: the protos (base64) or the data error, with the lease's secret; the
+    verdict is decided here."""
     dataset, gate, job = cases.report(db, who, job_id, cases.Report(**body.model_dump()))
     return GateOut.of(dataset, gate, job)
 

@@ -8,7 +8,6 @@ when `redis_url` is set (Redis Cluster by configuration), else Feast's SQLite st
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,11 +24,6 @@ class EngineConfig:
     home: Path
     redis_cluster: bool = False
     registry_cache_seconds: float = 30.0
-
-
-def feast_project(project: str) -> str:
-    """Feast project names allow letters, digits and underscores only."""
-    return re.sub(r"[^A-Za-z0-9_]", "_", project)
 
 
 def redis_connection_string(url: str, cluster: bool) -> str:
@@ -61,6 +55,8 @@ def _ensure_feast_schema(url: str) -> None:
 
 
 def repo_config(cfg: EngineConfig, project: str) -> RepoConfig:
+    """Feast's configuration for one Feast project (`project` is already Feast's name for
+    it: store/features/names.py)."""
     data = cfg.home / "features"
     data.mkdir(parents=True, exist_ok=True)
     if cfg.database_url.startswith("postgresql"):
@@ -89,7 +85,7 @@ def repo_config(cfg: EngineConfig, project: str) -> RepoConfig:
     else:
         online = {"type": "sqlite", "path": str(data / "online.db")}
     return RepoConfig(
-        project=feast_project(project),
+        project=project,
         provider="local",
         registry=registry,
         online_store=online,
@@ -108,6 +104,7 @@ class Engines:
         self._lock = threading.Lock()
 
     def get(self, project: str) -> FeatureStore:
+        """The store of a Feast project name (store/features/names.py)."""
         with self._lock:
             store = self._stores.get(project)
             if store is None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from ..entities import Project, Scope, Token
 from ..errors import NotFound
+from ..features import names
 from ..models import ProjectRow, TokenRow
 from ..models.base import utcnow
 from . import bulk
@@ -85,3 +86,26 @@ def _token(row: TokenRow, project_name: str) -> Token:
         scope=row.scope,  # type: ignore[arg-type]
         created_at=row.created_at,
     )
+
+
+def feast_project(session: Session, project_id: int) -> str:
+    """The Feast project of a project, recorded on first use (store/features/names.py).
+
+    A name an older project already holds under the old mapping is not taken again: the
+    newcomer gets `<name>_n<id>`, which no encoding produces."""
+    row = session.get(ProjectRow, project_id, with_for_update=True)
+    if row is None:
+        raise NotFound(f"project {project_id} does not exist")
+    if row.feast_project:
+        return row.feast_project
+    candidate = names.encode(row.name)
+    taken = session.scalar(
+        select(ProjectRow.id).where(
+            ProjectRow.feast_project == candidate, ProjectRow.id != project_id
+        )
+    )
+    if taken is not None:
+        candidate = f"{candidate}_n{row.id}"
+    row.feast_project = candidate
+    session.flush()
+    return candidate

@@ -15,6 +15,9 @@ class ProjectRow(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
+    # The Feast project this project's feature definitions live in, fixed at first use
+    # (store/features/names.py): never derived again, so a rename of the mapping cannot move data.
+    feast_project: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -22,7 +25,7 @@ class TokenRow(Base):
     """A bearer token; only its SHA-256 is stored, so a leaked database leaks no credentials."""
 
     __tablename__ = "api_token"
-    __table_args__ = (CheckConstraint("scope IN ('read','write','admin')", name="scope"),)
+    __table_args__ = (CheckConstraint("scope IN ('read','write','admin','worker')", name="scope"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     project_id: Mapped[int] = mapped_column(

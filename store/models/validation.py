@@ -39,6 +39,11 @@ class ValidationJobRow(Base):
     )
     state: Mapped[str] = mapped_column(String(16), default="queued")  # queued running done failed
     options: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The runner profile a worker must have to take the job (worker configuration, never a
+    # runner or pipeline option from the request: SECURITY.md).
+    profile: Mapped[str] = mapped_column(String(64), default="direct")
+    # SHA-256 of the current lease's secret: only the holder of that lease may renew or report.
+    lease_secret_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     max_attempts: Mapped[int] = mapped_column(Integer, default=3)
     worker: Mapped[str | None] = mapped_column(String(200), nullable=True)

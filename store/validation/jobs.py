@@ -8,6 +8,10 @@ serialises the pick. A job whose lease ran out (its worker died) is leased again
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,7 +20,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import FailedPrecondition, NotFound
-from ..models import DataGateRow, ValidationJobRow
+from ..models import ArtifactRow, DataGateRow, ValidationJobRow
 from ..models.base import utcnow
 
 ACTIVE = ("queued", "running")
@@ -29,6 +33,7 @@ class Job:
     dataset_id: int
     state: str
     options: dict[str, Any]
+    profile: str
     attempts: int
     max_attempts: int
     worker: str | None
@@ -47,6 +52,7 @@ def _entity(row: ValidationJobRow) -> Job:
         dataset_id=row.dataset_id,
         state=row.state,
         options=row.options or {},
+        profile=row.profile,
         attempts=row.attempts,
         max_attempts=row.max_attempts,
         worker=row.worker,
@@ -60,9 +66,19 @@ def _entity(row: ValidationJobRow) -> Job:
 
 
 def enqueue(
-    session: Session, project_id: int, dataset_id: int, options: dict[str, Any], *, rerun: bool
+    session: Session,
+    project_id: int,
+    dataset_id: int,
+    options: dict[str, Any],
+    *,
+    profile: str = "direct",
+    rerun: bool,
 ) -> tuple[Job, bool]:
-    """A job for the dataset version: the latest one unless `rerun` or it failed; (job, new)."""
+    """A job for the dataset version: the latest one unless `rerun` or it failed; (job, new).
+
+    The dataset's row is locked first, so that concurrent requests for one version queue one
+    job (on Postgres; SQLite's write unit is serial already)."""
+    session.execute(select(ArtifactRow.id).where(ArtifactRow.id == dataset_id).with_for_update())
     latest = session.scalar(
         select(ValidationJobRow)
         .where(ValidationJobRow.project_id == project_id, ValidationJobRow.dataset_id == dataset_id)
@@ -74,7 +90,11 @@ def enqueue(
     if latest is not None and latest.state == "done" and not rerun:
         return _entity(latest), False
     row = ValidationJobRow(
-        project_id=project_id, dataset_id=dataset_id, options=options, state="queued"
+        project_id=project_id,
+        dataset_id=dataset_id,
+        options=options,
+        profile=profile,
+        state="queued",
     )
     session.add(row)
     session.flush()
@@ -87,8 +107,20 @@ def enqueue(
     return _entity(row), True
 
 
-def lease(session: Session, project_id: int, worker: str, seconds: float) -> Job | None:
-    """The oldest queued job, or one whose worker's lease ran out; None when there is none."""
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def lease(
+    session: Session,
+    project_id: int,
+    worker: str,
+    seconds: float,
+    profiles: Sequence[str] = ("direct",),
+) -> tuple[Job, str] | None:
+    """The oldest queued job of a profile the worker has, or one whose worker's lease ran out;
+    with the lease's secret (only its hash is kept), which renewals and the result must carry.
+    None when there is none."""
     now = utcnow()
     while True:
         row = session.scalar(
@@ -100,6 +132,7 @@ def lease(session: Session, project_id: int, worker: str, seconds: float) -> Job
                     (ValidationJobRow.state == "running")
                     & (ValidationJobRow.lease_expires_at < now),
                 ),
+                ValidationJobRow.profile.in_(list(profiles)),
             )
             .order_by(ValidationJobRow.id)
             .limit(1)
@@ -119,25 +152,43 @@ def lease(session: Session, project_id: int, worker: str, seconds: float) -> Job
         row.attempts += 1
         row.started_at = row.started_at or now
         row.lease_expires_at = now + timedelta(seconds=seconds)
+        secret = secrets.token_urlsafe(32)
+        row.lease_secret_hash = _digest(secret)
         session.flush()
-        return _entity(row)
+        return _entity(row), secret
 
 
-def _held(session: Session, project_id: int, job_id: int, worker: str) -> ValidationJobRow:
+def _held(
+    session: Session, project_id: int, job_id: int, worker: str, secret: str
+) -> ValidationJobRow:
     row = session.get(ValidationJobRow, job_id, with_for_update=True)
     if row is None or row.project_id != project_id:
         raise NotFound(f"validation job {job_id} does not exist", details={"job_id": job_id})
-    if row.state != "running" or row.worker != worker:
+    if (
+        row.state != "running"
+        or row.worker != worker
+        or row.lease_secret_hash is None
+        or not hmac.compare_digest(row.lease_secret_hash, _digest(secret))
+    ):
         raise FailedPrecondition(
-            f"validation job {job_id} is not leased to {worker!r} (state {row.state}, "
-            f"worker {row.worker!r}); its lease may have run out and passed to another worker",
+            f"validation job {job_id} is not leased to {worker!r} with this lease secret "
+            f"(state {row.state}, worker {row.worker!r}); its lease may have run out and "
+            "passed to another worker",
             details={"job_id": job_id, "state": row.state, "worker": row.worker},
         )
     return row
 
 
-def renew(session: Session, project_id: int, job_id: int, worker: str, seconds: float) -> Job:
-    row = _held(session, project_id, job_id, worker)
+def check_lease(session: Session, project_id: int, job_id: int, worker: str, secret: str) -> None:
+    """Raises FailedPrecondition unless `worker` holds the job's current lease with `secret`
+    (and locks the job's row for the rest of the unit)."""
+    _held(session, project_id, job_id, worker, secret)
+
+
+def renew(
+    session: Session, project_id: int, job_id: int, worker: str, secret: str, seconds: float
+) -> Job:
+    row = _held(session, project_id, job_id, worker, secret)
     row.lease_expires_at = utcnow() + timedelta(seconds=seconds)
     session.flush()
     return _entity(row)
@@ -148,16 +199,18 @@ def finish(
     project_id: int,
     job_id: int,
     worker: str,
+    secret: str,
     *,
     execution_id: int | None,
     error: str | None,
 ) -> Job:
     """Close a leased job: done, or failed with the worker's error (bad data is not retried)."""
-    row = _held(session, project_id, job_id, worker)
+    row = _held(session, project_id, job_id, worker, secret)
     if error is not None:
         _fail(session, row, error)
     else:
         row.state, row.finished_at, row.lease_expires_at = "done", utcnow(), None
+    row.lease_secret_hash = None
     row.execution_id = execution_id
     session.flush()
     return _entity(row)

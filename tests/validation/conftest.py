@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -31,7 +32,7 @@ class Workers:
         self.server, self.project = server, project
         self.procs: list[subprocess.Popen[str]] = []
 
-    def start(self, n: int = 1) -> None:
+    def start(self, n: int = 1, *args: str) -> None:
         if not VALIDATOR.exists():
             pytest.fail("no validator environment: run scripts/bootstrap --validator")
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
@@ -40,7 +41,8 @@ class Workers:
         for _ in range(n):
             self.procs.append(
                 subprocess.Popen(
-                    [str(VALIDATOR), "worker"],
+                    # The tests' data lives under the temp folder: the workers' one data root.
+                    [str(VALIDATOR), "worker", "--data-root", tempfile.gettempdir(), *args],
                     env=env,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -117,11 +118,14 @@ def test_unreadable_data_gets_a_clear_error_and_csv_and_beam_work(
     corrupt = tmp_path / "corrupt.parquet"
     corrupt.write_bytes(b"PAR1 this is not parquet at all")
     gone = tmp_path / "gone.parquet"
+    # Outside the workers' data root (the temp folder): refused before anything is opened.
+    outside = Path("/etc/hostname")
 
     for path, words in (
         (empty, "has no rows"),
         (corrupt, "not a readable parquet"),
         (gone, "no such file"),
+        (outside, "may not read"),
     ):
         gate = verdict(log_dataset(path.stem, path)["id"])
         assert gate["status"] == "error", gate
@@ -137,6 +141,13 @@ def test_unreadable_data_gets_a_clear_error_and_csv_and_beam_work(
     by_beam = verdict(log_dataset("by-beam", beam)["id"], beam=True)
     assert by_beam["status"] == "passed", by_beam
     assert by_beam["job"]["options"]["beam"] is True
+    # A profile no worker has waits for one that has it; nothing of the job picks a runner.
+    r = api.post(
+        "/validation/jobs", json={"dataset": log_dataset("later", beam)["id"], "profile": "flink"}
+    )
+    assert r.status_code == 202 and r.json()["profile"] == "flink"
+    time.sleep(2)
+    assert api.get(f"/validation/jobs/{r.json()['id']}").json()["state"] == "queued"
 
 
 def test_a_curated_schema_is_used_next_and_diffed_against_the_inferred_one(

@@ -9,8 +9,15 @@ import time
 import pytest
 
 from mlledger.service.domain import artifacts, validation
-from mlledger.store.errors import FailedPrecondition
+from mlledger.service.domain.principal import Principal
+from mlledger.store.errors import FailedPrecondition, PermissionDenied
 from mlledger.store.metadata.artifacts import NewArtifact
+
+
+@pytest.fixture
+def worker(principal: Principal) -> Principal:
+    """A worker token's principal in the test's project (only it may lease and report)."""
+    return Principal(principal.project_id, principal.project_name, "worker", "token:0:worker")
 
 
 def datasets(db, who, n: int) -> list[int]:  # type: ignore[no-untyped-def]
@@ -22,7 +29,7 @@ def datasets(db, who, n: int) -> list[int]:  # type: ignore[no-untyped-def]
     ]
 
 
-def test_concurrent_workers_never_take_the_same_job(db, principal) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_workers_never_take_the_same_job(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
     ids = datasets(db, principal, 24)
     for i in ids:
         validation.request(db, principal, i, {}, rerun=False)
@@ -32,7 +39,7 @@ def test_concurrent_workers_never_take_the_same_job(db, principal) -> None:  # t
 
     def work(name: str) -> None:
         try:
-            while (got := validation.lease(db, principal, name, 60)) is not None:
+            while (got := validation.lease(db, worker, name, 60, ["direct"])) is not None:
                 with lock:
                     taken.append(got.job.id)
         except BaseException as exc:  # surfaced below
@@ -47,31 +54,102 @@ def test_concurrent_workers_never_take_the_same_job(db, principal) -> None:  # t
     assert len(taken) == len(set(taken)) == len(ids)
 
 
-def test_a_dead_workers_job_is_retried_then_failed(db, principal) -> None:  # type: ignore[no-untyped-def]
+def test_a_dead_workers_job_is_retried_then_failed(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
     (dataset,) = datasets(db, principal, 1)
     job, _, new = validation.request(db, principal, dataset, {}, rerun=False)
     assert new
     again, _, new_again = validation.request(db, principal, dataset, {}, rerun=False)
     assert again.id == job.id and not new_again  # one job per version while it is open
 
-    first = validation.lease(db, principal, "dies", 0.05)
+    first = validation.lease(db, worker, "dies", 0.05, ["direct"])
     assert first is not None and first.job.attempts == 1
-    assert validation.lease(db, principal, "other", 60) is None  # still leased
+    assert validation.lease(db, worker, "other", 60, ["direct"]) is None  # still leased
     time.sleep(0.1)  # "dies" stops renewing
-    second = validation.lease(db, principal, "survivor", 0.05)
+    second = validation.lease(db, worker, "survivor", 0.05, ["direct"])
     assert second is not None and second.job.id == job.id and second.job.attempts == 2
     with pytest.raises(FailedPrecondition, match="not leased to 'dies'"):
-        validation.heartbeat(db, principal, job.id, "dies", 60)
+        validation.heartbeat(db, worker, job.id, "dies", first.secret, 60)
     with pytest.raises(FailedPrecondition):
-        validation.report(db, principal, job.id, validation.Report(worker="dies", error="late"))
+        validation.report(
+            db, worker, job.id, validation.Report(worker="dies", lease=first.secret, error="late")
+        )
 
     time.sleep(0.1)
-    assert validation.lease(db, principal, "third", 0.05) is not None  # attempt 3
+    assert validation.lease(db, worker, "third", 0.05, ["direct"]) is not None  # attempt 3
     time.sleep(0.1)
-    assert validation.lease(db, principal, "fourth", 60) is None  # out of attempts
+    assert validation.lease(db, worker, "fourth", 60, ["direct"]) is None  # out of attempts
     _, gate, failed = validation.gate(db, principal, dataset)
     assert failed is not None and failed.state == "failed" and "3 attempts" in (failed.error or "")
     assert gate is not None and gate.status == "error"
     assert "3 attempts" in gate.reasons[0]["message"]
     rerun, _, new = validation.request(db, principal, dataset, {}, rerun=False)
     assert new and rerun.id != job.id  # a failed job does not block a new request
+
+
+def test_only_a_worker_holding_the_lease_secret_may_report(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
+    """A write token cannot lease or report; a worker that knows the job's id and the
+    leaseholder's name (both readable with `read`) still cannot report without the secret."""
+    (dataset,) = datasets(db, principal, 1)
+    job, _, _ = validation.request(db, principal, dataset, {}, rerun=False)
+    for scope in ("read", "write", "admin"):
+        other = Principal(principal.project_id, principal.project_name, scope, "token:9:x")
+        with pytest.raises(PermissionDenied, match="needs 'worker'"):
+            validation.lease(db, other, "forger", 60, ["direct"])
+        with pytest.raises(PermissionDenied):
+            validation.report(
+                db, other, job.id, validation.Report(worker="w", lease="x" * 43, error="forged")
+            )
+    with pytest.raises(PermissionDenied):  # a worker token reads nothing else
+        validation.get_job(db, worker, job.id)
+    got = validation.lease(db, worker, "w", 60, ["direct"])
+    assert got is not None and len(got.secret) >= 40
+    leased = validation.get_job(db, principal, job.id)
+    assert leased.worker == "w"  # known to any reader, and still not enough:
+    with pytest.raises(FailedPrecondition, match="lease secret"):
+        validation.report(
+            db, worker, job.id, validation.Report(worker="w", lease="y" * 43, error="forged")
+        )
+    with pytest.raises(FailedPrecondition):
+        validation.heartbeat(db, worker, job.id, "w", "y" * 43, 60)
+    validation.heartbeat(db, worker, job.id, "w", got.secret, 60)
+    _, gate, done = validation.report(
+        db, worker, job.id, validation.Report(worker="w", lease=got.secret, error="unreadable")
+    )
+    assert done.state == "failed" and gate.status == "error"
+    with pytest.raises(FailedPrecondition):  # a finished lease's secret is spent
+        validation.report(
+            db, worker, job.id, validation.Report(worker="w", lease=got.secret, error="again")
+        )
+
+
+def test_jobs_go_only_to_workers_with_their_profile(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
+    a, b = datasets(db, principal, 2)
+    validation.request(db, principal, a, {}, profile="flink", rerun=False)
+    validation.request(db, principal, b, {}, rerun=False)
+    got = validation.lease(db, worker, "plain", 60, ["direct"])
+    assert got is not None and got.job.dataset_id == b and got.job.profile == "direct"
+    assert validation.lease(db, worker, "plain", 60, ["direct"]) is None
+    flink = validation.lease(db, worker, "big", 60, ["direct", "flink"])
+    assert flink is not None and flink.job.dataset_id == a and flink.job.profile == "flink"
+
+
+def test_concurrent_requests_for_one_version_queue_one_job(db, principal) -> None:  # type: ignore[no-untyped-def]
+    (dataset,) = datasets(db, principal, 1)
+    ids: list[int] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(16)
+
+    def ask() -> None:
+        try:
+            barrier.wait()
+            job, _, _ = validation.request(db, principal, dataset, {}, rerun=False)
+            ids.append(job.id)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len(set(ids)) == 1
