@@ -21,5 +21,11 @@ class ApiError(MlledgerError):
         self.details = details
 
 
+class ServerError(ApiError):
+    """The server answered, with the same error (a 5xx other than 502/503/504), every time it
+    was asked: a refusal as deterministic as a 4xx, though the server's fault. A write it
+    refuses so is set aside (`*.rejected`) rather than retried forever."""
+
+
 class Unavailable(MlledgerError):
     """The server could not be reached (or kept failing) after every retry."""

@@ -19,12 +19,15 @@ from typing import Any
 
 import httpx
 
-from .errors import ApiError, Unavailable
+from .errors import ApiError, ServerError, Unavailable
 from .spool import Record, Spool
 
 log = logging.getLogger("mlledger")
 
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Answers that mean "not now" (a proxy without its backend, overload, a timeout): the write
+# waits for the server. Any other 5xx that repeats is the server refusing this write.
+UNAVAILABLE_STATUSES = frozenset({408, 425, 429, 502, 503, 504})
 
 
 def new_key() -> str:
@@ -80,11 +83,14 @@ class Transport:
 
         Raises:
             ApiError: a 4xx (the request is wrong).
-            Unavailable: no answer after the retries.
+            ServerError: the same 5xx (not 502/503/504) on every attempt.
+            Unavailable: no answer after the retries, or only "not now" answers.
         """
         headers = {"Idempotency-Key": key} if key else None
         attempts = 1 + (self.retries if retries is None else retries)
         last: Exception | None = None
+        answers: set[int] = set()  # statuses of the attempts the server answered
+        unreachable = False
         for attempt in range(attempts):
             if attempt:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
@@ -93,14 +99,18 @@ class Transport:
                     method, path, json=json, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
-                last = exc
+                last, unreachable = exc, True
                 continue
             if response.status_code in RETRY_STATUSES:
                 last = _api_error(response)
+                answers.add(response.status_code)
                 continue
             if response.status_code >= 400:
                 raise _api_error(response)
             return (response.json() if response.content else None), response.status_code
+        if not unreachable and len(answers) == 1 and not answers & UNAVAILABLE_STATUSES:
+            assert isinstance(last, ApiError)
+            raise ServerError(last.status, last.code, last.message, last.details)
         raise Unavailable(f"{method} {self.url}{path} failed after {attempts} attempts: {last}")
 
     def download(self, path: str) -> bytes:
@@ -123,7 +133,9 @@ class Transport:
         when spooled.
 
         Raises:
-            ApiError: the server refused it (misuse: the caller's bug, not an outage).
+            ApiError: the server refused it with a 4xx (misuse: the caller's bug, not an
+                outage). A write the server keeps failing with the same 5xx is set aside in
+                the spool's `.rejected` file with the reason instead (training goes on).
         """
         record = Record(method=method, path=path, body=body, key=key or new_key())
         with self._order:
@@ -132,6 +144,16 @@ class Transport:
                 return None, None
         try:
             return self.call_with_status(method, path, json=body, key=record.key)
+        except ServerError as exc:
+            self.spool.reject(record, exc)
+            log.error(
+                "mlledger: the server keeps failing %s %s (%s); set aside in %s",
+                method,
+                path,
+                exc,
+                self.spool.path.with_suffix(".rejected"),
+            )
+            return None, None
         except Unavailable as exc:
             with self._order:
                 self._append(record)
@@ -175,10 +197,10 @@ class Transport:
             if record is None:
                 return True
             try:
-                self.call(record.method, record.path, json=record.body, key=record.key, retries=1)
+                self.call(record.method, record.path, json=record.body, key=record.key, retries=2)
             except Unavailable:
                 return False
-            except ApiError as exc:
+            except ApiError as exc:  # a 4xx, or the same 5xx three times: set aside, go on
                 if exc.status == 404 and "/runs/" in record.path:
                     # The run is created by a write still spooled elsewhere (another process).
                     return False

@@ -22,7 +22,7 @@ from .auth import Authenticator
 from .domain.features import FeatureService
 from .graphql.context import get_context
 from .graphql.schema import build_schema
-from .limits import BodySizeLimit
+from .limits import AuthenticateFirst, BodySizeLimit
 from .rest import (
     artifacts,
     contexts,
@@ -106,6 +106,8 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.router.routes.insert(0, features.online_route())
     app.openapi = _documented(app, features.document_online)  # type: ignore[method-assign]
 
+    # Outermost first: the declared size, then the caller, and only then is a body read.
+    app.add_middleware(AuthenticateFirst, authenticator=app.state.authenticator)
     app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
     return app
 

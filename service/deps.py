@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Annotated
 
 from fastapi import Depends, Header, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 from mlledger.store.database import Database
 
-from .auth import Authenticator
+from .auth import Authenticator, connection_is_local
 from .domain.principal import Principal
 from .settings import Settings
+
+AUTHENTICATED = "mlledger.principal"  # where AuthenticateFirst leaves the caller in scope["state"]
 
 
 # Async because they never block: a sync dependency costs a thread-pool hop per request.
@@ -46,8 +51,13 @@ def _principal(
         ),
     ] = None,
 ) -> Principal:
+    known = request.scope.get("state", {}).get(AUTHENTICATED)
+    if known is not None:  # the AuthenticateFirst middleware resolved it before the body
+        return known
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.authenticate(authorization, x_mlledger_project)
+    return authenticator.authenticate(
+        authorization, x_mlledger_project, local=connection_is_local(request.scope)
+    )
 
 
 DB = Annotated[Database, Depends(_db)]
@@ -58,10 +68,22 @@ Caller = Annotated[Principal, Depends(_principal)]
 async def fast_caller(request: Request) -> Principal:
     """The caller, from the caches when they can tell (no thread-pool hop), else from the
     database in a thread: for latency-critical routes (the bare online route)."""
-    authenticator: Authenticator = request.app.state.authenticator
-    authorization = request.headers.get("authorization")
-    project = request.headers.get("x-mlledger-project")
-    found = authenticator.from_cache(authorization, project)
+    known = request.scope.get("state", {}).get(AUTHENTICATED)
+    if known is not None:
+        return known
+    return await caller_of(request.app.state.authenticator, request.scope)
+
+
+async def caller_of(authenticator: Authenticator, scope: Scope) -> Principal:
+    """The caller of an ASGI request, from the caches when they can tell, else from the
+    database in a thread (the event loop never waits on a lookup)."""
+    headers = Headers(scope=scope)
+    authorization = headers.get("authorization")
+    project = headers.get("x-mlledger-project")
+    local = connection_is_local(scope)
+    found = authenticator.from_cache(authorization, project, local=local)
     if found is not None:
         return found
-    return await asyncio.to_thread(authenticator.authenticate, authorization, project)
+    return await asyncio.to_thread(
+        partial(authenticator.authenticate, authorization, project, local=local)
+    )

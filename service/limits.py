@@ -1,12 +1,46 @@
-"""Refuse oversized request bodies before they are buffered (HTTP 413)."""
+"""Limits applied before a request body is read: its size (HTTP 413) and who sends it.
+
+Parsing 16 MiB of JSON costs the event loop real time, so a caller the server would refuse
+anyway must not get that far: bodies are read only from authenticated callers.
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_body
+from mlledger.store.errors import MlledgerError
+
+from .auth import Authenticator
+from .deps import AUTHENTICATED, caller_of
+from .errors import error_body, status_of
+
+_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class AuthenticateFirst:
+    """Pure ASGI middleware: a request that may carry a body is authenticated from its
+    headers alone, and refused (401/403/400) without reading a byte of the body; the caller
+    it resolves is handed on to the route, which does not look it up again."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+            await self.app(scope, receive, send)
+            return
+        try:
+            who = await caller_of(self.authenticator, scope)
+        except MlledgerError as exc:
+            headers = [(b"www-authenticate", b"Bearer")] if status_of(exc) == 401 else []
+            await _reply(send, status_of(exc), exc.code, exc.message, exc.details, headers)
+            return
+        scope.setdefault("state", {})[AUTHENTICATED] = who
+        await self.app(scope, receive, send)
 
 
 class BodySizeLimit:
@@ -63,8 +97,15 @@ class BodySizeLimit:
         return f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes"
 
 
-async def _reply(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps(error_body(code, message, None)).encode()
+async def _reply(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    body = json.dumps(error_body(code, message, details)).encode()
     await send(
         {
             "type": "http.response.start",
@@ -72,6 +113,7 @@ async def _reply(send: Send, status: int, code: str, message: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
+                *(headers or []),
             ],
         }
     )

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LocalClient
 from servers import Server
 from sqlalchemy import text
 
@@ -108,7 +109,7 @@ def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def client(app, project_name: str) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
     """An anonymous local client (the server is bound to loopback) in a fresh project."""
-    with TestClient(app, headers={"X-Mlledger-Project": project_name}) as c:
+    with LocalClient(app, headers={"X-Mlledger-Project": project_name}) as c:
         yield c
 
 

@@ -12,6 +12,16 @@ from sqlalchemy import event
 from mlledger.store.database import Database
 
 
+class LocalClient(TestClient):
+    """A TestClient that connects as a local developer would: from 127.0.0.1 to 127.0.0.1,
+    naming a loopback host (the only connections anonymous mode serves)."""
+
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("base_url", "http://127.0.0.1:8080")
+        kwargs.setdefault("client", ("127.0.0.1", 50000))
+        super().__init__(app, **kwargs)
+
+
 def new(kind: str, name: str, **extra: Any) -> dict[str, Any]:
     return {"artifact": {"kind": kind, "name": name, **extra}}
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import Request
 from strawberry.fastapi import BaseContext
 
 from mlledger.store.database import Database
 
+from ..deps import AUTHENTICATED, caller_of
 from ..domain.principal import Principal
 from ..settings import Settings
 from .dataloaders import Loaders
@@ -26,10 +25,8 @@ class GraphQLContext(BaseContext):
 async def get_context(request: Request) -> GraphQLContext:
     """Authenticate like REST does; its errors become the same 401/403 bodies."""
     state = request.app.state
-    who = await asyncio.to_thread(
-        state.authenticator.authenticate,
-        request.headers.get("authorization"),
-        request.headers.get("x-mlledger-project"),
+    who = request.scope.get("state", {}).get(AUTHENTICATED) or await caller_of(
+        state.authenticator, request.scope
     )
     who.require("read")
     return GraphQLContext(state.db, state.settings, who)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
+from helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.domain import features
@@ -28,7 +28,7 @@ def test_sqlite_online_store_with_ttl(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )
     assert (tmp_path / "embedded" / "features" / "online.db").exists()
-    with TestClient(app, headers={"X-Mlledger-Project": project_name}) as client:
+    with LocalClient(app, headers={"X-Mlledger-Project": project_name}) as client:
         r = client.post(
             "/api/v1/features/online",
             json={
@@ -54,7 +54,7 @@ def test_sqlite_online_store_with_ttl(
         features.materialize(
             db, who, stale_svc, start=now - timedelta(days=1), end=now - timedelta(hours=3)
         )
-    with TestClient(stale_app, headers={"X-Mlledger-Project": other.name}) as client:
+    with LocalClient(stale_app, headers={"X-Mlledger-Project": other.name}) as client:
         r = client.post(
             "/api/v1/features/online",
             json={

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
+from helpers import LocalClient
 
 from mlledger.service.domain import features
 from mlledger.service.domain.principal import Principal
@@ -60,7 +60,7 @@ def test_look_alike_projects_do_not_share_features(  # type: ignore[no-untyped-d
             features.materialize(
                 db, who, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
             )
-        clients.append(TestClient(app, headers={"X-Mlledger-Project": name}))
+        clients.append(LocalClient(app, headers={"X-Mlledger-Project": name}))
     body = {"features": ["driver_hourly_stats:conv_rate"], "entities": {"driver_id": [1001]}}
     first = clients[0].post("/api/v1/features/online", json=body)
     assert first.status_code == 200 and first.json()["results"][0]["values"][0] is not None

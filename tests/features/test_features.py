@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import redis
 from fastapi.testclient import TestClient
 from feature_repo import DRIVERS, driver_frame, write_repo
+from helpers import LocalClient
 
 FEATURES = [
     "driver_hourly_stats:conv_rate",
@@ -419,6 +420,6 @@ def test_redis_cluster_serves_the_same_answer(
     # The entity hashes really are spread over the nodes.
     nodes = {svc.redis.get_node_from_key(k).port for k in svc.redis.scan_iter(count=1000)}
     assert len(nodes) > 1
-    with TestClient(app, headers={"X-Mlledger-Project": principal.project_name}) as client:
+    with LocalClient(app, headers={"X-Mlledger-Project": principal.project_name}) as client:
         got = online(client, features=FEATURES, entities=entities)
     assert got["driver_hourly_stats:city"]["values"] == fast.values[-1]

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
+from helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import Settings
@@ -40,7 +40,7 @@ def test_served_vectors_are_logged_and_written_on_shutdown(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )
     refs = ["driver_hourly_stats:conv_rate", "driver_hourly_stats:city"]
-    with TestClient(logging_app, headers={"X-Mlledger-Project": principal.project_name}) as c:
+    with LocalClient(logging_app, headers={"X-Mlledger-Project": principal.project_name}) as c:
         first = c.post(
             "/api/v1/features/online", json={"features": refs, "entities": {"driver_id": DRIVERS}}
         )

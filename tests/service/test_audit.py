@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
-from helpers import new, run
+from helpers import LocalClient, new, run
 from sqlalchemy import select
 
 from mlledger.service.app import create_app
@@ -52,7 +52,7 @@ def test_token_identity_is_recorded(settings, db, project_name):
     secret, token = tokens.create_for_project(
         db, project_name, name="ci-bot", scope="write", actor="test"
     )
-    with TestClient(create_app(settings, db=db)) as c:
+    with LocalClient(create_app(settings, db=db)) as c:
         r = c.post(
             "/api/v1/artifacts",
             json={"kind": "dataset", "name": "d"},

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LocalClient
 from sqlalchemy import select
 
 from mlledger.service.app import create_app
@@ -15,7 +18,7 @@ from mlledger.store.models import TokenRow
 @pytest.fixture
 def secured(settings, db):  # type: ignore[no-untyped-def]
     settings.auth = "required"
-    with TestClient(create_app(settings, db=db)) as c:
+    with LocalClient(create_app(settings, db=db)) as c:
         yield c
 
 
@@ -97,7 +100,7 @@ def test_a_token_cannot_reach_another_project(secured: TestClient, db, project_n
 def test_binding_beyond_loopback_requires_tokens(settings, db):
     settings.server = ServerSettings(host="0.0.0.0")
     assert settings.anonymous_allowed is False
-    with TestClient(create_app(settings, db=db)) as c:
+    with LocalClient(create_app(settings, db=db)) as c:
         assert c.get("/api/v1/artifacts").status_code == 401
     settings.server = ServerSettings(host="::1")
     assert settings.anonymous_allowed is True
@@ -106,3 +109,159 @@ def test_binding_beyond_loopback_requires_tokens(settings, db):
 def test_bad_project_header(client: TestClient):
     r = client.get("/api/v1/artifacts", headers={"X-Mlledger-Project": "no spaces/allowed"})
     assert r.status_code == 400
+
+
+def test_an_empty_authorization_header_is_401_not_anonymous(client: TestClient):
+    for value in ("", " ", "Bearer", "Bearer   "):
+        r = client.get("/api/v1/artifacts", headers={"Authorization": value})
+        assert r.status_code == 401, value
+    assert client.get("/api/v1/artifacts").status_code == 200  # no header at all: local dev
+
+
+@pytest.mark.parametrize(
+    ("peer", "host", "allowed"),
+    [
+        (("127.0.0.1", 5), "127.0.0.1:8080", True),
+        (("127.0.0.1", 5), "localhost:8080", True),
+        (("127.0.0.1", 5), "ui.localhost", True),
+        (("::1", 5), "[::1]:8080", True),
+        (("10.1.2.3", 5), "127.0.0.1:8080", False),  # from another machine
+        (("127.0.0.1", 5), "rebind.attacker.example:8080", False),  # DNS rebinding
+        (("127.0.0.1", 5), "127.0.0.1.attacker.example", False),
+        (("127.0.0.1", 5), "localhost.attacker.example", False),
+    ],
+)
+def test_anonymous_access_is_decided_by_the_connection(app, project_name, peer, host, allowed):
+    with TestClient(app, base_url="http://127.0.0.1:8080", client=peer) as c:
+        r = c.get("/api/v1/artifacts", headers={"Host": host, "X-Mlledger-Project": project_name})
+        assert (r.status_code == 200) is allowed, (r.status_code, r.text)
+        if not allowed:
+            assert r.status_code == 401 and "loopback" in r.json()["error"]["message"]
+        w = c.post(
+            "/api/v1/artifacts",
+            json={"kind": "dataset", "name": "d"},
+            headers={"Host": host, "X-Mlledger-Project": project_name},
+        )
+        assert (w.status_code == 201) is allowed
+
+
+def test_a_server_on_all_interfaces_serves_no_anonymous_request_from_the_network(
+    database_url, tmp_path
+):
+    """`uvicorn --factory ... --host 0.0.0.0` (not `mlledger serve`): the settings still say
+    127.0.0.1, but a request arriving on the machine's network address gets no local admin."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+    from servers import free_port
+
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent; picks the outward interface
+        address = probe.getsockname()[0]
+    finally:
+        probe.close()
+    if address.startswith("127."):
+        pytest.skip("this machine has no network address besides loopback")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env |= {"MLLEDGER_DATABASE_URL": database_url, "MLLEDGER_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "mlledger.service.app:create_app_from_env",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/artifacts").status_code == 200
+        remote = httpx.post(
+            f"http://{address}:{port}/api/v1/artifacts", json={"kind": "dataset", "name": "x"}
+        )
+        assert remote.status_code == 401, remote.text
+        assert httpx.get(f"http://{address}:{port}/api/v1/artifacts").status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_body_is_not_read_before_the_caller_is_known(settings, db):
+    """Without a valid token the answer comes from the headers alone: not a byte of a
+    16 MiB body is received, so anonymous floods cost the server nothing to parse."""
+    import asyncio
+
+    settings.auth = "required"
+    app = create_app(settings, db=db)
+    received: list[dict] = []
+    sent: list[dict] = []
+
+    async def receive():  # type: ignore[no-untyped-def]
+        received.append({})
+        return {"type": "http.request", "body": b"[" * (16 * 1024 * 1024 - 1), "more_body": False}
+
+    async def send(message):  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    for headers in ([], [(b"authorization", b"Bearer mll_unknown")]):
+        received.clear()
+        sent.clear()
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/api/v1/artifacts",
+            "raw_path": b"/api/v1/artifacts",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"content-type", b"application/json"), *headers],
+            "client": ("203.0.113.9", 5),
+            "server": ("127.0.0.1", 8080),
+        }
+        asyncio.run(app(scope, receive, send))
+        assert sent[0]["status"] == 401 and received == []
+
+
+def test_missing_credentials_come_before_a_bad_project_header(secured: TestClient):
+    r = secured.get("/api/v1/artifacts", headers={"X-Mlledger-Project": "no spaces/allowed"})
+    assert r.status_code == 401
+
+
+def test_a_worker_token_does_only_worker_things(secured: TestClient, db, project_name):
+    worker = mint(db, project_name, "worker")
+    assert secured.get("/api/v1/artifacts", headers=bearer(worker)).status_code == 403
+    r = secured.post(
+        "/api/v1/artifacts", json={"kind": "dataset", "name": "d"}, headers=bearer(worker)
+    )
+    assert r.status_code == 403
+    lease = secured.post(
+        "/api/v1/validation/jobs/lease", json={"worker": "w"}, headers=bearer(worker)
+    )
+    assert lease.status_code == 204  # allowed; nothing queued
+    writer = mint(db, project_name, "write")
+    forged = secured.post(
+        "/api/v1/validation/jobs/lease", json={"worker": "w"}, headers=bearer(writer)
+    )
+    assert forged.status_code == 403 and forged.json()["error"]["details"]["need"] == "worker"

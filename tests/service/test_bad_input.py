@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import ServerSettings
@@ -97,7 +98,7 @@ def test_bad_query_parameters(client: TestClient):
 def test_oversize_bodies_are_413(settings, db, project_name):
     settings.server = ServerSettings(max_request_bytes=2048)
     big = {"kind": "dataset", "name": "x", "properties": {"blob": "y" * 4096}}
-    with TestClient(
+    with LocalClient(
         create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}
     ) as small:
         r = small.post("/api/v1/artifacts", json=big)

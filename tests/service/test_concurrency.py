@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from fastapi.testclient import TestClient
+from helpers import LocalClient
 
 from mlledger.service.domain import artifacts, executions
 from mlledger.service.domain.executions import ArtifactRef, ExecutionRecord
@@ -57,7 +57,7 @@ def test_concurrent_batches_sharing_names_and_content(db, principal):
 
 def test_concurrent_http_writers(app, project_name):
     def writer(w: int) -> list[int]:
-        with TestClient(app, headers={"X-Mlledger-Project": project_name}) as c:
+        with LocalClient(app, headers={"X-Mlledger-Project": project_name}) as c:
             out = []
             for _ in range(5):
                 r = c.post("/api/v1/artifacts", json={"kind": "dataset", "name": "http"})

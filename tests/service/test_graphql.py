@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import count_statements, new, run
+from helpers import LocalClient, count_statements, new, run
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import GraphQLSettings
@@ -116,7 +116,9 @@ def test_depth_limit(settings, db, project_name):
     settings.graphql = GraphQLSettings(max_depth=4)
     deep = "{ artifact(id: 1) { producers { inputs { artifact { producers { name } } } } } }"
     shallow = "{ artifact(id: 1) { producers { inputs { role } } } }"
-    with TestClient(create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}) as c:
+    with LocalClient(
+        create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}
+    ) as c:
         body = gql(c, deep)
         assert "exceeds maximum operation depth of 4" in body["errors"][0]["message"]
         assert body.get("data") is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from helpers import LocalClient
 
 from mlledger.service.app import create_app
 
@@ -14,7 +15,7 @@ def test_health_with_database_and_redis(client: TestClient):
 
 def test_health_reports_a_redis_that_is_down(settings, db):
     settings.redis_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    with TestClient(create_app(settings, db=db)) as c:
+    with LocalClient(create_app(settings, db=db)) as c:
         r = c.get("/api/v1/health")
     assert r.status_code == 503
     assert r.json()["status"] == "degraded" and r.json()["redis"].startswith("error")

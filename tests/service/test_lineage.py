@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from helpers import count_statements, ids, new, run
+from helpers import LocalClient, count_statements, ids, new, run
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import LineageSettings
@@ -146,7 +146,7 @@ def test_lineage_from_an_execution(client: TestClient, graph: dict[str, int]):
 
 def test_node_limit_truncates_keeping_the_nearest(settings, db, project_name, graph):
     settings.lineage = LineageSettings(max_nodes=3)
-    with TestClient(
+    with LocalClient(
         create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}
     ) as small:
         body = lineage(small, f"artifact/{graph['report']}", direction="upstream", depth=10)
@@ -231,7 +231,7 @@ def test_cycles_are_refused(client: TestClient, graph: dict[str, int]):
 
 def test_unknown_or_foreign_roots_are_404(client: TestClient, graph, app):
     assert client.get("/api/v1/lineage/artifact/999999999").status_code == 404
-    with TestClient(app, headers={"X-Mlledger-Project": "someone-else"}) as other:
+    with LocalClient(app, headers={"X-Mlledger-Project": "someone-else"}) as other:
         r = other.get(f"/api/v1/lineage/artifact/{graph['raw']}")
     assert r.status_code == 404
     assert client.get("/api/v1/lineage/model/1").status_code == 422

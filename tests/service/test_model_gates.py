@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from helpers import LocalClient
 from pushing import GATE, M, evaluate, push, version
 from sqlalchemy import text
 
@@ -97,7 +98,7 @@ def test_stale_blessings_and_racing_pushes(app, client: TestClient, project_name
     barrier = threading.Barrier(3)
 
     def race(v: int) -> None:
-        with TestClient(app, headers={"X-Mlledger-Project": project_name}) as c:
+        with LocalClient(app, headers={"X-Mlledger-Project": project_name}) as c:
             barrier.wait()
             results[v] = push(c, v).status_code
 
