@@ -108,7 +108,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     # Outermost first: the declared size, then the caller, and only then is a body read.
     app.add_middleware(AuthenticateFirst, authenticator=app.state.authenticator)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.server.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.server.max_request_bytes,
+        graphql_max_bytes=settings.graphql.max_request_bytes,
+    )
     return app
 
 

@@ -47,14 +47,17 @@ class BodySizeLimit:
     """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes, so a
     chunked upload without a length is cut off at the limit too."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, graphql_max_bytes: int | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default = max_bytes
+        # A GraphQL document is small; one of megabytes is only there to make parsing slow.
+        self.graphql = graphql_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.graphql if scope["path"].startswith("/graphql") else self.default
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
@@ -62,8 +65,8 @@ class BodySizeLimit:
             except ValueError:
                 await _reply(send, 400, "bad_request", "Content-Length is not a number")
                 return
-            if size > self.max_bytes:
-                await _reply(send, 413, "payload_too_large", self._message(size))
+            if size > limit:
+                await _reply(send, 413, "payload_too_large", self._message(size, limit))
                 return
         seen = 0
         exceeded = False
@@ -76,7 +79,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     exceeded = True
                     return {"type": "http.disconnect"}
             return message
@@ -91,10 +94,10 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded:
-            await _reply(send, 413, "payload_too_large", self._message(seen))
+            await _reply(send, 413, "payload_too_large", self._message(seen, limit))
 
-    def _message(self, size: int) -> str:
-        return f"request body of {size} bytes exceeds the limit of {self.max_bytes} bytes"
+    def _message(self, size: int, limit: int) -> str:
+        return f"request body of {size} bytes exceeds the limit of {limit} bytes"
 
 
 async def _reply(

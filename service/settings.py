@@ -41,9 +41,21 @@ class LineageSettings(BaseModel):
 class GraphQLSettings(BaseModel):
     max_depth: int = Field(12, ge=2, description="Deepest selection nesting a query may use.")
     max_complexity: int = Field(
-        50_000, ge=10, description="Largest estimated cost (fields x list sizes) of a query."
+        250_000,
+        ge=10,
+        description="Largest cost of a query: fields times the bounds of the lists above them "
+        "(one full lineage answer of `lineage.max_nodes` nodes fits; two do not).",
     )
     max_page: int = Field(500, ge=1, description="Largest `first` a GraphQL connection accepts.")
+    max_root_fields: int = Field(
+        20, ge=1, description="Root fields (aliases included) one GraphQL request may ask for."
+    )
+    timeout_seconds: float = Field(
+        10.0, gt=0, description="Time budget of one GraphQL execution; past it, an error."
+    )
+    max_request_bytes: int = Field(
+        256 * 1024, ge=1024, description="GraphQL request bodies larger than this get HTTP 413."
+    )
 
 
 class FeatureSettings(BaseModel):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import QueryDepthLimiter
+from strawberry.types import ExecutionResult
 from strawberry.types.nodes import SelectedField
 
 from mlledger.store.errors import InvalidArgument, NotFound
@@ -20,7 +22,7 @@ from ..domain import search as search_cases
 from ..settings import Settings
 from .errors import DomainErrors
 from .explorer import SearchHit
-from .limits import cost_limit
+from .limits import Limits, cost_limit
 from .tracking import RegisteredModel, RegisteredModelConnection, Run, RunConnection
 from .types import (
     Artifact,
@@ -130,8 +132,20 @@ class Query:
         node_id: str,
         direction: Direction = Direction.BOTH,
         depth: int | None = None,
+        max_nodes: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Nodes the answer holds at most (default and bound: the server's "
+                "`lineage.max_nodes`); the query's cost is counted from it."
+            ),
+        ] = None,
     ) -> Lineage:
         c = info.context
+        bound = c.settings.lineage.max_nodes
+        if max_nodes is not None and not 1 <= max_nodes <= bound:
+            raise InvalidArgument(
+                f"maxNodes must be between 1 and {bound}", details={"maxNodes": max_nodes}
+            )
         node_type, raw_id = lineage_cases.parse_node_id(node_id)
         graph = await asyncio.to_thread(
             lineage_cases.get,
@@ -142,7 +156,7 @@ class Query:
             direction=direction.value,
             depth=depth if depth is not None else c.settings.lineage.default_depth,
             max_depth=c.settings.lineage.max_depth,
-            max_nodes=c.settings.lineage.max_nodes,
+            max_nodes=max_nodes or bound,
         )
         # Statuses cost three queries: only when the query asks for them.
         found = (
@@ -233,12 +247,45 @@ class Query:
         )
 
 
+class BudgetedSchema(strawberry.Schema):
+    """A schema whose every execution stops at a time budget: past it, the answer is one
+    error and nothing more is resolved (work already handed to a thread finishes there, and
+    its result is dropped), so no request holds the server for longer than the budget."""
+
+    def __init__(self, *args: Any, budget_seconds: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.budget_seconds = budget_seconds
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        try:
+            return await asyncio.wait_for(super().execute(*args, **kwargs), self.budget_seconds)
+        except TimeoutError:
+            return ExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        f"the query ran past its time budget of {self.budget_seconds:g} s; ask "
+                        "for less (smaller `first` or `maxNodes`, fewer fields)",
+                        extensions={"code": "query_timeout", "budget": self.budget_seconds},
+                    )
+                ],
+            )
+
+
 def build_schema(settings: Settings) -> strawberry.Schema:
-    return strawberry.Schema(
+    g = settings.graphql
+    limits = Limits(
+        max_cost=g.max_complexity,
+        max_page=g.max_page,
+        max_nodes=settings.lineage.max_nodes,
+        max_root_fields=g.max_root_fields,
+    )
+    return BudgetedSchema(
         query=Query,
         extensions=[
-            lambda: QueryDepthLimiter(max_depth=settings.graphql.max_depth),
-            cost_limit(settings.graphql.max_complexity, settings.graphql.max_page),
+            lambda: QueryDepthLimiter(max_depth=g.max_depth),
+            cost_limit(limits),
             DomainErrors,
         ],
+        budget_seconds=g.timeout_seconds,
     )

@@ -13,7 +13,8 @@ from mlledger.store.errors import NotFound
 
 from ..domain import models as model_cases
 from . import explorer
-from .types import Artifact, Ctx, Execution, PageInfo
+from .limits import MAX_NEIGHBOURS
+from .types import Artifact, Ctx, Execution, PageInfo, neighbours
 
 
 @strawberry.type
@@ -43,9 +44,10 @@ class Run:
     started_at: datetime
     ended_at: datetime | None
 
-    @strawberry.field(description="The latest value of each metric.")
-    async def metrics(self, info: Ctx) -> list[Metric]:
-        return [Metric.of(m) for m in await info.context.loaders.latest_metrics.load(self.id)]
+    @strawberry.field(description="The latest value of each metric (the first `first` keys).")
+    async def metrics(self, info: Ctx, first: int = MAX_NEIGHBOURS) -> list[Metric]:
+        found = await info.context.loaders.latest_metrics.load(self.id)
+        return [Metric.of(m) for m in found[: neighbours(first)]]
 
     @strawberry.field(description="A metric's points in step order (downsampled above maxPoints).")
     async def history(

@@ -11,9 +11,11 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from mlledger.store import entities
+from mlledger.store.errors import InvalidArgument
 
 from . import explorer
 from .context import GraphQLContext
+from .limits import MAX_NEIGHBOURS, NEIGHBOURS
 
 Ctx = Info[GraphQLContext, None]
 
@@ -64,18 +66,18 @@ class Artifact:
     def node_id(self) -> str:
         return entities.node_key("artifact", self.id)
 
-    @strawberry.field(description="The executions that wrote this artifact.")
-    async def producers(self, info: Ctx) -> list[Execution]:
-        return await _executions(info, self.id, "OUTPUT")
+    @strawberry.field(description="The executions that wrote this artifact (the first `first`).")
+    async def producers(self, info: Ctx, first: int = NEIGHBOURS) -> list[Execution]:
+        return await _executions(info, self.id, "OUTPUT", neighbours(first))
 
-    @strawberry.field(description="The executions that read this artifact.")
-    async def consumers(self, info: Ctx) -> list[Execution]:
-        return await _executions(info, self.id, "INPUT")
+    @strawberry.field(description="The executions that read this artifact (the first `first`).")
+    async def consumers(self, info: Ctx, first: int = NEIGHBOURS) -> list[Execution]:
+        return await _executions(info, self.id, "INPUT", neighbours(first))
 
     @strawberry.field
-    async def contexts(self, info: Ctx) -> list[Context]:
+    async def contexts(self, info: Ctx, first: int = NEIGHBOURS) -> list[Context]:
         found = await info.context.loaders.contexts_of_artifact.load(self.id)
-        return [Context.of(c) for c in found]
+        return [Context.of(c) for c in found[: neighbours(first)]]
 
     @strawberry.field(
         description="Gate status: a dataset's data gate (passed, failed, error, pending); a "
@@ -121,18 +123,18 @@ class Execution:
     def node_id(self) -> str:
         return entities.node_key("execution", self.id)
 
-    @strawberry.field
-    async def inputs(self, info: Ctx) -> list[EventEdge]:
-        return await _artifacts(info, self.id, "INPUT")
+    @strawberry.field(description="What it read (the first `first`).")
+    async def inputs(self, info: Ctx, first: int = NEIGHBOURS) -> list[EventEdge]:
+        return await _artifacts(info, self.id, "INPUT", neighbours(first))
+
+    @strawberry.field(description="What it wrote (the first `first`).")
+    async def outputs(self, info: Ctx, first: int = NEIGHBOURS) -> list[EventEdge]:
+        return await _artifacts(info, self.id, "OUTPUT", neighbours(first))
 
     @strawberry.field
-    async def outputs(self, info: Ctx) -> list[EventEdge]:
-        return await _artifacts(info, self.id, "OUTPUT")
-
-    @strawberry.field
-    async def contexts(self, info: Ctx) -> list[Context]:
+    async def contexts(self, info: Ctx, first: int = NEIGHBOURS) -> list[Context]:
         found = await info.context.loaders.contexts_of_execution.load(self.id)
-        return [Context.of(c) for c in found]
+        return [Context.of(c) for c in found[: neighbours(first)]]
 
     @classmethod
     def of(cls, e: entities.Execution) -> Execution:
@@ -240,16 +242,26 @@ class ExecutionConnection:
     page_info: PageInfo
 
 
-async def _executions(info: Ctx, artifact_id: int, event_type: str) -> list[Execution]:
+def neighbours(first: int) -> int:
+    """A neighbour list's `first`: bounded, since the cost limit counts each list at it."""
+    if not 1 <= first <= MAX_NEIGHBOURS:
+        raise InvalidArgument(
+            f"first must be between 1 and {MAX_NEIGHBOURS}", details={"first": first}
+        )
+    return first
+
+
+async def _executions(info: Ctx, artifact_id: int, event_type: str, first: int) -> list[Execution]:
     loaders = info.context.loaders
-    evs = await loaders.events_of_artifact.load(artifact_id)
-    found = await loaders.execution.load_many([e.execution_id for e in evs if e.type == event_type])
+    evs = [e for e in await loaders.events_of_artifact.load(artifact_id) if e.type == event_type]
+    found = await loaders.execution.load_many([e.execution_id for e in evs[:first]])
     return [Execution.of(e) for e in found if e is not None]
 
 
-async def _artifacts(info: Ctx, execution_id: int, event_type: str) -> list[EventEdge]:
+async def _artifacts(info: Ctx, execution_id: int, event_type: str, first: int) -> list[EventEdge]:
     loaders = info.context.loaders
     evs = [e for e in await loaders.events_of_execution.load(execution_id) if e.type == event_type]
+    evs = evs[:first]
     found: list[Any] = await loaders.artifact.load_many([e.artifact_id for e in evs])
     return [
         EventEdge(role=e.role, artifact=Artifact.of(a))

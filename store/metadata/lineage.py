@@ -114,6 +114,10 @@ _SQLITE_DETAILS = """
 """
 
 
+# What one lineage answer holds at most per node; the GraphQL cost limit counts with it.
+EDGES_PER_NODE = 3
+
+
 def walk(
     session: Session,
     project_id: int,
@@ -167,7 +171,10 @@ def walk(
         session,
         [n.id for n in nodes if n.type == "artifact"],
         [n.id for n in nodes if n.type == "execution"],
+        limit=EDGES_PER_NODE * max_nodes + 1,
     )
+    if len(edges) > EDGES_PER_NODE * max_nodes:  # a dense neighbourhood: cut, and say so
+        edges, truncated = edges[: EDGES_PER_NODE * max_nodes], True
     return LineageGraph(
         root=node_key(root_type, root_id), nodes=nodes, edges=edges, truncated=truncated
     )
@@ -202,25 +209,29 @@ def reachable(
 
 
 def _edges(
-    session: Session, artifact_ids: Sequence[int], execution_ids: Sequence[int]
+    session: Session, artifact_ids: Sequence[int], execution_ids: Sequence[int], *, limit: int
 ) -> list[LineageEdge]:
-    """Every event between the nodes found: INPUT runs artifact -> execution, OUTPUT back."""
+    """The events between the nodes found (the first `limit`): INPUT runs artifact ->
+    execution, OUTPUT back."""
     if not artifact_ids or not execution_ids:
         return []
     if session.get_bind().dialect.name == "postgresql":
         statement = text(
             "SELECT artifact_id, execution_id, type FROM event "
-            "WHERE execution_id = ANY(:executions) AND artifact_id = ANY(:artifacts) ORDER BY id"
+            "WHERE execution_id = ANY(:executions) AND artifact_id = ANY(:artifacts) "
+            "ORDER BY id LIMIT :limit"
         )
     else:
         statement = text(
             "SELECT artifact_id, execution_id, type FROM event "
-            "WHERE execution_id IN :executions AND artifact_id IN :artifacts ORDER BY id"
+            "WHERE execution_id IN :executions AND artifact_id IN :artifacts "
+            "ORDER BY id LIMIT :limit"
         ).bindparams(
             bindparam("executions", expanding=True), bindparam("artifacts", expanding=True)
         )
     rows = session.execute(
-        statement, {"executions": list(execution_ids), "artifacts": list(artifact_ids)}
+        statement,
+        {"executions": list(execution_ids), "artifacts": list(artifact_ids), "limit": limit},
     )
     edges = []
     for artifact_id, execution_id, event_type in rows:

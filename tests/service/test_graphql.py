@@ -22,10 +22,12 @@ query ($first: Int!) {
     nodes {
       name version nodeId
       contexts { name }
-      producers {
-        name params contexts { kind name }
-        inputs { role artifact { name producers { name } consumers { name } } }
-        outputs { artifact { name } }
+      producers(first: 5) {
+        name params contexts(first: 5) { kind name }
+        inputs(first: 5) {
+          role artifact { name producers(first: 5) { name } consumers(first: 5) { name } }
+        }
+        outputs(first: 5) { artifact { name } }
       }
     }
     pageInfo { hasNextPage endCursor }
@@ -154,3 +156,53 @@ def test_pagination(client: TestClient):
     assert seen == [f"model-{i}" for i in range(4, -1, -1)]
     bad = gql(client, '{ artifacts(after: "zzz") { nodes { id } } }')
     assert bad["errors"][0]["extensions"]["code"] == "invalid_argument"
+
+
+def test_introspection_is_counted_but_the_standard_query_fits(client: TestClient):
+    from graphql import get_introspection_query
+
+    full = gql(client, get_introspection_query(descriptions=True))
+    assert "errors" not in full and full["data"]["__schema"]["types"]
+    deep = "{ __schema { types { fields { type { fields { type { fields { name } } } } } } } }"
+    assert gql(client, deep)["errors"]  # too deep or too costly: refused before it runs
+    many = "{ " + " ".join(f"s{i}: __schema {{ types {{ name }} }}" for i in range(1000)) + " }"
+    body = gql(client, many)
+    assert body["errors"][0]["extensions"]["code"] == "query_too_complex"
+    assert body["errors"][0]["extensions"]["rootFields"] == 1000
+
+
+def test_lists_are_costed_at_their_bounds(client: TestClient):
+    """A lineage answer without `maxNodes` is costed at the server's node bound, and its
+    edges at three times that: ten aliased ones do not fit, ten small ones do."""
+    a = run(client, "a", [new("dataset", "raw")], [new("model", "m")])
+    node = f"artifact:{a['outputs'][0]['artifact']['id']}"
+    sel = "nodes { id name kind } edges { source target }"
+    ten = " ".join(f'l{i}: lineage(nodeId: "{node}") {{ {sel} }}' for i in range(10))
+    body = gql(client, "{ " + ten + " }")
+    assert body["errors"][0]["extensions"]["code"] == "query_too_complex"
+    assert body["errors"][0]["extensions"]["cost"] > 10 * 10_000
+    small = " ".join(
+        f'l{i}: lineage(nodeId: "{node}", maxNodes: 100) {{ {sel} }}' for i in range(10)
+    )
+    data = gql(client, "{ " + small + " }")["data"]
+    assert len(data["l9"]["nodes"]) == 3
+    body = gql(client, f'{{ lineage(nodeId: "{node}", maxNodes: 0) {{ root }} }}')
+    assert body["errors"][0]["extensions"]["code"] == "invalid_argument"
+    mid = a["outputs"][0]["artifact"]["id"]
+    body = gql(client, f"{{ artifact(id: {mid}) {{ producers(first: 5000) {{ name }} }} }}")
+    assert body["errors"][0]["extensions"]["code"] == "invalid_argument"
+
+
+def test_a_query_past_its_time_budget_stops(settings, db, project_name):
+    settings.graphql = GraphQLSettings(timeout_seconds=0.000001)
+    with LocalClient(
+        create_app(settings, db=db), headers={"X-Mlledger-Project": project_name}
+    ) as c:
+        body = gql(c, "{ artifacts(first: 5) { nodes { id producers { name } } } }")
+        assert body["data"] is None
+        assert body["errors"][0]["extensions"]["code"] == "query_timeout"
+
+
+def test_a_huge_graphql_document_is_413(client: TestClient):
+    r = client.post("/graphql", json={"query": "{ " + "__typename " * 40_000 + "}"})
+    assert r.status_code == 413

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -77,7 +78,12 @@ def validate(server: Server, project: str, api: httpx.Client, dataset_id: int) -
     api.post("/validation/jobs", json={"dataset": dataset_id}).raise_for_status()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
     env |= {"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    subprocess.run([str(VALIDATOR), "worker", "--once"], env=env, check=True, capture_output=True)
+    subprocess.run(
+        [str(VALIDATOR), "worker", "--once", "--data-root", tempfile.gettempdir()],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert api.get(f"/datasets/{dataset_id}/gate").json()["status"] == "passed"
 
 
