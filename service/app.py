@@ -22,7 +22,7 @@ from .auth import Authenticator
 from .domain.features import FeatureService
 from .graphql.context import get_context
 from .graphql.schema import build_schema
-from .limits import AuthenticateFirst, BodySizeLimit
+from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
 from .rest import (
     artifacts,
     contexts,
@@ -36,6 +36,7 @@ from .rest import (
     tokens,
     validation,
 )
+from .rest.openapi import tighten
 from .settings import Settings
 
 
@@ -106,8 +107,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     app.router.routes.insert(0, features.online_route())
     app.openapi = _documented(app, features.document_online)  # type: ignore[method-assign]
 
-    # Outermost first: the declared size, then the caller, and only then is a body read.
-    app.add_middleware(AuthenticateFirst, authenticator=app.state.authenticator)
+    # Outermost last: the declared size, then the caller, and only then is a body read.
+    app.add_middleware(RefuseNul)
+    app.add_middleware(
+        AuthenticateFirst, authenticator=app.state.authenticator, routes=app.router.routes
+    )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.server.max_request_bytes,
@@ -122,7 +126,7 @@ def _documented(app: FastAPI, add: Callable[[dict[str, Any]], dict[str, Any]]): 
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            app.openapi_schema = add(generate())
+            app.openapi_schema = tighten(add(generate()))
         return app.openapi_schema
 
     return openapi

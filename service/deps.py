@@ -14,7 +14,7 @@ from starlette.types import Scope
 
 from mlledger.store.database import Database
 
-from .auth import Authenticator, connection_is_local
+from .auth import PROJECT_NAME, Authenticator, connection_is_local
 from .domain.principal import Principal
 from .settings import Settings
 
@@ -47,7 +47,9 @@ def _principal(
         Header(
             description="Project of an anonymous local request (default `default`); with a "
             "token it must name the token's project.",
-            max_length=200,
+            # Documented, and enforced by the Authenticator after the credentials (so an
+            # unauthenticated caller gets its 401 first).
+            json_schema_extra={"pattern": PROJECT_NAME.pattern, "maxLength": 128},
         ),
     ] = None,
 ) -> Principal:

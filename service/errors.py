@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from mlledger.store import errors
 
@@ -90,12 +91,25 @@ def install(app: FastAPI) -> None:
         return _response(422, "invalid_argument", f"{where}: {first['message']}", problems)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "error")
-        # A 405 keeps the framework's `Allow` header (RFC 9110 requires it).
-        return _response(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # RFC 9110: every method the resource has, not one route's
+            headers["Allow"] = ", ".join(_allowed(request))
+        return _response(exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _response(500, "internal", "internal server error")
+
+
+def _allowed(request: Request) -> list[str]:
+    """The methods the routing table serves at this path (asked method by method, so that
+    included routers and mounts answer for themselves)."""
+    allowed = []
+    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed

@@ -7,8 +7,11 @@ anyway must not get that far: bodies are read only from authenticated callers.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+import orjson
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlledger.store.errors import MlledgerError
@@ -25,12 +28,17 @@ class AuthenticateFirst:
     headers alone, and refused (401/403/400) without reading a byte of the body; the caller
     it resolves is handed on to the route, which does not look it up again."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(self, app: ASGIApp, authenticator: Authenticator, routes: list[Any]) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.routes = routes  # the app's routing table: an unknown route or method is 404/405
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _WITH_BODY
+            or not any(route.matches(scope)[0] == Match.FULL for route in self.routes)
+        ):
             await self.app(scope, receive, send)
             return
         try:
@@ -121,3 +129,84 @@ async def _reply(
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# A JSON escape of U+0000 that is not itself escaped (`\\u0000` is a backslash and text).
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _nul_location(value: Any, path: list[str]) -> list[str] | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return [*path, key.replace("\x00", "\\u0000"), "[key]"]
+            found = _nul_location(item, [*path, key])
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            found = _nul_location(item, [*path, str(i)])
+            if found is not None:
+                return found
+    return None
+
+
+class RefuseNul:
+    """Pure ASGI middleware: text with a NUL character (U+0000) is refused wherever it comes
+    (path, query string, JSON body) with a 422 naming where. Postgres cannot store NUL in text
+    or JSON while SQLite would, so accepting it anywhere would give the two databases different
+    answers (and Postgres a 500)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if (
+            "\x00" in scope["path"]
+            or b"%00" in scope["query_string"]
+            or (b"\x00" in scope["query_string"])
+        ):
+            where = "path" if "\x00" in scope["path"] else "query"
+            await _nul(send, [where])
+            return
+        kind = dict(scope.get("headers") or []).get(b"content-type", b"")
+        if scope["method"] not in _WITH_BODY or b"json" not in kind.lower():
+            await self.app(scope, receive, send)
+            return
+        messages: list[Message] = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        body = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.request")
+        if b"\\u0000" in body and _NUL_ESCAPE.search(body):
+            try:
+                location = _nul_location(orjson.loads(body), ["body"]) or ["body"]
+            except orjson.JSONDecodeError:
+                location = ["body"]  # malformed anyway; the NUL is the first problem named
+            await _nul(send, location)
+            return
+        replay = iter(messages)
+
+        async def replayed() -> Message:
+            message = next(replay, None)
+            return message if message is not None else await receive()
+
+        await self.app(scope, replayed, send)
+
+
+async def _nul(send: Send, location: list[str]) -> None:
+    where = ".".join(x for x in location if x != "body") or location[0]
+    await _reply(
+        send,
+        422,
+        "invalid_argument",
+        f"{where}: text may not contain NUL (U+0000) characters",
+        [{"location": location, "message": "NUL character", "type": "nul_character"}],
+    )

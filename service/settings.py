@@ -29,7 +29,9 @@ class ServerSettings(BaseModel):
 
 class LineageSettings(BaseModel):
     default_depth: int = Field(3, ge=1, description="Depth of a lineage query that names none.")
-    max_depth: int = Field(100, ge=1, description="Largest depth a lineage query may ask for.")
+    max_depth: int = Field(
+        100, ge=1, le=100, description="Largest depth a lineage query may ask for."
+    )
     max_nodes: int = Field(
         10_000,
         ge=1,

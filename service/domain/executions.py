@@ -91,7 +91,7 @@ def record_in(
         ins, outs = resolved[i]
         overlap = {a.id for a, _ in ins} & {a.id for a, _ in outs}
         if overlap:
-            raise InvalidArgument(
+            raise FailedPrecondition(
                 f"executions[{i}]: artifact {min(overlap)} is both input and output; "
                 "that would be a cycle",
                 details={"execution": i, "artifact_ids": sorted(overlap)},
@@ -363,8 +363,8 @@ def refuse_cycles(session: Session, execution_id: int, where: str) -> None:
     outputs = [e.artifact_id for e in evs if e.type == "OUTPUT"]
     inputs = [e.artifact_id for e in evs if e.type == "INPUT"]
     looped = lineage.reachable(session, "artifact", outputs, "downstream", inputs)
-    if looped:
-        raise InvalidArgument(
+    if looped:  # the graph as it stands forbids it: a precondition, not a malformed request
+        raise FailedPrecondition(
             f"{where}: input artifact {min(looped)} is downstream of this execution's outputs; "
             "lineage must stay acyclic",
             details={"artifact_ids": sorted(looped)},

@@ -17,7 +17,11 @@ from .principal import Principal
 def parse_node_id(node_id: str) -> tuple[NodeType, int]:
     """`artifact:12` -> ("artifact", 12). Raises InvalidArgument for anything else."""
     node_type, _, raw = node_id.partition(":")
-    if node_type not in ("artifact", "execution") or not raw.isdigit() or len(raw) > 18:
+    if (
+        node_type not in ("artifact", "execution")
+        or not (raw.isascii() and raw.isdigit())
+        or len(raw) > 18
+    ):
         raise InvalidArgument(
             f"node id {node_id[:80]!r} is not of the form artifact:<id> or execution:<id>",
             details={"node_id": node_id[:80]},

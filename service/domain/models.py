@@ -8,7 +8,7 @@ from typing import Any
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, ModelVersion, Page, RegisteredModel
-from mlledger.store.errors import InvalidArgument
+from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.registry import models
@@ -64,7 +64,7 @@ def register(
             assert artifact_id is not None
             art = artifacts.get(session, who.project_id, artifact_id)
             if art.kind != "model":
-                raise InvalidArgument(
+                raise FailedPrecondition(
                     f"artifact {artifact_id} is a {art.kind}; only model artifacts are versions",
                     details={"artifact_id": artifact_id, "kind": art.kind},
                 )

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Event, LatestMetric, MetricHistory, Page, Run
-from mlledger.store.errors import InvalidArgument
+from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit, contexts, events
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.models.base import utcnow
@@ -110,7 +110,7 @@ def update(
             run = runs.set_tags(session, run, tags or {}, remove_tags)
         if state is not None:
             if ended_at is not None and ended_at < run.started_at:
-                raise InvalidArgument(
+                raise FailedPrecondition(
                     "ended_at is before the run started",
                     details={"started_at": run.started_at.isoformat()},
                 )

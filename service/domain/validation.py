@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact
-from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
@@ -49,19 +49,19 @@ def dataset_version(
     """`ref`: an artifact id, `name` (the latest version) or `name:version`; `readable`: it
     must have a uri (a worker will read it)."""
     if isinstance(ref, int):
-        if not 1 <= ref <= MAX_ID:
-            raise InvalidArgument(f"dataset id {ref} is out of range", details={"dataset": ref})
+        if not 1 <= ref <= MAX_ID:  # no artifact has such an id
+            raise NotFound(f"dataset {ref} does not exist", details={"dataset": ref})
         found = artifacts.get(session, who.project_id, ref)
     else:
         name, sep, version = ref.rpartition(":")
-        if sep and version.isdigit():
+        if sep and version.isascii() and version.isdigit():
             if not 1 <= int(version) <= MAX_VERSION:
                 raise InvalidArgument(f"version {version} is out of range")
             found = artifacts.get_by_name(session, who.project_id, name, int(version))
         else:
             found = artifacts.get_by_name(session, who.project_id, ref, None)
     if found.kind != "dataset":
-        raise InvalidArgument(
+        raise FailedPrecondition(
             f"artifact {found.id} is a {found.kind}, not a dataset", details={"id": found.id}
         )
     if readable and not found.uri:

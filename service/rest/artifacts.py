@@ -10,7 +10,16 @@ from mlledger.store.metadata.artifacts import NewArtifact
 
 from ..deps import DB, Caller
 from ..domain import artifacts
-from .schemas import ERRORS, ArtifactIn, ArtifactKind, ArtifactOut, ArtifactState, PageOut, Strict
+from .schemas import (
+    ERRORS,
+    ArtifactIn,
+    ArtifactKind,
+    ArtifactOut,
+    ArtifactState,
+    Cursor,
+    PageOut,
+    Strict,
+)
 
 router = APIRouter(prefix="/artifacts", tags=["artifacts"], responses=ERRORS)
 
@@ -68,7 +77,7 @@ def list_artifacts(
     name: Annotated[str | None, Query(max_length=256)] = None,
     context_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[ArtifactOut]:
     """Newest first."""
     page = artifacts.list_page(

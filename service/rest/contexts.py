@@ -11,7 +11,7 @@ from mlledger.store.metadata.contexts import NewContext
 
 from ..deps import DB, Caller
 from ..domain import contexts
-from .schemas import ERRORS, ContextKind, ContextOut, JsonObject, Name, PageOut, Strict
+from .schemas import ERRORS, ContextKind, ContextOut, Cursor, JsonObject, Name, PageOut, Strict
 
 router = APIRouter(prefix="/contexts", tags=["contexts"], responses=ERRORS)
 
@@ -43,7 +43,7 @@ def list_contexts(
     kind: ContextKind | None = None,
     name: Annotated[str | None, Query(max_length=256)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[ContextOut]:
     page = contexts.list_page(db, who, kind=kind, name=name, limit=limit, cursor=cursor)
     return PageOut(items=[ContextOut.of(c) for c in page.items], next_cursor=page.next_cursor)

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlledger.store import entities
 from mlledger.store.metadata.contexts import NewContext
@@ -22,6 +22,7 @@ from .schemas import (
     ArtifactOut,
     ContextKind,
     ContextOut,
+    Cursor,
     ExecutionKind,
     ExecutionState,
     Id,
@@ -30,6 +31,8 @@ from .schemas import (
     PageOut,
     ShortText,
     Strict,
+    at_least_one,
+    exactly_one,
 )
 
 router = APIRouter(prefix="/executions", tags=["executions"], responses=ERRORS)
@@ -40,6 +43,10 @@ Label = Annotated[str, Field(min_length=1, max_length=128)]
 
 class ArtifactRefIn(Strict):
     """One of: `artifact_id` (existing), `artifact` (new), `ref` (an earlier output's label)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=exactly_one(("artifact_id",), ("artifact",), ("ref",))
+    )
 
     artifact_id: Id | None = None
     artifact: ArtifactIn | None = None
@@ -69,6 +76,8 @@ class ArtifactRefIn(Strict):
 
 class ContextRefIn(Strict):
     """An existing context by `id`, or one by `kind` and `name` (created when missing)."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one(("id",), ("kind", "name")))
 
     id: Id | None = None
     kind: ContextKind | None = None
@@ -126,11 +135,22 @@ class ExecutionBatchIn(Strict):
 
 
 class EventsIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["inputs"], "properties": {"inputs": {"minItems": 1}}},
+                {"required": ["outputs"], "properties": {"outputs": {"minItems": 1}}},
+            ]
+        }
+    )
+
     inputs: list[ArtifactRefIn] = Field(default_factory=list, max_length=10_000)
     outputs: list[ArtifactRefIn] = Field(default_factory=list, max_length=10_000)
 
 
 class ExecutionPatch(Strict):
+    model_config = ConfigDict(json_schema_extra=at_least_one("state", "ended_at", "properties"))
+
     state: ExecutionState | None = None
     ended_at: datetime | None = None
     properties: JsonObject | None = Field(None, description="Merged into the existing ones.")
@@ -308,7 +328,7 @@ def list_executions(
     state: ExecutionState | None = None,
     context_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[ExecutionOut]:
     """Newest first."""
     page = executions.list_page(

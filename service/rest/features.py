@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse
 from pydantic import (
     BaseModel,
+    ConfigDict,
     Field,
     StrictInt,
     StrictStr,
@@ -27,7 +28,7 @@ from mlledger.store.errors import NotFound
 from ..deps import DB, Caller, fast_caller
 from ..domain import artifacts as artifact_cases
 from ..domain import features
-from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict
+from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict, exactly_one
 
 router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
 
@@ -43,6 +44,8 @@ def _svc(request: Request) -> features.FeatureService:
 
 
 class _Selection(Strict):
+    model_config = ConfigDict(json_schema_extra=exactly_one(("features",), ("feature_service",)))
+
     features: Annotated[list[FeatureRef], Field(min_length=1, max_length=1000)] | None = None
     feature_service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 

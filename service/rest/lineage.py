@@ -68,7 +68,8 @@ def get_lineage(
     settings: AppSettings,
     direction: Literal["upstream", "downstream", "both"] = "both",
     depth: Annotated[
-        int | None, Query(ge=1, description="Edges from the root; default from settings.")
+        int | None,
+        Query(ge=1, le=100, description="Edges from the root; default from settings."),
     ] = None,
 ) -> LineageOut:
     """The graph around a node: INPUT edges run artifact -> execution, OUTPUT edges

@@ -12,7 +12,7 @@ from ..deps import DB, Caller
 from ..domain import models
 from .artifacts import to_new
 from .runs import IdempotencyKey
-from .schemas import ERRORS, PageOut
+from .schemas import ERRORS, Cursor, PageOut
 from .tracking_schemas import (
     AliasIn,
     AliasOut,
@@ -55,7 +55,7 @@ def list_models(
         str | None, Query(max_length=256, description="SQL LIKE, any case")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[RegisteredModelOut]:
     page = models.list_models(db, who, name_like=name_like, limit=limit, cursor=cursor)
     return PageOut(
@@ -123,7 +123,7 @@ def list_versions(
     db: DB,
     who: Caller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[ModelVersionOut]:
     """Newest first."""
     page = models.versions(db, who, name, limit=limit, cursor=cursor)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from mlledger.store.entities import Artifact
 from mlledger.store.registry.blessings import Evaluation, ModelGate
@@ -17,7 +17,7 @@ from mlledger.store.validation.gates import Gate
 from ..deps import DB, Caller
 from ..domain import pushes as cases
 from .models import ModelPath, VersionPath
-from .schemas import ERRORS, PageOut, Strict
+from .schemas import ERRORS, Cursor, PageOut, Strict, at_least_one
 from .validation import DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
@@ -35,6 +35,8 @@ SliceValue = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f,]*$
 
 class ValueThreshold(Strict):
     """TFMA GenericValueThreshold: lower_bound ≤ metric ≤ upper_bound."""
+
+    model_config = ConfigDict(json_schema_extra=at_least_one("lower_bound", "upper_bound"))
 
     lower_bound: Bound | None = None
     upper_bound: Bound | None = None
@@ -60,6 +62,8 @@ class ChangeThreshold(Strict):
     against `relative`. `absolute: -0.01` with HIGHER_IS_BETTER: may not fall by more than
     0.01."""
 
+    model_config = ConfigDict(json_schema_extra=at_least_one("absolute", "relative"))
+
     direction: Literal["HIGHER_IS_BETTER", "LOWER_IS_BETTER"]
     absolute: Bound | None = None
     relative: Bound | None = None
@@ -72,6 +76,8 @@ class ChangeThreshold(Strict):
 
 
 class MetricThreshold(Strict):
+    model_config = ConfigDict(json_schema_extra=at_least_one("value_threshold", "change_threshold"))
+
     metric: MetricName
     value_threshold: ValueThreshold | None = None
     change_threshold: ChangeThreshold | None = None
@@ -88,6 +94,18 @@ class MetricThreshold(Strict):
 class SlicingSpec(Strict):
     """TFMA SlicingSpec: `feature_keys: [country]` is every country; `feature_values:
     {country: DE}` is one. The overall slice is always checked."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["feature_keys"], "properties": {"feature_keys": {"minItems": 1}}},
+                {
+                    "required": ["feature_values"],
+                    "properties": {"feature_values": {"minProperties": 1}},
+                },
+            ]
+        }
+    )
 
     feature_keys: list[SliceKey] = Field(default_factory=list, max_length=10)
     feature_values: dict[SliceKey, SliceValue] = Field(default_factory=dict, max_length=10)
@@ -326,6 +344,21 @@ def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> V
 
 
 class PushIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["version"],
+                    "properties": {"version": {"type": "integer"}, "rollback": {"const": False}},
+                },
+                {
+                    "required": ["rollback"],
+                    "properties": {"rollback": {"const": True}, "version": {"type": "null"}},
+                },
+            ]
+        }
+    )
+
     version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = None
     to: AliasName = "production"
     rollback: StrictBool = Field(False, description="Back to the version before the last push.")
@@ -385,7 +418,7 @@ def list_pushes(
     who: Caller,
     alias: Annotated[AliasName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[PushOut]:
     """The push log, newest first: pushes, rollbacks and refusals."""
     page = cases.history(db, who, name, alias=alias, limit=limit, cursor=cursor)

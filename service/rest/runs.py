@@ -15,7 +15,7 @@ from ..deps import DB, Caller
 from ..domain import runs
 from ..domain.runs import MetricBatch
 from .artifacts import to_new
-from .schemas import ERRORS, ArtifactOut, PageOut
+from .schemas import ERRORS, ArtifactOut, Cursor, PageOut
 from .tracking_schemas import (
     LatestMetricOut,
     MetricBatchIn,
@@ -100,7 +100,7 @@ def search_runs(
         str | None, Query(max_length=1000, description="e.g. `metrics.auc desc, name`")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Cursor = None,
 ) -> PageOut[RunOut]:
     """Runs matching a filter, newest first unless ordered otherwise."""
     page = runs.search(

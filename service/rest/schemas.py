@@ -6,9 +6,11 @@ import math
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+from fastapi import Query
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
 
 from mlledger.store import entities
+from mlledger.store.metadata.pagination import CURSOR_PATTERN
 
 T = TypeVar("T")
 
@@ -24,6 +26,37 @@ Fingerprint = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
 ]
 Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
+# In a path or query string an id arrives as text: ASCII digits only (pydantic refuses `²`
+# and `٣`, which Python's int() would take), within the databases' 64-bit range.
+PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=19,
+        pattern=CURSOR_PATTERN,
+        description="`next_cursor` of the previous page (a position: any such value is a page).",
+    ),
+]
+
+
+def exactly_one(*forms: tuple[str, ...]) -> dict[str, Any]:
+    """`json_schema_extra` stating a "give exactly one of" rule in the OpenAPI, so that every
+    request the schema admits is one the server accepts: in each form its fields are set
+    (not null) and the other forms' fields are absent or null."""
+    every = [f for form in forms for f in form]
+    branches = []
+    for form in forms:
+        properties: dict[str, Any] = {f: {"not": {"type": "null"}} for f in form}
+        properties |= {f: {"type": "null"} for f in every if f not in form}
+        branches.append({"required": list(form), "properties": properties})
+    return {"oneOf": branches}
+
+
+def at_least_one(*fields: str) -> dict[str, Any]:
+    """`json_schema_extra` for a "give at least one of" rule (set: present and not null)."""
+    return {
+        "anyOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in fields]
+    }
 
 
 def _finite(value: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pydantic import (
     BeforeValidator,
     Field,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -24,7 +25,7 @@ Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^
 
 
 def _not_all_digits(value: str) -> str:
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         raise ValueError("a run uuid cannot be all digits: digits address a run by its id")
     return value
 
@@ -33,6 +34,15 @@ RunUuid = Annotated[
     str,
     StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$"),
     AfterValidator(_not_all_digits),
+    # The same rule, stated for the OpenAPI (pydantic's regex engine has no lookahead).
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": r"^(?![0-9]+$)[A-Za-z0-9_\-.:]+$",
+        }
+    ),
 ]
 ModelName = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f/]+$")
@@ -142,7 +152,7 @@ class MetricBatchIn(Strict):
 
     Non-finite values are the strings "NaN", "Infinity", "-Infinity" (proto3 JSON)."""
 
-    keys: Annotated[list[Key], Field(max_length=10_000)]
+    keys: Annotated[list[Key], Field(min_length=1, max_length=10_000)]
     values: Annotated[list[MetricValue], Field(max_length=10_000)]
     steps: Annotated[list[Int64], Field(max_length=10_000)]
     timestamps: Annotated[list[Millis], Field(max_length=10_000)] = Field(

@@ -20,11 +20,14 @@ from mlledger.validation import protos
 
 from ..deps import DB, Caller
 from ..domain import validation as cases
-from .schemas import ERRORS, ArtifactOut, Id, Name, Strict
+from .schemas import ERRORS, ArtifactOut, Name, PathId, Strict
 
 router = APIRouter(tags=["validation"], responses=ERRORS)
 
-DatasetRef = StrictInt | Annotated[StrictStr, Field(min_length=1, max_length=300)]
+DatasetRef = (
+    Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
+    | Annotated[StrictStr, Field(min_length=1, max_length=300)]
+)
 Worker = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 LeaseSeconds = Annotated[float, Field(ge=5, le=3600)]
 Profile = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
@@ -244,7 +247,9 @@ def report(
 @router.get("/datasets/{dataset:path}/gate", operation_id="getDataGate", response_model=GateOut)
 def get_gate(dataset: Annotated[str, Path(max_length=300)], db: DB, who: Caller) -> GateOut:
     """The verdict on a dataset version (`id`, `name` for the latest, or `name:version`)."""
-    ref: int | str = int(dataset) if dataset.isdigit() and len(dataset) <= 19 else dataset
+    ref: int | str = (
+        int(dataset) if dataset.isascii() and dataset.isdigit() and len(dataset) <= 19 else dataset
+    )
     found, gate, job = cases.gate(db, who, ref)
     return GateOut.of(found, gate, job)
 
@@ -312,8 +317,8 @@ def diff_schemas(
     dataset: Annotated[Name, Path()],
     db: DB,
     who: Caller,
-    base: Annotated[Id | None, Query()] = None,
-    head: Annotated[Id | None, Query()] = None,
+    base: Annotated[PathId | None, Query()] = None,
+    head: Annotated[PathId | None, Query()] = None,
 ) -> SchemaDiffOut:
     """Feature-level changes between two schema versions (default: the inferred first one and
     the newest)."""

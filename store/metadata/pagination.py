@@ -1,10 +1,7 @@
-"""Opaque keyset cursors: stable under concurrent inserts, unlike offsets."""
+"""Keyset cursors: stable under concurrent inserts, unlike offsets."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -17,30 +14,30 @@ from ..errors import InvalidArgument
 T = TypeVar("T")
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"before": last_id}).encode()).decode().rstrip("=")
+MAX_POSITION = 2**63 - 1
+# Every string of this form is a position (an id to continue below, or a search offset), so a
+# cursor a client made up is a page like any other, never an error; the OpenAPI says so.
+CURSOR_PATTERN = r"^[0-9]{1,19}$"
+
+
+def encode_cursor(position: int) -> str:
+    return str(position)
 
 
 def decode_cursor(cursor: str | None) -> int | None:
-    """The id to continue before, or None for the first page.
+    """The position to continue from, or None for the first page.
 
     Raises:
-        InvalidArgument: the cursor was not produced by this server.
+        InvalidArgument: the cursor is not a decimal position.
     """
     if not cursor:
         return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        value = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-        before = value["before"]
-        if not isinstance(before, int) or isinstance(before, bool) or before < 0:
-            raise ValueError(before)
-        return before
-    except (ValueError, KeyError, TypeError, UnicodeError, binascii.Error) as exc:
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 19):
         raise InvalidArgument(
             "cursor is not valid; pass the next_cursor of a previous page",
             details={"cursor": cursor[:100]},
-        ) from exc
+        )
+    return min(int(cursor), MAX_POSITION)
 
 
 def keyset_page(

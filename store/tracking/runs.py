@@ -63,7 +63,9 @@ def _select() -> Any:
 def get(session: Session, project_id: int, ref: str, *, for_update: bool = False) -> Run:
     """A run by its uuid, or by its execution id given as digits."""
     query = _select().where(RunRow.project_id == project_id)
-    if ref.isdigit():
+    if ref.isascii() and ref.isdigit():
+        if len(ref) > 18:  # past any 64-bit id: no such run (and no overflow in the query)
+            raise NotFound(f"run {ref!r} does not exist", details={"run": ref})
         query = query.where(RunRow.execution_id == int(ref))
     else:
         query = query.where(RunRow.uuid == ref)

@@ -143,4 +143,4 @@ def test_run_inputs_and_outputs_are_lineage_edges(client: TestClient) -> None:
     assert [e["artifact"]["name"] for e in execution["inputs"]] == ["churn-train"]
     assert [e["artifact"]["name"] for e in execution["outputs"]] == ["confusion.png"]
     cycle = client.post(f"/api/v1/runs/{run['uuid']}/outputs", json={"artifact": data})
-    assert cycle.status_code == 400
+    assert cycle.status_code == 409
