@@ -8,13 +8,13 @@ framework's own (unknown route, malformed JSON, validation); unknown exceptions 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 
 from mlledger.store import errors
 
@@ -105,11 +105,24 @@ def install(app: FastAPI) -> None:
 
 
 def _allowed(request: Request) -> list[str]:
-    """The methods the routing table serves at this path (asked method by method, so that
-    included routers and mounts answer for themselves)."""
-    allowed = []
-    for method in ("DELETE", "GET", "PATCH", "POST", "PUT"):
-        scope = {**request.scope, "method": method}
-        if any(route.matches(scope)[0] == Match.FULL for route in request.app.router.routes):
-            allowed.append(method)
-    return allowed
+    """The methods the API documents at this path: the OpenAPI's paths matched as the spec
+    says (a concrete path before a templated one), so `Allow` and the schema agree."""
+    table = getattr(request.app.state, "allow_table", None)
+    if table is None:
+        table = []
+        for template, operations in request.app.openapi().get("paths", {}).items():
+            params = template.count("{")
+            regex = re.compile("^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$")
+            methods = sorted(m.upper() for m in operations if m in _METHODS)
+            table.append((params, regex, methods))
+        table.sort(key=lambda row: row[0])
+        request.app.state.allow_table = table
+    path = request.url.path
+    matches = [(params, methods) for params, regex, methods in table if regex.match(path)]
+    if not matches:
+        return []
+    fewest = matches[0][0]
+    return sorted({m for params, methods in matches if params == fewest for m in methods})
+
+
+_METHODS = frozenset({"get", "put", "post", "delete", "patch"})

@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from mlledger.store.errors import NotFound
 
+from ..auth import PROJECT_NAME
 from ..deps import DB, Caller, fast_caller
 from ..domain import artifacts as artifact_cases
 from ..domain import features
@@ -141,7 +142,7 @@ def document_online(schema: dict[str, Any]) -> dict[str, Any]:
                     "name": "x-mlledger-project",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 128},
+                    "schema": {"type": "string", "maxLength": 128, "pattern": PROJECT_NAME.pattern},
                     "description": "Project of an anonymous local request (default `default`); "
                     "with a token it must name the token's project.",
                 }

@@ -54,7 +54,12 @@ def _tighten(node: Any) -> Any:
         out["additionalProperties"] = values
     if out.get("type") == "object" and "additionalProperties" in out:
         names = out.setdefault("propertyNames", {})
-        names.setdefault("pattern", NO_NUL)
+        if "pattern" in names:
+            names.setdefault("allOf", []).append({"pattern": NO_NUL})
+        else:
+            names["pattern"] = NO_NUL
+    if out.get("type") == "array" and out.get("items") == {}:
+        out["items"] = {"$ref": "#/components/schemas/JsonValue"}
     if (
         out.get("type") == "string"
         and "pattern" not in out
@@ -62,6 +67,8 @@ def _tighten(node: Any) -> Any:
         and out.get("format") not in ("binary", "date-time", "date", "uuid")
     ):
         out["pattern"] = NO_NUL
+    elif out.get("type") == "string" and "pattern" in out and out["pattern"] != NO_NUL:
+        out.setdefault("allOf", []).append({"pattern": NO_NUL})
     if out.get("type") == "integer":
         for bound in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
             value = out.get(bound)

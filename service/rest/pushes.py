@@ -17,7 +17,7 @@ from mlledger.store.validation.gates import Gate
 from ..deps import DB, Caller
 from ..domain import pushes as cases
 from .models import ModelPath, VersionPath
-from .schemas import ERRORS, Cursor, PageOut, Strict, at_least_one
+from .schemas import ERRORS, Cursor, PageOut, Strict, at_least_one, integer
 from .validation import DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
@@ -359,7 +359,7 @@ class PushIn(Strict):
         }
     )
 
-    version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = None
+    version: integer(1, 2**31 - 1) | None = None
     to: AliasName = "production"
     rollback: StrictBool = Field(False, description="Back to the version before the last push.")
 

@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from mlledger.store import entities
 from mlledger.store.metadata.pagination import CURSOR_PATTERN
@@ -25,7 +33,28 @@ Uri = Annotated[
 Fingerprint = Annotated[
     str, StringConstraints(min_length=1, max_length=256, pattern=r"^[\x21-\x7e]+$")
 ]
-Id = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
+
+
+def integer(ge: int, le: int) -> Any:
+    """A strict integer in [ge, le] that also takes a whole float (JSON Schema's `integer`
+    admits `3.0`), never text or a boolean. Ints are checked in pydantic's core (a column of
+    10,000 costs ~0.4 ms); only floats reach Python."""
+
+    def whole(value: float) -> int:
+        if not value.is_integer() or not ge <= int(value) <= le:
+            raise ValueError(f"must be a whole number between {ge} and {le}")
+        return int(value)
+
+    exact = Annotated[int, Field(ge=ge, le=le, strict=True)]
+    floating = Annotated[float, Field(strict=True, allow_inf_nan=False), AfterValidator(whole)]
+    return Annotated[
+        exact | floating,
+        Field(union_mode="left_to_right"),
+        WithJsonSchema({"type": "integer", "minimum": ge, "maximum": le}),
+    ]
+
+
+Id = integer(1, 2**63 - 1)
 # In a path or query string an id arrives as text: ASCII digits only (pydantic refuses `²`
 # and `٣`, which Python's int() would take), within the databases' 64-bit range.
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]

@@ -10,6 +10,7 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     Field,
     StringConstraints,
     WithJsonSchema,
@@ -18,7 +19,7 @@ from pydantic import (
 
 from mlledger.store import entities
 
-from .schemas import ArtifactIn, ArtifactOut, JsonObject, Name, Strict
+from .schemas import ArtifactIn, ArtifactOut, JsonObject, Name, Strict, exactly_one, integer
 
 # As MLflow: letters, digits, underscores, dashes, periods, spaces, slashes (and colons).
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^[\w\-. /:]+$")]
@@ -51,8 +52,8 @@ AliasName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")
 ]
 Text = Annotated[str, StringConstraints(max_length=5000)]
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1, strict=True)]
-Millis = Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)]
+Int64 = integer(-(2**63), 2**63 - 1)
+Millis = integer(0, 2**63 - 1)
 
 
 def _param_text(value: Any) -> Any:
@@ -218,11 +219,13 @@ class RegisteredModelOut(BaseModel):
 
 
 class ModelVersionIn(Strict):
+    model_config = ConfigDict(json_schema_extra=exactly_one(("artifact",), ("artifact_id",)))
+
     run: RunUuid | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = Field(
         None, description="The run (uuid or id) that wrote the model: the version's lineage."
     )
     artifact: ArtifactIn | None = Field(None, description="A new model artifact (kind model).")
-    artifact_id: Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)] | None = None
+    artifact_id: integer(1, 2**63 - 1) | None = None
     description: Text | None = None
     tags: Tags = Field(default_factory=dict)
     metrics: Annotated[dict[Key, Annotated[float, Field(strict=True)]], Field(max_length=1000)] = (
@@ -267,8 +270,8 @@ class ModelVersionOut(BaseModel):
 
 
 class AliasIn(Strict):
-    version: Annotated[int, Field(ge=1, strict=True)]
-    expected_version: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+    version: integer(1, 2**31 - 1)
+    expected_version: integer(1, 2**31 - 1) | None = Field(
         None,
         description="Compare-and-set: move only if the alias now points at this version "
         "(null: only if it does not exist). Omit to move unconditionally.",
