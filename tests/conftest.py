@@ -113,13 +113,6 @@ def client(app, project_name: str) -> Iterator[TestClient]:  # type: ignore[no-u
         yield c
 
 
-@pytest.fixture
-def api_schema(app):  # type: ignore[no-untyped-def]
-    import schemathesis
-
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
-
-
 @pytest.fixture(scope="session")
 def server(
     db: Database, database_url: str, tmp_path_factory: pytest.TempPathFactory

@@ -201,7 +201,7 @@ def update(
             )
         if state in TERMINAL_STATES and ended_at is None and current.ended_at is None:
             ended_at = utcnow()
-        _check_times(current.started_at, ended_at)
+        _check_times(current.started_at, ended_at, stored=True)
         before, after = executions.update(
             session,
             who.project_id,
@@ -378,9 +378,11 @@ def _dedupe(edges: list[Event]) -> list[Event]:
     return list(seen.values())
 
 
-def _check_times(started: datetime | None, ended: datetime | None) -> None:
+def _check_times(started: datetime | None, ended: datetime | None, *, stored: bool = False) -> None:
+    """`stored`: `started` is the execution's recorded start, so an earlier end conflicts
+    with the execution as it is (409), rather than contradicting the request itself."""
     if started is not None and ended is not None and ended < started:
-        raise InvalidArgument(
+        raise (FailedPrecondition if stored else InvalidArgument)(
             "ended_at is before started_at",
             details={"started_at": started.isoformat(), "ended_at": ended.isoformat()},
         )

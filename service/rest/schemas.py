@@ -58,6 +58,7 @@ Id = integer(1, 2**63 - 1)
 # In a path or query string an id arrives as text: ASCII digits only (pydantic refuses `²`
 # and `٣`, which Python's int() would take), within the databases' 64-bit range.
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+PathVersion = Annotated[int, Field(ge=1, le=2**31 - 1)]  # versions are 32-bit
 Cursor = Annotated[
     str | None,
     Query(

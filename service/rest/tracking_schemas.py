@@ -218,8 +218,17 @@ class RegisteredModelOut(BaseModel):
         )
 
 
+def _model_version_rules(schema: dict[str, Any]) -> None:
+    schema.update(exactly_one(("artifact",), ("artifact_id",)))
+    # A new artifact here is a model: the OpenAPI says so, as the server does.
+    artifact = schema["properties"]["artifact"]
+    schema["properties"]["artifact"] = {
+        "allOf": [artifact, {"properties": {"kind": {"const": "model"}}}]
+    }
+
+
 class ModelVersionIn(Strict):
-    model_config = ConfigDict(json_schema_extra=exactly_one(("artifact",), ("artifact_id",)))
+    model_config = ConfigDict(json_schema_extra=_model_version_rules)
 
     run: RunUuid | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = Field(
         None, description="The run (uuid or id) that wrote the model: the version's lineage."

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import BaseModel, Field, StrictInt, StrictStr
+from pydantic import BaseModel, Field, StrictStr
 
 from mlledger.store.entities import Artifact
 from mlledger.store.errors import InvalidArgument
@@ -20,14 +20,11 @@ from mlledger.validation import protos
 
 from ..deps import DB, Caller
 from ..domain import validation as cases
-from .schemas import ERRORS, ArtifactOut, Name, PathId, Strict
+from .schemas import ERRORS, ArtifactOut, Name, PathVersion, Strict, integer
 
 router = APIRouter(tags=["validation"], responses=ERRORS)
 
-DatasetRef = (
-    Annotated[StrictInt, Field(ge=1, le=2**63 - 1)]
-    | Annotated[StrictStr, Field(min_length=1, max_length=300)]
-)
+DatasetRef = integer(1, 2**63 - 1) | Annotated[StrictStr, Field(min_length=1, max_length=300)]
 Worker = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 LeaseSeconds = Annotated[float, Field(ge=5, le=3600)]
 Profile = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]
@@ -286,7 +283,12 @@ def get_content(
             "required": True,
             "content": {
                 "text/plain": {"schema": {"type": "string"}},
-                "application/json": {"schema": {"type": "object"}},
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+                    }
+                },
                 "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
             },
         }
@@ -317,8 +319,8 @@ def diff_schemas(
     dataset: Annotated[Name, Path()],
     db: DB,
     who: Caller,
-    base: Annotated[PathId | None, Query()] = None,
-    head: Annotated[PathId | None, Query()] = None,
+    base: Annotated[PathVersion | None, Query()] = None,
+    head: Annotated[PathVersion | None, Query()] = None,
 ) -> SchemaDiffOut:
     """Feature-level changes between two schema versions (default: the inferred first one and
     the newest)."""
