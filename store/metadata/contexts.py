@@ -49,24 +49,35 @@ def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int,
 
 
 def create(session: Session, project_id: int, spec: NewContext) -> Context:
-    """Raises AlreadyExists when a context of that kind and name exists."""
-    exists = session.scalar(
-        select(ContextRow.id).where(
-            ContextRow.project_id == project_id,
-            ContextRow.kind == spec.kind,
-            ContextRow.name == spec.name,
+    """Raises AlreadyExists when a context of that kind and name exists — also when another
+    transaction creates it at the same moment (the insert yields to the unique key instead of
+    failing on it)."""
+    made = session.scalar(
+        bulk.dialect_insert(session)(ContextRow)
+        .values(
+            project_id=project_id,
+            kind=spec.kind,
+            name=spec.name,
+            properties=spec.properties,
+            created_at=utcnow(),
         )
+        .on_conflict_do_nothing()
+        .returning(ContextRow.id)
     )
-    if exists is not None:
+    if made is None:
+        exists = session.scalar(
+            select(ContextRow.id).where(
+                ContextRow.project_id == project_id,
+                ContextRow.kind == spec.kind,
+                ContextRow.name == spec.name,
+            )
+        )
         raise AlreadyExists(
             f"{spec.kind} {spec.name!r} already exists",
             details={"kind": spec.kind, "name": spec.name, "context_id": exists},
         )
-    row = ContextRow(
-        project_id=project_id, kind=spec.kind, name=spec.name, properties=spec.properties
-    )
-    session.add(row)
-    session.flush()
+    row = session.get(ContextRow, made)
+    assert row is not None
     return to_entity(row)
 
 

@@ -53,7 +53,13 @@ def get_gate(session: Session, model_id: int) -> ModelGate | None:
 
 def put_gate(session: Session, model_id: int, config: dict[str, Any]) -> tuple[ModelGate, bool]:
     """Replace the gate; a new revision only when the configuration changed (so re-applying
-    the same file in CI does not make every blessing stale). (gate, changed)"""
+    the same file in CI does not make every blessing stale). (gate, changed)
+
+    The model's row is locked first: the first gate of a model has no row of its own to lock,
+    and two first writers would otherwise both insert it."""
+    session.execute(
+        select(RegisteredModelRow.id).where(RegisteredModelRow.id == model_id).with_for_update()
+    )
     row = session.get(ModelGateRow, model_id, with_for_update=True)
     if row is None:
         row = ModelGateRow(registered_model_id=model_id, revision=1, config=config)
