@@ -93,9 +93,52 @@ def schema_from_upload(body: bytes, content_type: str) -> schema_pb2.Schema:
             schema.ParseFromString(body)
     except (text_format.ParseError, json_format.ParseError, DecodeError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"not a tensorflow-metadata Schema: {e}") from e
+    except RecursionError as e:
+        raise InvalidArgument(
+            f"the schema nests deeper than {MAX_NESTING} messages; struct features that deep "
+            "are not a schema TFDV can use"
+        ) from e
     if not schema.feature:
         raise InvalidArgument("the schema has no features")
+    depth = _depth(schema)
+    if depth > MAX_NESTING:
+        raise InvalidArgument(
+            f"the schema nests {depth} messages deep; at most {MAX_NESTING} (protobuf readers "
+            "stop at 100, and TFDV's struct features never come close)"
+        )
+    # What is stored must read back, in both renderings the API offers.
+    try:
+        schema_pb2.Schema.FromString(schema.SerializeToString())
+        json_format.MessageToDict(schema)
+    except (DecodeError, RecursionError, ValueError) as e:
+        raise InvalidArgument(f"the schema does not read back: {e}") from e
     return schema
+
+
+MAX_NESTING = 40
+
+
+def _depth(message: Any, level: int = 1) -> int:
+    """How deep messages nest inside `message` (stops counting past MAX_NESTING)."""
+    if level > MAX_NESTING:
+        return level
+    deepest = level
+    for field, value in message.ListFields():
+        if field.type != field.TYPE_MESSAGE:
+            continue
+        repeated = (
+            field.is_repeated  # protobuf >= 6; `label` is deprecated there
+            if hasattr(field, "is_repeated")
+            else field.label == field.LABEL_REPEATED
+        )
+        children = value if repeated else [value]
+        for child in children:
+            if not hasattr(child, "ListFields"):  # a map's values
+                continue
+            deepest = max(deepest, _depth(child, level + 1))
+            if deepest > MAX_NESTING:
+                return deepest
+    return deepest
 
 
 def diff(base: bytes, head: bytes) -> list[dict[str, Any]]:

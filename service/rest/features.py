@@ -47,13 +47,22 @@ def _svc(request: Request) -> features.FeatureService:
 class _Selection(Strict):
     model_config = ConfigDict(json_schema_extra=exactly_one(("features",), ("feature_service",)))
 
-    features: Annotated[list[FeatureRef], Field(min_length=1, max_length=1000)] | None = None
+    features: (
+        Annotated[
+            list[FeatureRef],
+            Field(min_length=1, max_length=1000, json_schema_extra={"uniqueItems": True}),
+        ]
+        | None
+    ) = None
     feature_service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> _Selection:
         if (self.features is None) == (self.feature_service is None):
             raise ValueError("give exactly one of features and feature_service")
+        if self.features is not None and len(set(self.features)) != len(self.features):
+            twice = sorted({f for f in self.features if self.features.count(f) > 1})
+            raise ValueError(f"features named twice: {', '.join(twice)}")
         return self
 
 

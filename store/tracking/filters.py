@@ -12,6 +12,8 @@ Every mistake raises InvalidArgument naming the position and what was expected.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +27,10 @@ from ..models.base import to_utc
 
 MAX_LENGTH = 4000
 MAX_TERMS = 64
+MAX_NESTING = 32  # parentheses and `not`s: deeper is no real query, and recursion has a floor
+# The keys params and tags may have (as the API stores them); a filter on any other key
+# matches nothing, and must not reach a JSON path where a quote would break it.
+_STORED_KEY = re.compile(r"^[\w\-. /:]+$")
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -115,6 +121,12 @@ def parse_field(text: str, token: str, pos: int) -> Field:
         )
     if key.startswith("`"):
         key = key[1:-1]
+    if canonical in ("params", "tags") and not _STORED_KEY.match(key):
+        raise _error(
+            text,
+            pos,
+            f"{canonical} keys are letters, digits and _ - . / : or space; {key!r} is none",
+        )
     if canonical == "attributes" and key not in ATTRIBUTES:
         raise _error(
             text, pos, f"unknown attribute {key!r}; attributes are {', '.join(ATTRIBUTES)}"
@@ -128,6 +140,7 @@ class _Parser:
         self.tokens = _tokenize(text)
         self.i = 0
         self.terms = 0
+        self.depth = 0
 
     @property
     def tok(self) -> _Tok:
@@ -168,13 +181,26 @@ class _Parser:
         return parts[0] if len(parts) == 1 else and_(*parts)
 
     def not_expr(self) -> ColumnElement[bool]:
+        pos = self.tok.pos
         if self.take("keyword", "not"):
-            return not_(self.not_expr())
+            with self._nested(pos):
+                return not_(self.not_expr())
         if self.take("op", "("):
-            expr = self.or_expr()
+            with self._nested(pos):
+                expr = self.or_expr()
             self.expect("op", ")", "')'")
             return expr
         return self.comparison()
+
+    @contextmanager
+    def _nested(self, pos: int) -> Iterator[None]:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise _error(self.text, pos, f"nested more than {MAX_NESTING} deep")
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     def comparison(self) -> ColumnElement[bool]:
         self.terms += 1

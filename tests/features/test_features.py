@@ -60,10 +60,10 @@ def test_online_values_equal_the_source(client: TestClient, applied, frame: pd.D
     assert by_service["driver_hourly_stats:acc_rate"]["statuses"] == ["PRESENT"]
 
 
-def test_fast_path_agrees_with_feasts_sdk(svc, principal, applied, services) -> None:
+def test_fast_path_agrees_with_feasts_sdk(db, svc, principal, applied, services) -> None:
     from mlledger.store.features import online as reads
 
-    store = svc.store(principal)
+    store = svc.store(db, principal)
     snap = svc.snapshots.get(store)
     refs = reads.resolve(snap, FEATURES, None)
     entities = {"driver_id": [1003, 1001, 99]}
@@ -127,7 +127,7 @@ def test_values_older_than_the_ttl_are_null_with_outside_max_age(
     assert all(got["driver_hourly_stats:conv_rate"]["event_timestamps"])
     # Feast itself serves the stale value as if it were fresh (feast-dev/feast#1802, #6821).
     stale = (
-        svc.store(principal)
+        svc.store(db, principal)
         .get_online_features(features=FEATURES, entity_rows=[{"driver_id": 1001}])
         .to_dict()
     )
@@ -208,7 +208,7 @@ def test_both_offline_engines_match_the_brute_force_at_the_edges(
     )
     expected = brute_force(source, rows, timedelta(hours=2))
     assert expected[0] == 0.125 and expected[1] is not None and expected[2] is None
-    store = svc.store(principal)
+    store = svc.store(db, principal)
     refs = [("driver_hourly_stats", "conv_rate"), ("driver_hourly_stats", "city")]
     results = {}
     for engine in ("auto", "feast"):
@@ -410,7 +410,7 @@ def test_redis_cluster_serves_the_same_answer(
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )
-    store = svc.store(principal)
+    store = svc.store(db, principal)
     snap = svc.snapshots.get(store)
     refs = reads.resolve(snap, FEATURES, None)
     entities = {"driver_id": [*DRIVERS, 99]}

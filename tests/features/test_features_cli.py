@@ -60,7 +60,7 @@ def test_apply_materialize_then_read_through_the_client(
     assert {e["artifact"]["name"] for e in first["inputs"]} >= {"driver_hourly_stats"}
 
     ours = mlledger.Client(
-        "http://testserver",
+        "http://127.0.0.1:8080",  # a loopback host, as LocalClient connects
         project=project_name,
         spool_dir=tmp_path / "spool",
         transport=client._transport,
