@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,6 +168,10 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` worker processes: settings from MLLEDGER_* variables."""
     app = create_app(Settings())
+    # GraphQL executions resolve in threads (graphql/schema.py); with Python's default 5 ms GIL
+    # switch interval, each hop of the event loop could wait that long behind one of them.
+    # 1 ms keeps `/health` and the REST routes answering while a large query resolves.
+    sys.setswitchinterval(0.001)
     # Everything alive now (Feast, pandas, pyarrow, the schemas: ~250k objects) lives as long
     # as the worker. Frozen, a full collection no longer rescans it: otherwise ~200 ms paused
     # in the middle of some request, where the online read's p99 is a few ms.

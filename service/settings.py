@@ -55,6 +55,12 @@ class GraphQLSettings(BaseModel):
     timeout_seconds: float = Field(
         10.0, gt=0, description="Time budget of one GraphQL execution; past it, an error."
     )
+    max_concurrent: int = Field(
+        1,
+        ge=1,
+        description="GraphQL executions at once per service process; others wait their turn "
+        "(more would share the same cores and slow every other request).",
+    )
     max_request_bytes: int = Field(
         256 * 1024, ge=1024, description="GraphQL request bodies larger than this get HTTP 413."
     )

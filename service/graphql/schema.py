@@ -248,24 +248,37 @@ class Query:
 
 
 class BudgetedSchema(strawberry.Schema):
-    """A schema whose every execution stops at a time budget: past it, the answer is one
-    error and nothing more is resolved (work already handed to a thread finishes there, and
-    its result is dropped), so no request holds the server for longer than the budget."""
+    """A schema whose executions run off the server's event loop and stop at a time budget.
 
-    def __init__(self, *args: Any, budget_seconds: float, **kwargs: Any) -> None:
+    Resolving a large answer (thousands of lineage nodes, a field each) is CPU work that would
+    hold the event loop — and with it every other request, `/health` included — for as long
+    as it takes. So each execution runs in a thread of its own, on an event loop of its own
+    (its dataloaders bind to that loop on first use). Past the budget the answer is one error
+    and nothing more is resolved; work already handed to a database thread finishes there, and
+    its result is dropped."""
+
+    def __init__(self, *args: Any, budget_seconds: float, concurrency: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.budget_seconds = budget_seconds
+        # Executions at once per process: more would only share the same cores (and the GIL)
+        # and slow everything else down; the rest wait, holding nothing.
+        self.slots = asyncio.Semaphore(concurrency)
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:  # type: ignore[override]
+        async with self.slots:
+            return await asyncio.to_thread(self._off_loop, *args, **kwargs)
+
+    def _off_loop(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        run = super().execute
         try:
-            return await asyncio.wait_for(super().execute(*args, **kwargs), self.budget_seconds)
+            return asyncio.run(asyncio.wait_for(run(*args, **kwargs), self.budget_seconds))
         except TimeoutError:
             return ExecutionResult(
                 data=None,
                 errors=[
                     GraphQLError(
-                        f"the query ran past its time budget of {self.budget_seconds:g} s; ask "
-                        "for less (smaller `first` or `maxNodes`, fewer fields)",
+                        f"the query ran past its time budget of {self.budget_seconds:g} s; "
+                        "ask for less (smaller `first` or `maxNodes`, fewer fields)",
                         extensions={"code": "query_timeout", "budget": self.budget_seconds},
                     )
                 ],
@@ -288,4 +301,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
             DomainErrors,
         ],
         budget_seconds=g.timeout_seconds,
+        concurrency=g.max_concurrent,
     )

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"], responses=ERRORS)
 
 class TokenIn(Strict):
     name: ShortText
-    scope: Literal["read", "write", "admin"]
+    scope: Literal["read", "write", "admin", "worker"]
 
 
 class TokenOut(BaseModel):
