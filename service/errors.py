@@ -78,7 +78,7 @@ def install(app: FastAPI) -> None:
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
             {
-                "location": [str(p) for p in e.get("loc", ())],
+                "location": [str(p) for p in e.get("loc", ()) if not _union_member(p)],
                 "message": e.get("msg", ""),
                 "type": e.get("type", ""),
             }
@@ -102,6 +102,16 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _response(500, "internal", "internal server error")
+
+
+def _union_member(part: object) -> bool:
+    """pydantic names the member of a union an error came from (`union[int,float]`,
+    `constrained-int`, `function-after[whole(), float]`): the client's field is the part
+    before it, so the location names only what the client sent."""
+    text = str(part)
+    return isinstance(part, str) and (
+        ("[" in text and not text.startswith("[")) or text.startswith(("constrained-", "function-"))
+    )
 
 
 def _allowed(request: Request) -> list[str]:
