@@ -50,6 +50,17 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
         settings = Settings()
     except Exception as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    if settings.is_embedded and not (settings.home / "mlledger.db").exists():
+        # Zero configuration means zero steps: the embedded database is made at the head.
+        settings.home.mkdir(parents=True, exist_ok=True)
+        engine = _engine(settings)
+        try:
+            migrations.upgrade(engine)
+        finally:
+            engine.dispose()
+        click.echo(
+            f"mlledger created {settings.home / 'mlledger.db'} at revision {migrations.head()}"
+        )
     engine = _engine(settings)
     try:
         at, head = migrations.current(engine), migrations.head()

@@ -11,7 +11,7 @@ import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,7 +97,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(
         Path(".mlledger"),
-        description="Folder of the embedded default; its SQLite database lives here.",
+        description="Folder of the embedded default; its SQLite database lives here. A relative "
+        "path is taken from the working directory when the settings are read (and stays that "
+        "folder if the process changes directory later).",
     )
     database_url: str | None = Field(
         None,
@@ -120,6 +122,18 @@ class Settings(BaseSettings):
     lineage: LineageSettings = Field(default_factory=LineageSettings)  # type: ignore[arg-type]
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)  # type: ignore[arg-type]
     features: FeatureSettings = Field(default_factory=FeatureSettings)  # type: ignore[arg-type]
+
+    @field_validator("home")
+    @classmethod
+    def _absolute(cls, home: Path) -> Path:
+        # Feast joins its repo path with relative paths, and `features apply` changes
+        # directory into the repo: a relative home would be joined twice.
+        return home.expanduser().absolute()
+
+    @property
+    def is_embedded(self) -> bool:
+        """The zero-configuration default: SQLite under `home`."""
+        return self.database_url is None
 
     @property
     def resolved_database_url(self) -> str:

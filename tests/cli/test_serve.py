@@ -66,11 +66,44 @@ def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, l
         print(out)
 
 
-def test_serve_refuses_an_unmigrated_database_then_serves(tmp_path: Path, env, database_url):
-    if database_url.startswith("sqlite"):
-        refused = cli("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
-        assert refused.returncode != 0
-        assert "mlledger db upgrade" in refused.stderr
+def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path, env, database_url):
+    """Zero configuration, zero steps: the SQLite database is made at the head on first serve
+    (and the relative home resolved once, so nothing is created twice)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the embedded default is SQLite")
+    with serving(cwd=tmp_path, env=env) as (url, output):
+        assert httpx.get(f"{url}/api/v1/artifacts").status_code == 200
+    assert "created" in output[0] and "at revision" in output[0]
+    assert (tmp_path / ".mlledger" / "mlledger.db").exists()
+    assert not (tmp_path / ".mlledger" / ".mlledger").exists()
+
+
+def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path, env, database_url):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("Postgres is never migrated implicitly")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"unmigrated_{os.getpid()}"
+    admin = create_engine(
+        make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    empty = make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    refused = cli(
+        "serve",
+        "--port",
+        str(free_port()),
+        cwd=tmp_path,
+        env={**env, "MLLEDGER_DATABASE_URL": empty},
+    )
+    assert refused.returncode != 0 and "mlledger db upgrade" in refused.stderr
+
+
+def test_serve_after_an_upgrade(tmp_path: Path, env, database_url):
     upgraded = cli("db", "upgrade", cwd=tmp_path, env=env)
     assert upgraded.returncode == 0 and "database at revision" in upgraded.stdout
     with serving(cwd=tmp_path, env=env) as (url, output):

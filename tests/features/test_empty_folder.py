@@ -1,0 +1,69 @@
+"""A new user's first steps, from an empty folder with no MLLEDGER_* variables: serve, apply a
+Feast repo, materialize, read online values — each a real process in that folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from feature_repo import DRIVERS, driver_frame, write_repo
+from servers import free_port
+
+MLLEDGER = [sys.executable, "-m", "mlledger.client"]
+
+
+def test_serve_apply_materialize_read_from_an_empty_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    now = datetime.now(UTC).replace(microsecond=0)
+    repo = write_repo(tmp_path / "repo", driver_frame(DRIVERS, hours=6, end=now), ttl_hours=2)
+    relative_repo = os.path.relpath(repo, folder)
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*MLLEDGER, *args], cwd=folder, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    port = free_port()
+    server = subprocess.Popen(
+        [*MLLEDGER, "serve", "--port", str(port), "--no-access-log"],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
+            time.sleep(0.2)
+        applied = run("features", "apply", relative_repo)
+        assert applied.returncode == 0, applied.stderr
+        start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+        end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
+        done = run("features", "materialize", "--start", start, "--end", end)
+        assert done.returncode == 0, done.stderr
+        r = httpx.post(
+            f"{url}/api/v1/features/online",
+            json={"features": ["driver_hourly_stats:city"], "entities": {"driver_id": DRIVERS}},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["results"][0]["statuses"] == ["PRESENT"] * len(DRIVERS)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert (folder / ".mlledger" / "mlledger.db").exists()
+    assert not list(folder.rglob(".mlledger/.mlledger"))
