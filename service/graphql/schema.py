@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import QueryDepthLimiter
 from strawberry.types import ExecutionResult
-from strawberry.types.nodes import SelectedField
 
 from mlledger.store.errors import InvalidArgument, NotFound
 
@@ -23,6 +22,7 @@ from ..settings import Settings
 from .errors import DomainErrors
 from .explorer import SearchHit
 from .limits import Limits, cost_limit
+from .lineage import MaxNodes, lineage_of
 from .tracking import RegisteredModel, RegisteredModelConnection, Run, RunConnection
 from .types import (
     Artifact,
@@ -42,19 +42,6 @@ def _first(info: Ctx, first: int) -> int:
     if not 1 <= first <= cap:
         raise InvalidArgument(f"first must be between 1 and {cap}", details={"first": first})
     return first
-
-
-def _selects(fields: list[Any], *path: str) -> bool:
-    """Whether the selection (fragments included) reaches `path`, e.g. nodes → status."""
-    if not path:
-        return True
-    for f in fields:
-        if isinstance(f, SelectedField):
-            if f.name == path[0] and _selects(f.selections, *path[1:]):
-                return True
-        elif _selects(f.selections, *path):  # a fragment: its fields are ours
-            return True
-    return False
 
 
 @strawberry.type
@@ -132,39 +119,10 @@ class Query:
         node_id: str,
         direction: Direction = Direction.BOTH,
         depth: int | None = None,
-        max_nodes: Annotated[
-            int | None,
-            strawberry.argument(
-                description="Nodes the answer holds at most (default and bound: the server's "
-                "`lineage.max_nodes`); the query's cost is counted from it."
-            ),
-        ] = None,
+        max_nodes: MaxNodes = None,
     ) -> Lineage:
-        c = info.context
-        bound = c.settings.lineage.max_nodes
-        if max_nodes is not None and not 1 <= max_nodes <= bound:
-            raise InvalidArgument(
-                f"maxNodes must be between 1 and {bound}", details={"maxNodes": max_nodes}
-            )
         node_type, raw_id = lineage_cases.parse_node_id(node_id)
-        graph = await asyncio.to_thread(
-            lineage_cases.get,
-            c.db,
-            c.who,
-            node_type,
-            raw_id,
-            direction=direction.value,
-            depth=depth if depth is not None else c.settings.lineage.default_depth,
-            max_depth=c.settings.lineage.max_depth,
-            max_nodes=max_nodes or bound,
-        )
-        # Statuses cost three queries: only when the query asks for them.
-        found = (
-            await asyncio.to_thread(lineage_cases.statuses, c.db, c.who, graph)
-            if _selects([s for f in info.selected_fields for s in f.selections], "nodes", "status")
-            else {}
-        )
-        return Lineage.of(graph, found)
+        return await lineage_of(info, node_type, raw_id, direction, depth, max_nodes)
 
     @strawberry.field(description="A run by uuid or execution id.")
     async def run(self, info: Ctx, id: str) -> Run | None:

@@ -66,6 +66,18 @@ class Artifact:
     def node_id(self) -> str:
         return entities.node_key("artifact", self.id)
 
+    @strawberry.field(description="The graph around this artifact (as `Query.lineage`).")
+    async def lineage(
+        self,
+        info: Ctx,
+        direction: Direction = Direction.BOTH,
+        depth: int | None = None,
+        max_nodes: int | None = None,
+    ) -> Lineage:
+        from .lineage import lineage_of  # it builds on these types
+
+        return await lineage_of(info, "artifact", self.id, direction, depth, max_nodes)
+
     @strawberry.field(description="The executions that wrote this artifact (the first `first`).")
     async def producers(self, info: Ctx, first: int = NEIGHBOURS) -> list[Execution]:
         return await _executions(info, self.id, "OUTPUT", neighbours(first))
@@ -122,6 +134,18 @@ class Execution:
     @strawberry.field(description="Graph-wide id, e.g. `execution:7`; pass it to `lineage`.")
     def node_id(self) -> str:
         return entities.node_key("execution", self.id)
+
+    @strawberry.field(description="The graph around this execution (as `Query.lineage`).")
+    async def lineage(
+        self,
+        info: Ctx,
+        direction: Direction = Direction.BOTH,
+        depth: int | None = None,
+        max_nodes: int | None = None,
+    ) -> Lineage:
+        from .lineage import lineage_of
+
+        return await lineage_of(info, "execution", self.id, direction, depth, max_nodes)
 
     @strawberry.field(description="What it read (the first `first`).")
     async def inputs(self, info: Ctx, first: int = NEIGHBOURS) -> list[EventEdge]:

@@ -206,3 +206,27 @@ def test_a_query_past_its_time_budget_stops(settings, db, project_name):
 def test_a_huge_graphql_document_is_413(client: TestClient):
     r = client.post("/graphql", json={"query": "{ " + "__typename " * 40_000 + "}"})
     assert r.status_code == 413
+
+
+def test_lineage_from_any_artifact_or_execution(client: TestClient):
+    """The walk can start where the query stands: from a model version's artifact upward."""
+    a = run(client, "train", [new("dataset", "raw")], [new("model", "m")])
+    model = a["outputs"][0]["artifact"]
+    body = gql(
+        client,
+        """query ($id: Int!) { artifact(id: $id) {
+          lineage(direction: UPSTREAM, depth: 2, maxNodes: 10) { root nodes { name } } } }""",
+        id=model["id"],
+    )
+    assert [n["name"] for n in body["data"]["artifact"]["lineage"]["nodes"]] == [
+        "m",
+        "train",
+        "raw",
+    ]
+    body = gql(
+        client,
+        """query ($id: Int!) { execution(id: $id) {
+          lineage(direction: DOWNSTREAM, depth: 1) { nodes { name } } } }""",
+        id=a["id"],
+    )
+    assert {n["name"] for n in body["data"]["execution"]["lineage"]["nodes"]} == {"train", "m"}
