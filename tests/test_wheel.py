@@ -1,0 +1,80 @@
+"""What users get is what was tested: a wheel built from the tree, installed (not editable)
+into a fresh environment from the service lock, starts the server, serves the API and the
+built explorer — and carries none of the explorer's sources."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import httpx
+from servers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+UV = ROOT / ".venv" / "bin" / "uv"
+
+
+def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
+    out = tmp_path / "dist"
+    subprocess.run([str(UV), "build", "--wheel", "-q", "-o", str(out), str(ROOT)], check=True)
+    (wheel,) = out.glob("mlledger-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "mlledger/store/features/online.py" in names
+    assert "mlledger/store/validation/jobs.py" in names
+    assert "mlledger/ui/dist/index.html" in names
+    assert not [n for n in names if "/ui/src/" in n or "node_modules" in n or "package" in n]
+    assert not [n for n in names if n.startswith(("tests/", "bench/", "mlledger/tests"))]
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    lock = ROOT / "requirements" / "service.lock"
+    subprocess.run([str(UV), "pip", "sync", "-q", "--python", str(python), str(lock)], check=True)
+    subprocess.run(
+        [str(UV), "pip", "install", "-q", "--python", str(python), "--no-deps", str(wheel)],
+        check=True,
+    )
+    folder = tmp_path / "empty"
+    folder.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env.pop("PYTHONPATH", None)
+    port = free_port()
+    server = subprocess.Popen(
+        [str(venv / "bin" / "mlledger"), "serve", "--port", str(port)],
+        cwd=folder,  # not the repository: nothing can be imported from the tree
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/api/v1/health", timeout=2).is_success:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None:
+                raise AssertionError(server.stdout.read())  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the installed server did not start"
+            time.sleep(0.2)
+        ui = httpx.get(f"{url}/ui/", timeout=10)
+        assert ui.status_code == 200 and "<html" in ui.text.lower()
+        where = subprocess.run(
+            [str(python), "-c", "import mlledger, sys; print(mlledger.__file__)"],
+            cwd=folder,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        assert str(venv) in where  # the installed copy, not the tree
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
