@@ -263,18 +263,95 @@ def gate() -> None:
     no verdict in time)."""
 
 
+def _thresholds(default: float | None, per_feature: tuple[str, ...]) -> dict[str, Any] | None:
+    features = {}
+    for item in per_feature:
+        name, sep, bound = item.rpartition("=")
+        try:
+            features[name] = float(bound)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not FEATURE=BOUND")
+    if default is None and not features:
+        return None
+    return (
+        {"default": default, "features": features}
+        if default is not None
+        else {"features": features}
+    )
+
+
 @gate.command("data")
 @click.option("--dataset", required=True, help="NAME (latest version), NAME:VERSION or an id.")
 @click.option("--wait", is_flag=True, help="Wait for a pending validation.")
+@click.option(
+    "--drift",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Drift bound for every feature (vs the previous version).",
+)
+@click.option(
+    "--drift-feature",
+    multiple=True,
+    metavar="FEATURE=BOUND",
+    help="A feature's own drift bound; repeatable.",
+)
+@click.option(
+    "--skew",
+    type=click.FloatRange(0, 1, min_open=True),
+    help="Skew bound for every feature (vs --serving-dataset).",
+)
+@click.option(
+    "--skew-feature",
+    multiple=True,
+    metavar="FEATURE=BOUND",
+    help="A feature's own skew bound; repeatable.",
+)
+@click.option(
+    "--serving-dataset", help="Serving data to measure skew against (NAME[:VERSION] or id)."
+)
+@click.option(
+    "--environment", type=click.Choice(["TRAINING", "SERVING"]), help="Schema environment."
+)
+@click.option("--profile", help="Runner profile of the workers (default direct).")
 @_gate_options
-def gate_data(dataset, wait, timeout, as_format, junit_file, url, token, project) -> None:  # type: ignore[no-untyped-def]
-    """Did this dataset version pass its data gate? Requests the validation if none ran yet.
+def gate_data(  # type: ignore[no-untyped-def]
+    dataset,
+    wait,
+    drift,
+    drift_feature,
+    skew,
+    skew_feature,
+    serving_dataset,
+    environment,
+    profile,
+    timeout,
+    as_format,
+    junit_file,
+    url,
+    token,
+    project,
+) -> None:
+    """Did this dataset version pass its data gate? Requests the validation if none ran yet,
+    or again when the options given differ from the last validation's.
 
     A Markdown summary is appended to $GITHUB_STEP_SUMMARY when it is set.
     """
+    serving: int | str | None = serving_dataset
+    if serving_dataset and serving_dataset.isascii() and serving_dataset.isdigit():
+        serving = int(serving_dataset)
+    options = {
+        "drift": _thresholds(drift, drift_feature),
+        "skew": _thresholds(skew, skew_feature),
+        "serving_dataset": serving,
+        "environment": environment,
+        "profile": profile,
+    }
     with _client(url, token, project) as client:
         try:
-            verdict = gates.data_verdict(client.transport, dataset, wait=wait, timeout=timeout)
+            verdict = gates.data_verdict(
+                client.transport, dataset, wait=wait, timeout=timeout, options=options
+            )
         except Exception as exc:
             sys.exit(gates.failure(exc))
     sys.exit(gates.report(verdict, as_format=as_format, junit_file=junit_file))

@@ -32,9 +32,18 @@ class Verdict:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-def data_verdict(t: Transport, dataset: str, *, wait: bool, timeout: float) -> Verdict:
+def data_verdict(
+    t: Transport,
+    dataset: str,
+    *,
+    wait: bool,
+    timeout: float,
+    options: dict[str, Any] | None = None,
+) -> Verdict:
     """The data gate of `dataset` (`name`, `name:version` or an artifact id); a validation is
-    requested when the version has none yet.
+    requested when the version has none yet — or, with `options` (drift and skew thresholds,
+    serving dataset, environment, profile; the REST request's fields), when the last one was
+    made with other options, so a verdict never answers a question that was not asked.
 
     Raises:
         ApiError: no such dataset (or a bad reference).
@@ -43,9 +52,18 @@ def data_verdict(t: Transport, dataset: str, *, wait: bool, timeout: float) -> V
     """
     path = f"/api/v1/datasets/{dataset}/gate"
     body = t.call("GET", path)
+    ref: int | str = int(dataset) if dataset.isascii() and dataset.isdigit() else dataset
+    asked = {k: v for k, v in (options or {}).items() if v is not None}
+    serving = asked.get("serving_dataset")
+    if isinstance(serving, str):  # the server keeps the id a reference resolved to
+        asked["serving_dataset"] = t.call("GET", f"/api/v1/datasets/{serving}/gate")["dataset"][
+            "id"
+        ]
     if body["status"] == "none":
-        ref: int | str = int(dataset) if dataset.isdigit() else dataset
-        t.call("POST", "/api/v1/validation/jobs", json={"dataset": ref})
+        t.call("POST", "/api/v1/validation/jobs", json={"dataset": ref, **asked})
+        body = t.call("GET", path)
+    elif asked and not _same_options(body.get("job"), asked):
+        t.call("POST", "/api/v1/validation/jobs", json={"dataset": ref, **asked, "rerun": True})
         body = t.call("GET", path)
     deadline = time.monotonic() + timeout
     while wait and body["status"] == "pending":
@@ -61,6 +79,13 @@ def data_verdict(t: Transport, dataset: str, *, wait: bool, timeout: float) -> V
         reasons=body["reasons"],
         body=body,
     )
+
+
+def _same_options(job: dict[str, Any] | None, asked: dict[str, Any]) -> bool:
+    if job is None:
+        return False
+    had = {**job.get("options", {}), "profile": job.get("profile", "direct")}
+    return all(had.get(k) == v for k, v in asked.items())
 
 
 def model_verdict(t: Transport, model: str, version: int, *, wait: bool, timeout: float) -> Verdict:

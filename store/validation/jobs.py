@@ -86,6 +86,18 @@ def enqueue(
         .limit(1)
     )
     if latest is not None and latest.state in ACTIVE:
+        if (
+            rerun
+            and latest.state == "queued"
+            and (latest.options, latest.profile)
+            != (
+                options,
+                profile,
+            )
+        ):
+            # Not yet taken by a worker: it answers the new question instead of the old one.
+            latest.options, latest.profile = options, profile
+            session.flush()
         return _entity(latest), False
     if latest is not None and latest.state == "done" and not rerun:
         return _entity(latest), False

@@ -56,3 +56,42 @@ def test_runs_and_models_commands(server, project: str, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "quote the value" in bad.stderr
     missing = cli("runs", "show", *where, "no-such-run")
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_gate_data_takes_the_rest_requests_options(server, project: str) -> None:
+    """Drift and skew thresholds, the serving dataset and the environment as options, like
+    `POST /validation/jobs`; the same options again reuse the job, other options rerun it."""
+    import httpx
+
+    api = httpx.Client(base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project})
+    for name in ("train", "served"):
+        made = api.post("/artifacts", json={"kind": "dataset", "name": name, "uri": "/tmp/x.pq"})
+        assert made.status_code == 201
+    base = ["gate", "data", "--url", server.url, "--project", project, "--dataset", "train"]
+    options = [
+        "--drift",
+        "0.1",
+        "--drift-feature",
+        "age=0.05",
+        "--skew",
+        "0.2",
+        "--serving-dataset",
+        "served",
+        "--environment",
+        "SERVING",
+    ]
+    first = cli(*base, *options, "--format", "json")
+    assert first.returncode == 1, first.stderr  # requested, still pending: blocked
+    job = json.loads(first.stdout)["job"]
+    assert job["options"]["drift"] == {"default": 0.1, "features": {"age": 0.05}}
+    assert job["options"]["skew"]["default"] == 0.2 and job["options"]["environment"] == "SERVING"
+    served = api.get("/datasets/served/gate").json()["dataset"]["id"]
+    assert job["options"]["serving_dataset"] == served
+    again = json.loads(cli(*base, *options, "--format", "json").stdout)["job"]
+    assert again["id"] == job["id"]  # the same question: the same job
+    other = json.loads(cli(*base, "--drift", "0.3", "--format", "json").stdout)["job"]
+    # Not yet taken by a worker, the queued job now asks the new question.
+    assert other["options"]["drift"] == {"default": 0.3, "features": {}}
+    assert "skew" not in other["options"]
+    bad = cli(*base, "--drift-feature", "age")
+    assert bad.returncode == 2 and "FEATURE=BOUND" in bad.stderr
