@@ -243,6 +243,7 @@ class Run:
             fp.fingerprint,
             fp.properties,
             id=answer["artifact_id"] if answer else None,
+            version=answer["artifact"]["version"] if answer and answer.get("artifact") else None,
         )
         return LoggedModel(name, logged, answer["version"] if answer else None)
 

@@ -155,14 +155,25 @@ class GateOut(BaseModel):
         )
 
 
-@router.put("/{name}/gate", operation_id="setModelGate", response_model=GateOut)
+# Only what was submitted comes back (no added nulls or defaults): GET equals the PUT.
+@router.put(
+    "/{name}/gate",
+    operation_id="setModelGate",
+    response_model=GateOut,
+    response_model_exclude_unset=True,
+)
 def set_gate(name: ModelPath, body: GateIn, db: DB, who: Caller) -> GateOut:
     """Thresholds every version must meet to be pushed (TFMA MetricThreshold semantics)."""
-    gate, _ = cases.put_gate(db, who, name, body.model_dump(exclude_none=True))
+    gate, _ = cases.put_gate(db, who, name, body.model_dump(exclude_unset=True, exclude_none=True))
     return GateOut.of(name, gate)
 
 
-@router.get("/{name}/gate", operation_id="getModelGate", response_model=GateOut)
+@router.get(
+    "/{name}/gate",
+    operation_id="getModelGate",
+    response_model=GateOut,
+    response_model_exclude_unset=True,
+)
 def get_gate(name: ModelPath, db: DB, who: Caller) -> GateOut:
     return GateOut.of(name, cases.get_gate(db, who, name))
 

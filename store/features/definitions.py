@@ -17,7 +17,7 @@ from feast import FeatureStore, FeatureView
 from feast.repo_contents import RepoContents
 from feast.repo_operations import apply_total_with_repo_instance, parse_repo
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, MlledgerError
 
 
 @contextmanager
@@ -61,11 +61,26 @@ def load(repo: Path) -> RepoContents:
 
 
 def apply(store: FeatureStore, repo: Path) -> RepoContents:
-    contents = load(repo)
-    with _importable(repo.resolve()):
-        apply_total_with_repo_instance(
-            store, store.project, store.registry, contents, skip_source_validation=False
-        )
+    """Register the repo's definitions.
+
+    Raises:
+        InvalidArgument: the repo's code does not import, or Feast refuses its definitions
+            (the message says which and why: the user's mistake, not the server's).
+    """
+    try:
+        contents = load(repo)
+        with _importable(repo.resolve()):
+            apply_total_with_repo_instance(
+                store, store.project, store.registry, contents, skip_source_validation=False
+            )
+    except MlledgerError:
+        raise
+    except Exception as exc:  # user code and Feast's own validation: any exception type
+        text = (str(exc).strip().splitlines() or [""])[0][:1000]
+        raise InvalidArgument(
+            f"the feature repo {repo} could not be applied: {type(exc).__name__}: {text}",
+            details={"repo": str(repo), "error": type(exc).__name__},
+        ) from exc
     store.refresh_registry()
     return contents
 

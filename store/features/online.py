@@ -151,8 +151,11 @@ def _check_entities(
     needed = {k for view, _ in refs for k in snap.views[view].join_keys}
     missing = sorted(needed - set(entities))
     if missing:
+        unknown = sorted(set(entities) - needed)
         raise InvalidArgument(
-            f"missing entity keys: {', '.join(missing)}", details={"missing": missing}
+            f"missing entity keys: {', '.join(missing)}"
+            + (f" (and {', '.join(unknown)} is not one the features use)" if unknown else ""),
+            details={"missing": missing, "unknown": unknown},
         )
     extra = sorted(set(entities) - needed)
     if extra:

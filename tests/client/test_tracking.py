@@ -44,6 +44,7 @@ def test_a_training_script_end_to_end(
     assert train.properties["schema"] == {"x": "int64", "y": "int64"}
     assert train.fingerprint.startswith("sha256:") and train.id is not None
     assert model.version == 1
+    assert model.artifact.version == 1 and model.artifact.id is not None
 
     body = api.get(f"/api/v1/runs/{run.uuid}").json()
     assert body["state"] == "complete" and body["ended_at"]

@@ -307,6 +307,7 @@ def test_bad_requests_name_the_problem(client: TestClient, applied) -> None:
         ),
         ({"features": ["ghost:x"], "entities": {"driver_id": [1]}}, 404, "ghost:x"),
         ({"features": FEATURES, "entities": {"rider_id": [1]}}, 400, "driver_id"),
+        ({"features": FEATURES, "entities": {"customer_id": [1]}}, 400, "customer_id is not"),
         ({"features": FEATURES, "entities": {"driver_id": ["1001"]}}, 400, "integers"),
         ({"feature_service": "nope", "entities": {"driver_id": [1]}}, 404, "nope"),
         (

@@ -129,3 +129,28 @@ def test_features_get_prints_what_a_model_server_is_served(
         assert neither.returncode == 2 and "--service" in neither.stderr
     finally:
         server.stop()
+
+
+def test_a_broken_repo_is_one_clear_error_not_a_traceback(
+    db, settings, project_name: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "broken"
+    repo.mkdir()
+    (repo / "defs.py").write_text("from feast import Entity\ndriver = Entity(name=\n")
+    failed = cli("apply", str(repo), settings=settings, project=project_name)
+    assert failed.returncode == 1 and "was never closed" in failed.stderr
+    assert "Traceback" not in failed.stderr
+    # Loads, but Feast refuses it (the source file is not there).
+    (repo / "defs.py").write_text(
+        "from datetime import timedelta\n"
+        "from feast import Entity, FeatureView, Field, FileSource\n"
+        "from feast.types import Float32\n"
+        "driver = Entity(name='driver', join_keys=['driver_id'])\n"
+        "src = FileSource(path='/nonexistent/stats.parquet', timestamp_field='ts')\n"
+        "view = FeatureView(name='v', entities=[driver], ttl=timedelta(hours=1),\n"
+        "    schema=[Field(name='x', dtype=Float32)], source=src)\n"
+    )
+    refused = cli("apply", str(repo), settings=settings, project=project_name)
+    assert refused.returncode == 1, refused.stderr
+    assert "could not be applied" in refused.stderr, refused.stderr[-2000:]
+    assert "Traceback" not in refused.stderr

@@ -19,6 +19,7 @@ from sqlalchemy import text
 def test_worse_refused_better_pushed_rollback_and_the_log(client: TestClient) -> None:
     v1, v2, v3 = (version(client, n) for n in (1, 2, 3))
     assert client.put(f"{M}/gate", json=GATE).json()["revision"] == 1
+    assert client.get(f"{M}/gate").json()["config"] == GATE  # as submitted: no added nulls
 
     first = evaluate(client, v1, auc=0.80)
     assert first["blessed"] and first["baseline_version"] is None
