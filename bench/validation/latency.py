@@ -125,7 +125,15 @@ def main() -> None:
                 time.sleep(0.2)
         worker_env = env | {"MLLEDGER_URL": url, "MLLEDGER_PROJECT": PROJECT}
         worker = subprocess.Popen(
-            [str(VALIDATOR / "mlledger"), "worker", "--poll", str(a.poll)],
+            # The bench's data lives under `root`: the worker's one data root.
+            [
+                str(VALIDATOR / "mlledger"),
+                "worker",
+                "--poll",
+                str(a.poll),
+                "--data-root",
+                str(root),
+            ],
             env=worker_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
