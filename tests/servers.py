@@ -8,8 +8,27 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[Any] | None, timeout: float = 120) -> None:
+    """Until `url`'s /api/v1/health answers 200 (the readiness signal); fails when the process
+    exits or the deadline passes (generous: CI machines are loaded)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise AssertionError(f"the server exited: {out}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{url} was not healthy within {timeout:.0f} s")
+        time.sleep(0.1)
 
 
 def free_port() -> int:
@@ -36,16 +55,7 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                if self.proc.poll() is not None:
-                    raise AssertionError("server exited") from None
-                time.sleep(0.1)
-        raise AssertionError("server did not start")
+        wait_healthy(self.url, self.proc)
 
     def stop(self) -> None:
         if self.proc is not None:

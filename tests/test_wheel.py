@@ -7,12 +7,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import httpx
-from servers import free_port
+from servers import free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = ROOT / ".venv" / "bin" / "uv"
@@ -53,17 +52,7 @@ def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None:
-                raise AssertionError(server.stdout.read())  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the installed server did not start"
-            time.sleep(0.2)
+        wait_healthy(url, server)
         ui = httpx.get(f"{url}/ui/", timeout=10)
         assert ui.status_code == 200 and "<html" in ui.text.lower()
         where = subprocess.run(

@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from servers import free_port  # noqa: E402
+from servers import free_port, wait_healthy  # noqa: E402
 
 LINEAGE = """query ($node: String!) {
   lineage(nodeId: $node, direction: BOTH, depth: 100) {
@@ -114,16 +114,7 @@ def main() -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("server did not start")
-            time.sleep(0.2)
+        wait_healthy(base, server)
         auth = {"Authorization": f"Bearer {token}"}
         api = httpx.Client(base_url=f"{base}/api/v1", headers=auth, timeout=300)
         node = chain(api, a.nodes)

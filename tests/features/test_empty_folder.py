@@ -6,13 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 from feature_repo import DRIVERS, driver_frame, write_repo
-from servers import free_port
+from servers import free_port, wait_healthy
 
 MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 
@@ -40,15 +39,7 @@ def test_serve_apply_materialize_read_from_an_empty_folder(tmp_path: Path) -> No
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, "serve did not start"
-            time.sleep(0.2)
+        wait_healthy(url, server)
         applied = run("features", "apply", relative_repo)
         assert applied.returncode == 0, applied.stderr
         start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")

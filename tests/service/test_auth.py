@@ -146,17 +146,16 @@ def test_anonymous_access_is_decided_by_the_connection(app, project_name, peer, 
 
 
 def test_a_server_on_all_interfaces_serves_no_anonymous_request_from_the_network(
-    database_url, tmp_path
+    db, database_url, tmp_path
 ):
     """`uvicorn --factory ... --host 0.0.0.0` (not `mlledger serve`): the settings still say
     127.0.0.1, but a request arriving on the machine's network address gets no local admin."""
     import socket
     import subprocess
     import sys
-    import time
 
     import httpx
-    from servers import free_port
+    from servers import free_port, wait_healthy
 
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
@@ -186,15 +185,7 @@ def test_a_server_on_all_interfaces_serves_no_anonymous_request_from_the_network
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).is_success:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+        wait_healthy(f"http://127.0.0.1:{port}", proc)
         assert httpx.get(f"http://127.0.0.1:{port}/api/v1/artifacts").status_code == 200
         remote = httpx.post(
             f"http://{address}:{port}/api/v1/artifacts", json={"kind": "dataset", "name": "x"}
