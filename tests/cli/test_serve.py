@@ -66,11 +66,10 @@ def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, l
         print(out)
 
 
-def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path, env, database_url):
+def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path):
     """Zero configuration, zero steps: the SQLite database is made at the head on first serve
     (and the relative home resolved once, so nothing is created twice)."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the embedded default is SQLite")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
     with serving(cwd=tmp_path, env=env) as (url, output):
         assert httpx.get(f"{url}/api/v1/artifacts").status_code == 200
     assert "created" in output[0] and "at revision" in output[0]
@@ -78,12 +77,13 @@ def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path, env, dat
     assert not (tmp_path / ".mlledger" / ".mlledger").exists()
 
 
-def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path, env, database_url):
-    if not database_url.startswith("postgresql"):
-        pytest.skip("Postgres is never migrated implicitly")
+def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path, services):
+    """Postgres is never migrated implicitly: an empty database is refused with the fix."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
+    database_url = services["postgres"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
     name = f"unmigrated_{os.getpid()}"
     admin = create_engine(
         make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
