@@ -27,6 +27,26 @@ class Direction(enum.Enum):
     BOTH = "both"
 
 
+def _lineage_field(node_type: entities.NodeType) -> Any:
+    """`lineage(direction, depth, maxNodes)` on a node type: the walk from where the query
+    stands, by the one resolver `Query.lineage` uses (graphql/lineage.py)."""
+
+    async def lineage(
+        root: Any,
+        info: Ctx,
+        direction: Direction = Direction.BOTH,
+        depth: int | None = None,
+        max_nodes: int | None = None,
+    ) -> Lineage:
+        from .lineage import lineage_of  # it builds on the types of this module
+
+        return await lineage_of(info, node_type, root.id, direction, depth, max_nodes)
+
+    return strawberry.field(
+        resolver=lineage, description=f"The graph around this {node_type} (as `Query.lineage`)."
+    )
+
+
 @strawberry.type
 class EventEdge:
     """An artifact an execution read or wrote, with the role it played."""
@@ -66,17 +86,7 @@ class Artifact:
     def node_id(self) -> str:
         return entities.node_key("artifact", self.id)
 
-    @strawberry.field(description="The graph around this artifact (as `Query.lineage`).")
-    async def lineage(
-        self,
-        info: Ctx,
-        direction: Direction = Direction.BOTH,
-        depth: int | None = None,
-        max_nodes: int | None = None,
-    ) -> Lineage:
-        from .lineage import lineage_of  # it builds on these types
-
-        return await lineage_of(info, "artifact", self.id, direction, depth, max_nodes)
+    lineage: Lineage = _lineage_field("artifact")
 
     @strawberry.field(description="The executions that wrote this artifact (the first `first`).")
     async def producers(self, info: Ctx, first: int = NEIGHBOURS) -> list[Execution]:
@@ -135,17 +145,7 @@ class Execution:
     def node_id(self) -> str:
         return entities.node_key("execution", self.id)
 
-    @strawberry.field(description="The graph around this execution (as `Query.lineage`).")
-    async def lineage(
-        self,
-        info: Ctx,
-        direction: Direction = Direction.BOTH,
-        depth: int | None = None,
-        max_nodes: int | None = None,
-    ) -> Lineage:
-        from .lineage import lineage_of
-
-        return await lineage_of(info, "execution", self.id, direction, depth, max_nodes)
+    lineage: Lineage = _lineage_field("execution")
 
     @strawberry.field(description="What it read (the first `first`).")
     async def inputs(self, info: Ctx, first: int = NEIGHBOURS) -> list[EventEdge]:
