@@ -1,64 +1,79 @@
 """The `mlledger` command line.
 
 Client commands live here and need only the base install. Server commands (`serve`, `db`,
-`token`, `worker`) are contributed through the `mlledger.commands` entry-point group by
-`mlledger.service.cli`, so this module never imports the server; with only the base install
-they explain which extra to add.
+`token`, `worker`) are contributed through the `mlledger.commands` entry-point group, one entry
+point per command, and imported only when that command runs: a client command such as
+`mlledger gate data` never pays for the server's imports (about two seconds), and with only the
+base install a server command says which extra to add instead of crashing.
 """
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
 
 import click
 
 from mlledger import __version__
 
+PLUGIN_GROUP = "mlledger.commands"
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class _Commands(click.Group):
+    """The client's own commands, plus the plugins' commands by name, loaded on first use."""
+
+    def _plugins(self) -> dict[str, EntryPoint]:
+        found: dict[str, EntryPoint] | None = getattr(self, "_found", None)
+        if found is None:
+            found = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
+            self._found = found
+        return found
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._plugins()))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        ep = self._plugins().get(cmd_name)
+        if ep is None:
+            return None
+        try:
+            loaded = ep.load()
+        except ImportError as exc:
+            loaded = _unavailable(ep, exc.name or str(exc))
+        self.add_command(loaded, cmd_name)
+        return loaded  # type: ignore[no-any-return]
+
+
+def _unavailable(ep: EntryPoint, missing: str) -> click.Command:
+    extra = ep.extras[0] if ep.extras else "server"
+
+    def explain(**_: Any) -> None:
+        raise click.ClickException(
+            f"`mlledger {ep.name}` needs `pip install 'mlledger[{extra}]'` (missing: {missing})"
+        )
+
+    return click.Command(
+        ep.name,
+        callback=explain,
+        help=f"Needs `pip install 'mlledger[{extra}]'`.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlledger")
 def main() -> None:
     """mlledger: ML metadata, lineage, experiment tracking, gates and features."""
 
 
 def _register_client_commands() -> None:
-    from .commands import features_get, gate, models, push, runs, sync
+    from .commands import features, gate, models, push, runs, sync
 
-    main.add_command(gate)
-    main.add_command(push)
-    main.add_command(runs)
-    main.add_command(models)
-    main.add_command(sync)
-    # `features apply|materialize` come from the server plugin; `get` needs only HTTP.
-    features = main.commands.get("features")
-    if not isinstance(features, click.Group):
-        features = click.Group("features", help="Online feature values from the server.")
-        main.add_command(features)
-    features.add_command(features_get)
+    for command in (features, gate, models, push, runs, sync):
+        main.add_command(command)
 
 
-def _load_plugins() -> None:
-    for ep in entry_points(group="mlledger.commands"):
-        try:
-            commands = ep.load()()
-        except ImportError as exc:
-            missing = exc.name or str(exc)
-            _add_unavailable(ep.name, missing)
-            continue
-        for command in commands:
-            main.add_command(command)
-
-
-def _add_unavailable(group: str, missing: str) -> None:
-    @main.command(
-        name=f"{group}-commands",
-        help=f"Server commands (serve, db, token) need `pip install 'mlledger[{group}]'`.",
-    )
-    def _explain() -> None:
-        raise click.ClickException(
-            f"the {group} commands need `pip install 'mlledger[{group}]'` (missing: {missing})"
-        )
-
-
-_load_plugins()
 _register_client_commands()

@@ -193,7 +193,12 @@ def _entity_option(
     return entities
 
 
-@click.command("get")
+@click.group()
+def features() -> None:
+    """Feature definitions (Feast), materialization and online reads, over HTTP."""
+
+
+@features.command("get")
 @_connection
 @click.option(
     "--entity",

@@ -1,4 +1,4 @@
-"""Server commands of the `mlledger` CLI: serve, db upgrade, token create, features.
+"""Server commands of the `mlledger` CLI: serve, db upgrade, token create.
 
 Registered through the `mlledger.commands` entry point (see client/_cli.py). Flags override the
 settings object, which is otherwise read from MLLEDGER_* variables.
@@ -14,10 +14,6 @@ from pathlib import Path
 import click
 
 from .settings import Settings
-
-
-def commands() -> list[click.Command]:
-    return [serve, db, token, features]
 
 
 def _engine(settings: Settings):  # type: ignore[no-untyped-def]

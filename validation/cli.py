@@ -77,7 +77,3 @@ def worker(
         profiles=profiles,
     )
     click.echo(f"{done} validation job(s) done")
-
-
-def commands() -> list[click.Command]:
-    return [worker]

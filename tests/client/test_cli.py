@@ -95,3 +95,28 @@ def test_gate_data_takes_the_rest_requests_options(server, project: str) -> None
     assert "skew" not in other["options"]
     bad = cli(*base, "--drift-feature", "age")
     assert bad.returncode == 2 and "FEATURE=BOUND" in bad.stderr
+
+
+SERVER_MODULES = ("mlledger.service", "mlledger.store", "fastapi", "sqlalchemy", "feast")
+
+
+def test_client_commands_import_nothing_of_the_server(server, project: str) -> None:
+    """A client command loads only its own code: the server's imports (Feast, SQLAlchemy,
+    FastAPI: about two seconds) are paid by server commands alone (bench/startup times it)."""
+    probe = (
+        "import sys\n"
+        "from mlledger.client._cli import main\n"
+        "try:\n"
+        f"    main(['runs', 'list', '--url', {server.url!r}, '--project', {project!r}])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        f"print(sorted({{m.split('.')[0] if not m.startswith('mlledger') else m for m in "
+        f"sys.modules if m.startswith({SERVER_MODULES!r})}}))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[]"
+    # ...while the server commands are still there, by name, and load when they run.
+    shown = cli("serve", "--help")
+    assert shown.returncode == 0 and "--workers" in shown.stdout
+    assert "worker" in cli("--help").stdout
