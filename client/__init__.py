@@ -1,11 +1,31 @@
 """The light client: `mlledger.Client` for training code, and the `mlledger` CLI.
 
 Imports nothing of the server: `pip install mlledger` brings httpx, pydantic and click only.
+The names below load on first use, so `mlledger serve` (whose entry point lives in this
+package) does not import the HTTP client it never uses.
 """
 
-from .client import Client, ClientSettings, sync
-from .errors import ApiError, MlledgerError, Unavailable
-from .run import LoggedArtifact, LoggedModel, Run
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import Client, ClientSettings, sync
+    from .errors import ApiError, MlledgerError, Unavailable
+    from .run import LoggedArtifact, LoggedModel, Run
+
+_WHERE = {
+    "ApiError": ".errors",
+    "Client": ".client",
+    "ClientSettings": ".client",
+    "LoggedArtifact": ".run",
+    "LoggedModel": ".run",
+    "MlledgerError": ".errors",
+    "Run": ".run",
+    "Unavailable": ".errors",
+    "sync": ".client",
+}
 
 __all__ = [
     "ApiError",
@@ -18,3 +38,10 @@ __all__ = [
     "Unavailable",
     "sync",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module 'mlledger.client' has no attribute {name!r}")
+    return getattr(import_module(where, __name__), name)

@@ -1,10 +1,10 @@
 """The `mlledger` command line.
 
-Client commands live here and need only the base install. Server commands (`serve`, `db`,
-`token`, `worker`) are contributed through the `mlledger.commands` entry-point group, one entry
-point per command, and imported only when that command runs: a client command such as
-`mlledger gate data` never pays for the server's imports (about two seconds), and with only the
-base install a server command says which extra to add instead of crashing.
+Every command is an entry point of the `mlledger.commands` group (pyproject.toml), imported only
+when it runs: a client command such as `mlledger gate data` (client/commands.py, base install)
+never pays for the server's imports (about two seconds), `mlledger serve` not for the HTTP
+client's, and with only the base install a server command says which extra to add instead of
+crashing.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ PLUGIN_GROUP = "mlledger.commands"
 
 
 class _Commands(click.Group):
-    """The client's own commands, plus the plugins' commands by name, loaded on first use."""
+    """The entry points' commands by name, each loaded on first use."""
 
     def _plugins(self) -> dict[str, EntryPoint]:
         found: dict[str, EntryPoint] | None = getattr(self, "_found", None)
@@ -67,13 +67,3 @@ def _unavailable(ep: EntryPoint, missing: str) -> click.Command:
 @click.version_option(__version__, prog_name="mlledger")
 def main() -> None:
     """mlledger: ML metadata, lineage, experiment tracking, gates and features."""
-
-
-def _register_client_commands() -> None:
-    from .commands import features, gate, models, push, runs, sync
-
-    for command in (features, gate, models, push, runs, sync):
-        main.add_command(command)
-
-
-_register_client_commands()

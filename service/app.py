@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -10,19 +9,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
-from strawberry.fastapi import GraphQLRouter
+from starlette.routing import Route
 
 from mlledger import __version__, ui
 from mlledger.store.database import Database, create_db_engine
-from mlledger.store.features.engine import EngineConfig, Engines
-from mlledger.store.features.online import Snapshots
-from mlledger.store.features.served import ServedLog
 
 from . import errors
 from .auth import Authenticator
-from .domain.features import FeatureService
-from .graphql.context import get_context
-from .graphql.schema import build_schema
 from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
 from .rest import (
     artifacts,
@@ -39,6 +32,7 @@ from .rest import (
 )
 from .rest.openapi import tighten
 from .settings import Settings
+from .wiring import Lazy, LazyASGI, feature_service, graphql_app, load_in_background
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
@@ -54,13 +48,13 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
 
-    feature_wiring = feature_service(settings, redis_client)
+    feature_wiring = Lazy("feature store", lambda: feature_service(settings, redis_client))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        if feature_wiring.served is not None:
-            feature_wiring.served.close()
+        if feature_wiring.loaded is not None and feature_wiring.loaded.served is not None:
+            feature_wiring.loaded.served.close()
         if owns_db:
             db.dispose()
         if redis_client is not None:
@@ -93,10 +87,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")
-    app.include_router(
-        GraphQLRouter(build_schema(settings), context_getter=get_context),
-        prefix="/graphql",
-        include_in_schema=False,
+    app.state.graphql = Lazy("GraphQL schema", lambda: graphql_app(settings))
+    app.router.routes.append(
+        Route("/graphql", LazyASGI(app.state.graphql), methods=["GET", "POST"])
     )
 
     @app.get("/", include_in_schema=False)
@@ -133,38 +126,6 @@ def _documented(app: FastAPI, add: Callable[[dict[str, Any]], dict[str, Any]]): 
     return openapi
 
 
-def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
-    """The feature store wiring: Feast engines per project, the registry snapshot cache and
-    the Redis client of the online fast path (a RedisCluster when so configured)."""
-    cfg = settings.features
-    if settings.redis_url and cfg.redis_cluster:
-        from redis.cluster import RedisCluster
-
-        redis_client = RedisCluster.from_url(settings.redis_url)
-    return FeatureService(
-        engines=Engines(
-            EngineConfig(
-                database_url=settings.resolved_database_url,
-                redis_url=settings.redis_url,
-                home=settings.home,
-                redis_cluster=cfg.redis_cluster,
-                registry_cache_seconds=cfg.registry_cache_seconds,
-            )
-        ),
-        snapshots=Snapshots(cfg.registry_cache_seconds),
-        redis=redis_client,
-        datasets=settings.home / "datasets",
-        max_entities=cfg.max_entities,
-        served=ServedLog(
-            settings.home / "served",
-            cfg.served_sample_rate,
-            flush_seconds=cfg.served_flush_seconds,
-        )
-        if cfg.served_sample_rate > 0
-        else None,
-    )
-
-
 def create_app_from_env() -> FastAPI:
     """Factory for `uvicorn --factory` worker processes: settings from MLLEDGER_* variables."""
     app = create_app(Settings())
@@ -172,9 +133,6 @@ def create_app_from_env() -> FastAPI:
     # switch interval, each hop of the event loop could wait that long behind one of them.
     # 1 ms keeps `/health` and the REST routes answering while a large query resolves.
     sys.setswitchinterval(0.001)
-    # Everything alive now (Feast, pandas, pyarrow, the schemas: ~250k objects) lives as long
-    # as the worker. Frozen, a full collection no longer rescans it: otherwise ~200 ms paused
-    # in the middle of some request, where the online read's p99 is a few ms.
-    gc.collect()
-    gc.freeze()
+    # Feast loads while the rest of the API already answers (service/wiring.py).
+    load_in_background(app.state.graphql, app.state.features)
     return app

@@ -6,10 +6,14 @@ settings object, which is otherwise read from MLLEDGER_* variables.
 
 from __future__ import annotations
 
+import http.client
 import os
 import sys
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
@@ -68,14 +72,16 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
             f"{at or 'none'}, not {head}; run `mlledger db upgrade` first"
         )
     s = settings.server
-    url = f"http://{'127.0.0.1' if s.host in ('0.0.0.0', '::') else s.host}:{s.port}"
+    address = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
+    url = f"http://{f'[{address}]' if ':' in address else address}:{s.port}"
     auth = "anonymous local access" if settings.anonymous_allowed else "bearer tokens required"
     click.echo(f"mlledger {settings.resolved_database_url.split('://')[0]} database, {auth}")
-    click.echo(
-        f"mlledger serving at {url}  (lineage explorer {url}/ui/, API docs {url}/docs, "
-        f"GraphQL {url}/graphql)"
-    )
     sys.stdout.flush()
+    _announce_when_answering(
+        url,
+        f"mlledger serving at {url}  (lineage explorer {url}/ui/, API docs {url}/docs, "
+        f"GraphQL {url}/graphql)",
+    )
     uvicorn.run(
         "mlledger.service.app:create_app_from_env",
         factory=True,
@@ -86,6 +92,31 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
         access_log=s.access_log,
         proxy_headers=False,
     )
+
+
+def _announce_when_answering(url: str, line: str) -> threading.Thread:
+    """Print `line` once the server answers `/api/v1/health` (whatever its verdict), so a
+    script may wait for the URL instead of polling; the workers start behind uvicorn.run."""
+    parsed = urlsplit(url)
+
+    def wait() -> None:
+        while True:
+            conn = http.client.HTTPConnection(parsed.hostname or "", parsed.port, timeout=5)
+            try:
+                conn.request("GET", "/api/v1/health")
+                conn.getresponse().read()
+            except OSError:
+                time.sleep(0.02)
+                continue
+            finally:
+                conn.close()
+            click.echo(line)
+            sys.stdout.flush()
+            return
+
+    thread = threading.Thread(target=wait, name="mlledger-announce", daemon=True)
+    thread.start()
+    return thread
 
 
 @click.group()
@@ -159,8 +190,8 @@ def _feature_context(project: str | None):  # type: ignore[no-untyped-def]
     from mlledger.store.database import Database
     from mlledger.store.metadata import projects
 
-    from .app import feature_service
     from .domain.principal import Principal
+    from .wiring import feature_service
 
     settings = Settings()
     database = Database(_engine(settings))

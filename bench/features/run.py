@@ -289,7 +289,7 @@ def main() -> None:
     from mlledger.service.settings import Settings
 
     inproc_app = create_app(Settings())
-    inproc = inproc_app.state.features
+    inproc = inproc_app.state.features.get()
     caller = inproc_app.state.authenticator.authenticate(None, PROJECT, local=True)
     # What is alive now (Feast, pandas, the app) stays: frozen, a full collection in this
     # process no longer pauses ~200 ms inside somebody's timing (`mlledger serve` does the same).

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from functools import partial
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Path, Request, Response
@@ -28,8 +29,10 @@ from mlledger.store.errors import NotFound
 from ..auth import PROJECT_NAME
 from ..deps import DB, Caller, fast_caller
 from ..domain import artifacts as artifact_cases
-from ..domain import features
 from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict, exactly_one
+
+if TYPE_CHECKING:
+    from ..domain.features import FeatureService
 
 router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
 
@@ -40,8 +43,16 @@ EntityValue = StrictInt | StrictStr
 Column = Annotated[list[Any], Field(max_length=1_000_000)]
 
 
-def _svc(request: Request) -> features.FeatureService:
-    return request.app.state.features
+def _svc(request: Request) -> FeatureService:
+    return request.app.state.features.get()  # type: ignore[no-any-return]
+
+
+def _cases() -> ModuleType:
+    """The feature use cases, imported on first use: they bring Feast, pandas and pyarrow
+    (about four seconds), which the rest of the API does not wait for (service/wiring.py)."""
+    from ..domain import features
+
+    return features
 
 
 class _Selection(Strict):
@@ -91,7 +102,7 @@ async def _online(request: Request) -> Response:
             [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
         ) from None
     read = partial(
-        features.get_online,
+        _cases().get_online,
         request.app.state.db,
         who,
         _svc(request),
@@ -202,7 +213,7 @@ def get_historical(body: HistoricalIn, request: Request, db: DB, who: Caller) ->
     """A point-in-time correct training set. Every entity row is kept (nulls where no value is
     inside the TTL); the Parquet file is recorded as a dataset artifact with lineage to the
     feature views and their sources."""
-    ts = features.get_historical(
+    ts = _cases().get_historical(
         db,
         who,
         _svc(request),
@@ -257,7 +268,7 @@ class PushOut(BaseModel):
 @router.post("/push", operation_id="pushFeatures", response_model=PushOut)
 def push(body: PushIn, request: Request, db: DB, who: Caller) -> PushOut:
     """Write fresh values to the online store (Feast's push)."""
-    n = features.push(db, who, _svc(request), push_source=body.push_source, rows=body.rows)
+    n = _cases().push(db, who, _svc(request), push_source=body.push_source, rows=body.rows)
     return PushOut(pushed=n)
 
 

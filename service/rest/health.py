@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from mlledger import __version__
@@ -18,6 +18,10 @@ class HealthOut(BaseModel):
     version: str
     database: str
     redis: str
+    features: str = Field(
+        description="`ready`, or `loading` while Feast loads after start-up (feature requests "
+        "wait for it; nothing else does)"
+    )
 
 
 @router.get(
@@ -45,5 +49,9 @@ def health(request: Request, response: Response) -> HealthOut:
     if not ok:
         response.status_code = 503
     return HealthOut(
-        status="ok" if ok else "degraded", version=__version__, database=database, redis=redis
+        status="ok" if ok else "degraded",
+        version=__version__,
+        database=database,
+        redis=redis,
+        features=state.features.state,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,9 +35,12 @@ def cli(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProce
 
 @contextmanager
 def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, list[str]]]:
-    """The server's URL, and a list that holds its output once it has stopped."""
+    """The server's URL once it says it answers, and a list that holds its output once it has
+    stopped. The readiness signal is the server's own "serving at" line, printed only when
+    /api/v1/health answers: no polling, so the first request must succeed."""
     port = free_port()
-    output: list[str] = []
+    lines: list[str] = []
+    said = threading.Event()
     proc = subprocess.Popen(
         [*MLLEDGER, "serve", "--port", str(port), *args],
         cwd=cwd,
@@ -45,25 +49,29 @@ def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, l
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+    def pump() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if line.startswith("mlledger serving at"):
+                said.set()
+        said.set()  # it exited
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
     url = f"http://127.0.0.1:{port}"
+    output: list[str] = []
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                if proc.poll() is not None:
-                    raise AssertionError(proc.stdout.read()) from None  # type: ignore[union-attr]
-                time.sleep(0.2)
-        else:
-            raise AssertionError("server did not start")
+        assert said.wait(120) and proc.poll() is None, "".join(lines)
+        assert f"mlledger serving at {url} " in "".join(lines)
+        assert httpx.get(f"{url}/api/v1/health", timeout=10).status_code == 200
         yield url, output
     finally:
         proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        output.append(out)
-        print(out)
+        proc.wait(timeout=30)
+        reader.join(timeout=30)
+        output.append("".join(lines))
+        print(output[0])
 
 
 def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path):
@@ -72,6 +80,14 @@ def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
     with serving(cwd=tmp_path, env=env) as (url, output):
         assert httpx.get(f"{url}/api/v1/artifacts").status_code == 200
+        # Feast and the GraphQL schema load in the background; the API did not wait for them.
+        deadline = time.monotonic() + 120
+        while (state := httpx.get(f"{url}/api/v1/health").json()["features"]) != "ready":
+            assert state == "loading" and time.monotonic() < deadline, state
+            time.sleep(0.1)
+        assert httpx.post(f"{url}/graphql", json={"query": "{ __typename }"}).json() == {
+            "data": {"__typename": "Query"}
+        }
     assert "created" in output[0] and "at revision" in output[0]
     assert (tmp_path / ".mlledger" / "mlledger.db").exists()
     assert not (tmp_path / ".mlledger" / ".mlledger").exists()

@@ -35,7 +35,7 @@ def repo(tmp_path: Path, frame: pd.DataFrame) -> Path:
 
 @pytest.fixture
 def svc(app):  # type: ignore[no-untyped-def]
-    return app.state.features
+    return app.state.features.get()
 
 
 @pytest.fixture

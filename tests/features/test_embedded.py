@@ -21,7 +21,7 @@ def test_sqlite_online_store_with_ttl(
 ) -> None:
     settings = Settings(database_url=database_url, home=tmp_path / "embedded")
     app = create_app(settings, db=db)
-    svc = app.state.features
+    svc = app.state.features.get()
     assert svc.redis is None
     features.apply(db, principal, svc, repo)
     features.materialize(
@@ -45,7 +45,7 @@ def test_sqlite_online_store_with_ttl(
         # Values only up to 3 hours ago, TTL 2 hours: stale, so null and OUTSIDE_MAX_AGE.
         stale_settings = Settings(database_url=database_url, home=tmp_path / "stale")
         stale_app = create_app(stale_settings, db=db)
-        stale_svc = stale_app.state.features
+        stale_svc = stale_app.state.features.get()
         # Its own project: a fresh Feast project, so apply creates its online tables.
         with db.write() as session:
             other = projects.get_or_create_project(session, f"{project_name}-stale")

@@ -47,7 +47,7 @@ def test_a_name_taken_under_the_old_mapping_is_not_given_again(db) -> None:  # t
 def test_look_alike_projects_do_not_share_features(  # type: ignore[no-untyped-def]
     db, app, repo: Path, now: datetime
 ) -> None:
-    svc = app.state.features
+    svc = app.state.features.get()
     tag = uuid.uuid4().hex[:8]
     names = [f"team-{tag}", f"team_{tag}", f"team.{tag}"]
     clients = []

@@ -405,7 +405,7 @@ def test_redis_cluster_serves_the_same_answer(
         features={"redis_cluster": True},
     )
     app = create_app(settings, db=db)
-    svc = app.state.features
+    svc = app.state.features.get()
     assert type(svc.redis).__name__ == "RedisCluster"
     features.apply(db, principal, svc, repo)
     features.materialize(

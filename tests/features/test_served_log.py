@@ -34,7 +34,7 @@ def test_served_vectors_are_logged_and_written_on_shutdown(
 ) -> None:
     from mlledger.service.domain import features
 
-    svc = logging_app.state.features
+    svc = logging_app.state.features.get()
     features.apply(db, principal, svc, repo)
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
@@ -87,4 +87,4 @@ def test_sampling_keeps_about_the_asked_share_and_survives_a_refusing_disk(tmp_p
 
 
 def test_a_zero_rate_builds_no_log(settings: Settings, db) -> None:
-    assert create_app(settings, db=db).state.features.served is None
+    assert create_app(settings, db=db).state.features.get().served is None

@@ -8,6 +8,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -29,10 +30,18 @@ def empty_url(database_url: str, tmp_path) -> str:  # type: ignore[no-untyped-de
     return url.set(database=name).render_as_string(hide_password=False)
 
 
+def test_the_light_start_up_check_agrees_with_alembic():
+    """`head` reads the revision files without alembic (start-up time): it must be alembic's."""
+    alembic_head = ScriptDirectory.from_config(migrations.config("sqlite://")).get_current_head()
+    assert migrations.head() == alembic_head is not None
+
+
 def test_upgrade_from_empty_matches_the_models(empty_url: str):
     engine = create_db_engine(empty_url)
     assert migrations.current(engine) is None
     migrations.upgrade(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == migrations.head()
     assert migrations.current(engine) == migrations.head()
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
