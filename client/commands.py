@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -244,6 +245,67 @@ def features_get(url, token, project, as_json, entities, features, service) -> N
         for i in range(len(got.values[names[0]]))
     ]
     _table(rows, names)
+
+
+@features.command("apply")
+@_connection
+@click.argument("repo", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def features_apply(url, token, project, as_json, repo: Path) -> None:  # type: ignore[no-untyped-def]
+    """Register the Feast objects declared in REPO (a folder of Python files) on the server.
+
+    The files are imported here, with Feast (which must be installed where this runs); the
+    server gets their definitions, applies them declaratively (objects no longer in REPO are
+    removed) and records changed views and sources in the lineage graph. Paths of file
+    sources relative to REPO are sent as absolute paths: the server must see the same files
+    (same host, a shared folder, or s3://) under its `features.data_roots`.
+    """
+    from .feast_repo import RepoError
+
+    with _client(url, token, project) as client:
+        try:
+            result = client.features.apply(repo)
+        except (RepoError, ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        f"applied to project {result['project']}: views {', '.join(result['feature_views'])}; "
+        + (
+            f"lineage recorded (execution {result['execution_id']})"
+            if result["execution_id"]
+            else "definitions unchanged"
+        )
+    )
+
+
+@features.command("materialize")
+@_connection
+@click.option("--start", type=click.DateTime(), help="Start of the window (UTC).")
+@click.option("--end", type=click.DateTime(), help="End of the window (UTC); default now.")
+@click.option(
+    "--incremental", is_flag=True, help="From where the last materialization stopped to --end."
+)
+@click.option("--view", "views", multiple=True, help="Only these feature views.")
+def features_materialize(url, token, project, as_json, start, end, incremental, views) -> None:  # type: ignore[no-untyped-def]
+    """Load feature values into the online store (Redis, or SQLite in the embedded default)."""
+    if incremental == (start is not None):
+        raise click.UsageError("give either --start (with --end) or --incremental")
+    utc = lambda d: d.replace(tzinfo=UTC) if d and d.tzinfo is None else d  # noqa: E731
+    with _client(url, token, project) as client:
+        try:
+            done = client.features.materialize(
+                utc(start), utc(end), incremental=incremental, views=list(views) or None
+            )
+        except (ApiError, Unavailable) as exc:
+            _fail(exc)
+    if as_json:
+        click.echo(json.dumps(done, indent=2))
+        return
+    click.echo(
+        f"materialized {', '.join(done['feature_views'])} ({done['start']} to {done['end']}); "
+        f"recorded as execution {done['execution_id']}"
+    )
 
 
 def _gate_options(f: Any) -> Any:

@@ -1,10 +1,13 @@
-"""`client.features`: online values for model servers, training sets for training code."""
+"""`client.features`: online values for model servers, training sets for training code, and
+the definitions and materialization that CI applies to a (remote) server."""
 
 from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +32,43 @@ class OnlineFeatures:
 class Features:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
+
+    def apply(self, repo: str | Path) -> dict[str, Any]:
+        """Register the Feast objects a repo folder declares, in this client's project.
+
+        The repo's Python files are imported here, with Feast (needed where this runs); the
+        server receives their definitions, applies them declaratively (objects no longer in
+        the repo are removed), records changed views and sources in the lineage graph, and
+        every server process sees them from the next request on.
+
+        Raises:
+            RepoError: the repo cannot be read (the reason is in the message).
+            ApiError: the server refuses a definition (named in the message).
+        """
+        from .feast_repo import registry_of
+
+        path = Path(repo)
+        body = {"registry": registry_of(path), "source": str(path.resolve())}
+        return self._t.call("PUT", "/api/v1/features/definitions", json=body)  # type: ignore[no-any-return]
+
+    def materialize(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        incremental: bool = False,
+        views: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Load values from the sources into the online store: from `start` to `end` (default
+        now), or `incremental`ly from where the last materialization stopped."""
+        body: dict[str, Any] = {"incremental": incremental}
+        if start is not None:
+            body["start"] = start.isoformat()
+        if end is not None:
+            body["end"] = end.isoformat()
+        if views:
+            body["views"] = list(views)
+        return self._t.call("POST", "/api/v1/features/materialize", json=body)  # type: ignore[no-any-return]
 
     def get_online(
         self,

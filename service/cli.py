@@ -11,8 +11,6 @@ import os
 import sys
 import threading
 import time
-from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
@@ -175,100 +173,3 @@ def token_create(project: str, scope: str, name: str) -> None:
     finally:
         database.dispose()
     click.echo(secret)
-
-
-@click.group()
-def features() -> None:
-    """Feature definitions and materialization (Feast, recorded in the lineage graph); online
-    reads (`get`)."""
-
-
-def _feature_context(project: str | None):  # type: ignore[no-untyped-def]
-    """Settings, database, a local admin principal of the project, and the feature wiring."""
-    import redis
-
-    from mlledger.store.database import Database
-    from mlledger.store.metadata import projects
-
-    from .domain.principal import Principal
-    from .wiring import feature_service
-
-    settings = Settings()
-    database = Database(_engine(settings))
-    name = project or settings.default_project
-    with database.write() as session:
-        found = projects.get_or_create_project(session, name)
-    who = Principal(found.id, found.name, "admin", "cli")
-    client = redis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    return database, who, feature_service(settings, client)
-
-
-_project = click.option(
-    "--project", envvar="MLLEDGER_PROJECT", help="Project (default: the settings' default)."
-)
-
-
-@features.command("apply")
-@click.argument("repo", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@_project
-def features_apply(repo: Path, project: str | None) -> None:
-    """Register the Feast objects declared in REPO (a directory of Python files)."""
-    from mlledger.store.errors import MlledgerError
-
-    from .domain import features as cases
-
-    database, who, svc = _feature_context(project)
-    try:
-        result = cases.apply(database, who, svc, repo)
-    except MlledgerError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        database.dispose()
-    click.echo(
-        f"applied to project {who.project_name}: views {', '.join(result['feature_views'])}; "
-        + (
-            f"lineage recorded (execution {result['execution_id']})"
-            if result["execution_id"]
-            else "definitions unchanged"
-        )
-    )
-
-
-@features.command("materialize")
-@click.option("--start", type=click.DateTime(), help="Start of the window (UTC).")
-@click.option("--end", type=click.DateTime(), help="End of the window (UTC); default now.")
-@click.option(
-    "--incremental", is_flag=True, help="From where the last materialization stopped to --end."
-)
-@click.option("--view", "views", multiple=True, help="Only these feature views.")
-@_project
-def features_materialize(
-    start: datetime | None,
-    end: datetime | None,
-    incremental: bool,
-    views: tuple[str, ...],
-    project: str | None,
-) -> None:
-    """Load feature values into the online store (Redis, or SQLite in the embedded default)."""
-    from mlledger.store.errors import MlledgerError
-
-    from .domain import features as cases
-
-    if incremental == (start is not None):
-        raise click.UsageError("give either --start (with --end) or --incremental")
-    utc = lambda d: d.replace(tzinfo=UTC) if d and d.tzinfo is None else d  # noqa: E731
-    database, who, svc = _feature_context(project)
-    try:
-        execution = cases.materialize(
-            database,
-            who,
-            svc,
-            start=utc(start),
-            end=utc(end) or datetime.now(UTC),
-            views=list(views) or None,
-        )
-    except MlledgerError as exc:
-        raise click.ClickException(str(exc)) from exc
-    finally:
-        database.dispose()
-    click.echo(f"materialized; recorded as execution {execution.id}")

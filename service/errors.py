@@ -29,6 +29,7 @@ STATUS: dict[type[errors.MlledgerError], int] = {
     errors.FailedPrecondition: 409,
     errors.Unauthenticated: 401,
     errors.PermissionDenied: 403,
+    errors.Unavailable: 503,
 }
 
 _HTTP_CODES = {
@@ -42,6 +43,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_argument",
+    503: "unavailable",
 }
 
 

@@ -8,6 +8,7 @@ Nested sections use a double underscore: `MLLEDGER_LINEAGE__MAX_NODES=5000`.
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -88,6 +89,22 @@ class FeatureSettings(BaseModel):
     served_flush_seconds: float = Field(
         30.0, gt=0, description="How often the served-vector log is written out."
     )
+    data_roots: list[str] = Field(
+        default_factory=list,
+        validate_default=True,
+        description="Folders (and URL prefixes such as `s3://bucket/features/`) that feature "
+        "sources applied over HTTP may point into; a source elsewhere is refused. Default: the "
+        "working directory the server started in. JSON list in the environment: "
+        '`MLLEDGER_FEATURES__DATA_ROOTS=\'["/data", "s3://bucket/f/"]\'`.',
+    )
+
+    @field_validator("data_roots")
+    @classmethod
+    def _roots(cls, roots: list[str]) -> list[str]:
+        # Resolved once, when the settings are read: a later change of directory moves nothing.
+        return [r if "://" in r else os.path.realpath(os.path.expanduser(r)) for r in roots] or [
+            os.getcwd()
+        ]
 
 
 class Settings(BaseSettings):

@@ -28,11 +28,14 @@ log = logging.getLogger(__name__)
 
 
 def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
-    """Feast engines per project, the registry snapshot cache and the Redis client of the
-    online fast path (a RedisCluster when so configured)."""
+    """Feast engines per project, the registry snapshot cache, the generation mark that tells
+    every process of an apply, and the Redis client of the online fast path (a RedisCluster
+    when so configured)."""
     from mlledger.store.features.engine import EngineConfig, Engines
+    from mlledger.store.features.generation import Generations
     from mlledger.store.features.online import Snapshots
     from mlledger.store.features.served import ServedLog
+    from mlledger.validation.reading import DataRoots
 
     from .domain.features import FeatureService
 
@@ -52,8 +55,12 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
             )
         ),
         snapshots=Snapshots(cfg.registry_cache_seconds),
+        generations=Generations(redis_client, settings.home / "features"),
         redis=redis_client,
         datasets=settings.home / "datasets",
+        data_roots=DataRoots.of(
+            cfg.data_roots, owner="this server", setting="setting `features.data_roots`"
+        ),
         max_entities=cfg.max_entities,
         served=ServedLog(
             settings.home / "served",

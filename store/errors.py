@@ -55,6 +55,12 @@ class GateBlocked(FailedPrecondition):
     code = "gate_blocked"
 
 
+class Unavailable(MlledgerError):
+    """A service the request needs (Redis, a source's storage) does not answer: try again."""
+
+    code = "unavailable"
+
+
 class Unauthenticated(MlledgerError):
     code = "unauthenticated"
 

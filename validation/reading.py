@@ -64,7 +64,8 @@ def load_profiles(path: Path | None) -> dict[str, Profile]:
 
 @dataclass(frozen=True)
 class DataRoots:
-    """The folders and URL prefixes a worker may read (default: its working directory).
+    """The folders and URL prefixes a process may read (default: its working directory): the
+    validation worker's datasets, and the server's feature sources (`features.data_roots`).
 
     A local path is resolved (symlinks and `..` included) before it is compared, and every
     file of a directory dataset is checked too, so a link inside a root cannot lead out of it.
@@ -74,9 +75,17 @@ class DataRoots:
 
     local: tuple[str, ...]
     remote: tuple[str, ...] = field(default=())
+    owner: str = "this worker"  # who refuses, and how its roots are set: for the message
+    setting: str = "`mlledger worker --data-root`"
 
     @classmethod
-    def of(cls, roots: list[str] | tuple[str, ...]) -> DataRoots:
+    def of(
+        cls,
+        roots: list[str] | tuple[str, ...],
+        *,
+        owner: str = "this worker",
+        setting: str = "`mlledger worker --data-root`",
+    ) -> DataRoots:
         local: list[str] = []
         remote: list[str] = []
         for root in roots or [os.getcwd()]:
@@ -86,7 +95,7 @@ class DataRoots:
                 local.append(os.path.realpath(path))
             else:
                 remote.append(root if root.endswith("/") else root + "/")
-        return cls(tuple(local), tuple(remote))
+        return cls(tuple(local), tuple(remote), owner, setting)
 
     def describe(self) -> str:
         return ", ".join([*self.local, *self.remote]) or "nothing"
@@ -108,7 +117,7 @@ class DataRoots:
                 raise self._refused(uri, "a NUL character in the path")
             real = os.path.realpath(path)
             if not self._inside(real):
-                raise self._refused(uri, "outside the worker's data roots")
+                raise self._refused(uri, "outside the data roots")
             if os.path.isdir(real):
                 for folder, _, files in os.walk(real):
                     for name in files:
@@ -118,7 +127,7 @@ class DataRoots:
         if ".." in parts.path.split("/") or parts.query or parts.fragment:
             raise self._refused(uri, "a remote URI with '..', a query or a fragment")
         if not any(uri.startswith(root) for root in self.remote):
-            raise self._refused(uri, f"no data root of this worker allows {parts.scheme}:// here")
+            raise self._refused(uri, f"no data root allows {parts.scheme}:// here")
         return uri
 
     def _inside(self, real: str) -> bool:
@@ -128,6 +137,6 @@ class DataRoots:
 
     def _refused(self, uri: str, why: str) -> DataError:
         return DataError(
-            f"this worker may not read {uri!r} ({why}); it reads only under {self.describe()} "
-            "(`mlledger worker --data-root`)"
+            f"{self.owner} may not read {uri!r} ({why}); it reads only under "
+            f"{self.describe()} ({self.setting})"
         )

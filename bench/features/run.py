@@ -225,18 +225,10 @@ def main() -> None:
         "MLLEDGER_REDIS_URL": a.redis_url,
         "MLLEDGER_HOME": str(root / "home"),
         "MLLEDGER_PROJECT": PROJECT,
+        "MLLEDGER_FEATURES__DATA_ROOTS": json.dumps([str(root)]),
     }
     mll = [sys.executable, "-m", "mlledger.client"]
     subprocess.run([*mll, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([*mll, "features", "apply", str(repo)], env=env, check=True, capture_output=True)
-    start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    end = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    subprocess.run(
-        [*mll, "features", "materialize", "--start", start, "--end", end],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
 
     from mlledger.store.features.engine import EngineConfig, repo_config
 
@@ -260,6 +252,18 @@ def main() -> None:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+    )
+    # The definitions go to the running server over HTTP, as CI would apply them.
+    wait(f"http://127.0.0.1:{port}/api/v1/health", ours)
+    env["MLLEDGER_URL"] = f"http://127.0.0.1:{port}"
+    subprocess.run([*mll, "features", "apply", str(repo)], env=env, check=True, capture_output=True)
+    start = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
+    end = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    subprocess.run(
+        [*mll, "features", "materialize", "--start", start, "--end", end],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     fport = free_port()
     feast_bin = str(Path(sys.executable).parent / "feast")

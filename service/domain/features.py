@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -14,19 +15,24 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from feast import FeatureStore
 from feast.data_source import PushMode
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Execution
-from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from mlledger.store.features import definitions, offline, online
 from mlledger.store.features.engine import Engines
+from mlledger.store.features.generation import Generations
 from mlledger.store.features.served import ServedLog
 from mlledger.store.metadata import artifacts, projects
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
+from mlledger.validation.reading import DataError, DataRoots
 
 from . import executions
 from .executions import ArtifactRef, ExecutionRecord
@@ -39,11 +45,14 @@ class FeatureService:
 
     engines: Engines
     snapshots: online.Snapshots
+    generations: Generations
     redis: Any | None  # a Redis (or RedisCluster) client for the fast path
     datasets: Path
+    data_roots: DataRoots  # where feature sources may point (features.data_roots)
     max_entities: int
     served: ServedLog | None = None  # sampled served vectors, for the skew check
     _feast_names: dict[int, str] = field(default_factory=dict)
+    _applying: threading.Lock = field(default_factory=threading.Lock)
 
     def store(self, db: Database, who: Principal) -> FeatureStore:
         """The project's Feast store; its Feast name is read once per process (it never
@@ -55,6 +64,12 @@ class FeatureService:
             self._feast_names[who.project_id] = name
         return self.engines.get(name)
 
+    def snapshot(self, store: FeatureStore, *, refresh: bool = False) -> online.Snapshot:
+        """The registry snapshot at the current generation: after an apply in any process,
+        the next request here reads the new definitions."""
+        generation = self.generations.current(store.project)
+        return self.snapshots.get(store, generation, refresh=refresh)
+
 
 def _new(d: definitions.Described) -> NewArtifact:
     return NewArtifact(
@@ -62,13 +77,37 @@ def _new(d: definitions.Described) -> NewArtifact:
     )
 
 
-def apply(db: Database, who: Principal, svc: FeatureService, repo: Path) -> dict[str, Any]:
-    """Register a directory of Feast definitions; record changed views and sources as new
-    artifact versions, produced by one `features apply` execution."""
+def apply(
+    db: Database, who: Principal, svc: FeatureService, registry: dict[str, Any], source: str | None
+) -> dict[str, Any]:
+    """Register Feast definitions (Feast's Registry proto in JSON, from `mlledger features
+    apply`) declaratively; record changed views and sources as new artifact versions, produced
+    by one `features apply` execution; and move the generation, so every process serves them
+    from its next request.
+
+    Raises:
+        InvalidArgument: a definition this server does not accept, or a file source outside
+            `features.data_roots` (named in the message).
+    """
     who.require("write")
     store = svc.store(db, who)
-    contents = definitions.apply(store, repo)
-    svc.snapshots.get(store, refresh=True)
+    contents = definitions.read(registry, store.project)
+    for where, path in definitions.file_paths(contents):
+        if "://" not in path and not Path(path).is_absolute():
+            raise InvalidArgument(
+                f"{where}: {path!r} is relative; the server cannot know to what "
+                "(`mlledger features apply` sends absolute paths)",
+                details={"path": path},
+            )
+        try:
+            svc.data_roots.resolve(path)
+        except DataError as exc:
+            raise InvalidArgument(f"{where}: {exc}", details={"path": path}) from exc
+    # One apply at a time per process; Feast's registry write is itself atomic per object.
+    with svc._applying:
+        definitions.apply(store, contents)
+        svc.generations.bump(store.project)
+    svc.snapshot(store, refresh=True)
     sources: dict[str, definitions.Described] = {}
     views = [definitions.describe_view(v) for v in contents.feature_views]
     for view in contents.feature_views:
@@ -96,7 +135,7 @@ def apply(db: Database, who: Principal, svc: FeatureService, repo: Path) -> dict
                         kind="other",
                         name="features apply",
                         state="complete",
-                        properties={"repo": str(repo.resolve())},
+                        properties={"repo": source} if source else {},
                         ended_at=datetime.now(UTC),
                     ),
                     inputs=[ArtifactRef(new=_new(d), role="source") for d in sources.values()],
@@ -106,12 +145,18 @@ def apply(db: Database, who: Principal, svc: FeatureService, repo: Path) -> dict
         )
         recorded = result.execution
     return {
-        "project": store.project,
+        "project": who.project_name,
         "feature_views": [v.name for v in contents.feature_views],
         "entities": [e.name for e in contents.entities],
         "feature_services": [s.name for s in contents.feature_services],
         "execution_id": recorded.id if recorded else None,
     }
+
+
+def views(db: Database, who: Principal, svc: FeatureService) -> list[online.ViewSpec]:
+    """The project's feature views, as of the last apply (in any process)."""
+    who.require("read")
+    return list(svc.snapshot(svc.store(db, who)).views.values())
 
 
 def _view_artifacts(db: Database, who: Principal, views: Sequence[str]) -> list[Artifact]:
@@ -146,16 +191,34 @@ def materialize(
     stopped) and record it as an execution reading the views and their sources."""
     who.require("write")
     store = svc.store(db, who)
-    names = list(views) if views else [v.name for v in store.list_feature_views() if v.online]
+    known = svc.snapshot(store).views  # refreshes Feast's registry after an apply elsewhere
+    online_views = [v.name for v in store.list_feature_views() if v.online]
+    names = list(views) if views else online_views
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise NotFound(
+            f"unknown feature views: {', '.join(unknown)}",
+            details={"unknown": unknown, "known": sorted(known)},
+        )
     if not names:
         raise InvalidArgument("no online feature views to materialize; apply definitions first")
+    if start is not None and start >= end:
+        raise InvalidArgument("start must be before end")
     started = datetime.now(UTC)
-    if start is None:
-        store.materialize_incremental(end_date=end, feature_views=names)
-    else:
-        if start >= end:
-            raise InvalidArgument("start must be before end")
-        store.materialize(start_date=start, end_date=end, feature_views=names)
+    try:
+        if start is None:
+            store.materialize_incremental(end_date=end, feature_views=names)
+        else:
+            store.materialize(start_date=start, end_date=end, feature_views=names)
+    except (RedisConnectionError, RedisTimeoutError) as exc:
+        raise Unavailable(f"the online store is unreachable: {exc}") from exc
+    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
+        # The sources' files: missing, unreadable, or not what the view declares.
+        text = (str(exc).strip().splitlines() or [""])[0][:500]
+        raise FailedPrecondition(
+            f"materialization failed reading the sources: {type(exc).__name__}: {text}",
+            details={"feature_views": names},
+        ) from exc
     inputs = [ArtifactRef(id=a.id, role="feature_view") for a in _view_artifacts(db, who, names)]
     (result,) = executions.record(
         db,
@@ -192,16 +255,30 @@ def get_online(
 ) -> online.OnlineResult:
     who.require("read")
     store = svc.store(db, who)
-    snap = svc.snapshots.get(store)
-    try:
+    if svc.redis is None:
+        snap = svc.snapshot(store)  # one `stat` of the generation file
         refs = online.resolve(snap, features, feature_service)
-    except NotFound:
-        snap = svc.snapshots.get(store, refresh=True)  # applied since the snapshot was taken?
-        refs = online.resolve(snap, features, feature_service)
-    if svc.redis is not None:
-        result = online.read_redis(svc.redis, snap, refs, entities, max_entities=svc.max_entities)
-    else:
         result = online.read_feast(store, snap, refs, entities, max_entities=svc.max_entities)
+    else:
+        # The generation comes back with the values, in the same round trip: read again,
+        # from the new definitions, only when an apply moved it since this snapshot.
+        key = svc.generations.key(store.project)
+        snap = svc.snapshots.peek(store.project) or svc.snapshot(store)
+        try:
+            refs = online.resolve(snap, features, feature_service)
+        except NotFound:
+            snap = svc.snapshot(store)
+            refs = online.resolve(snap, features, feature_service)
+        result, raw = online.read_redis(
+            svc.redis, snap, refs, entities, max_entities=svc.max_entities, generation_key=key
+        )
+        seen = svc.generations.of_reply(raw)
+        if seen != snap.generation:
+            snap = svc.snapshots.get(store, seen)
+            refs = online.resolve(snap, features, feature_service)
+            result, _ = online.read_redis(
+                svc.redis, snap, refs, entities, max_entities=svc.max_entities, generation_key=key
+            )
     if svc.served is not None:
         svc.served.offer(who.project_name, snap, result)
     return result
@@ -231,7 +308,7 @@ def get_historical(
     artifact produced from the feature views (and, through them, their source files)."""
     who.require("write")
     store = svc.store(db, who)
-    snap = svc.snapshots.get(store, refresh=True)
+    snap = svc.snapshot(store)
     refs = online.resolve(snap, features, feature_service)
     lengths = {len(v) for v in entity_rows.values()}
     if len(lengths) != 1 or 0 in lengths:

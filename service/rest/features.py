@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +19,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic.json_schema import models_json_schema
@@ -281,9 +283,7 @@ class ViewOut(BaseModel):
 
 @router.get("/views", operation_id="listFeatureViews", response_model=list[ViewOut])
 def list_views(request: Request, db: DB, who: Caller) -> list[ViewOut]:
-    who.require("read")
-    svc = _svc(request)
-    snap = svc.snapshots.get(svc.store(db, who))
+    """The project's feature views, as of the last apply (from any process)."""
     return [
         ViewOut(
             name=v.name,
@@ -291,5 +291,157 @@ def list_views(request: Request, db: DB, who: Caller) -> list[ViewOut]:
             features=list(v.features),
             ttl_seconds=v.ttl_seconds,
         )
-        for v in snap.views.values()
+        for v in _cases().views(db, who, _svc(request))
     ]
+
+
+_KINDS = ("entities", "dataSources", "featureViews", "featureServices")
+_LIST = {"type": "array", "maxItems": 10_000, "items": {"type": "object"}}
+REGISTRY_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    # Protobuf's JSON accepts each field by its JSON name and by its proto name.
+    "properties": {
+        name: _LIST
+        for kind in _KINDS
+        for name in (kind, "".join(f"_{c.lower()}" if c.isupper() else c for c in kind))
+    },
+}
+
+
+class DefinitionsIn(Strict):
+    registry: dict[str, Any] = Field(
+        json_schema_extra=REGISTRY_SCHEMA,
+        description="Feast's Registry proto in JSON (what `mlledger features apply` sends): "
+        "entities, data_sources (file and push), feature_views and feature_services. Objects "
+        "of the project that are not in it are removed. On-demand and stream views, "
+        "transformations and custom sources are refused: they carry code.",
+    )
+    source: Annotated[str, Field(min_length=1, max_length=1024)] | None = Field(
+        None, description="Where the definitions came from (the repo), for the lineage record."
+    )
+
+    @model_validator(mode="after")
+    def _shallow(self) -> DefinitionsIn:
+        if _depth(self.registry) > MAX_DEPTH:
+            raise ValueError(f"registry is nested deeper than {MAX_DEPTH} levels")
+        return self
+
+
+MAX_DEPTH = 32
+
+
+def _depth(value: Any, level: int = 0) -> int:
+    if level > MAX_DEPTH:
+        return level
+    if isinstance(value, dict):
+        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
+    if isinstance(value, list):
+        return max((_depth(v, level + 1) for v in value), default=level + 1)
+    return level
+
+
+class AppliedOut(BaseModel):
+    project: str
+    feature_views: list[str]
+    entities: list[str]
+    feature_services: list[str]
+    execution_id: int | None = Field(
+        description="The `features apply` execution recorded in the lineage graph; null when "
+        "the definitions did not change."
+    )
+
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorOut, "description": "The online store does not answer"}
+}
+
+
+@router.put(
+    "/definitions",
+    operation_id="applyFeatureDefinitions",
+    response_model=AppliedOut,
+    responses=UNAVAILABLE,
+)
+def apply_definitions(body: DefinitionsIn, request: Request, db: DB, who: Caller) -> AppliedOut:
+    """Register the project's Feast definitions (declarative, like `feast apply`). File
+    sources must be absolute paths or URLs under the server's `features.data_roots`. Every
+    server process serves the new definitions from its next request."""
+    applied = _cases().apply(db, who, _svc(request), body.registry, body.source)
+    return AppliedOut(**applied)
+
+
+# pandas' timestamps end in 2262; before 1970 no feature store has data.
+Moment = Annotated[
+    datetime,
+    Field(ge=datetime(1970, 1, 1, tzinfo=UTC), le=datetime(2262, 1, 1, tzinfo=UTC)),
+]
+
+
+class MaterializeIn(Strict):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["start"], "properties": {"incremental": {"const": False}}},
+                {
+                    "required": ["incremental"],
+                    "properties": {"incremental": {"const": True}},
+                    "not": {"required": ["start"]},
+                },
+            ]
+        }
+    )
+
+    start: Moment | None = Field(None, description="Start of the window (ISO 8601; UTC if naive).")
+    end: Moment | None = Field(None, description="End of the window; default now.")
+    incremental: bool = Field(
+        False, description="From where the last materialization stopped, instead of `start`."
+    )
+    views: (
+        Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=256)]],
+            Field(min_length=1, max_length=1000, json_schema_extra={"uniqueItems": True}),
+        ]
+        | None
+    ) = Field(None, description="Only these feature views (default: every online view).")
+
+    @field_validator("start", "end", mode="after")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value and value.tzinfo is None else value
+
+    @model_validator(mode="after")
+    def _window(self) -> MaterializeIn:
+        if self.incremental == (self.start is not None):
+            raise ValueError("give either start (with end) or incremental: true")
+        if self.views is not None and len(set(self.views)) != len(self.views):
+            raise ValueError("views named twice")
+        return self
+
+
+class MaterializedOut(BaseModel):
+    execution_id: int
+    feature_views: list[str]
+    start: str = Field(description="ISO 8601, or `incremental`.")
+    end: str
+
+
+@router.post(
+    "/materialize",
+    operation_id="materializeFeatures",
+    response_model=MaterializedOut,
+    responses=UNAVAILABLE,
+)
+def materialize(body: MaterializeIn, request: Request, db: DB, who: Caller) -> MaterializedOut:
+    """Load values from the sources into the online store (Feast's materialization), recorded
+    as an execution reading the views and their sources."""
+    end = body.end or datetime.now(UTC)
+    execution = _cases().materialize(
+        db, who, _svc(request), start=body.start, end=end, views=body.views
+    )
+    return MaterializedOut(
+        execution_id=execution.id,
+        feature_views=execution.params["feature_views"],
+        start=execution.params["start"],
+        end=execution.params["end"],
+    )

@@ -49,9 +49,12 @@ class Snapshot:
     views: dict[str, ViewSpec]
     services: dict[str, list[tuple[str, str]]]
     taken: float
+    generation: str | None = None  # of the definitions it was taken at (generation.py)
 
 
-def take_snapshot(store: FeatureStore, *, allow_cache: bool = True) -> Snapshot:
+def take_snapshot(
+    store: FeatureStore, *, allow_cache: bool = True, generation: str | None = None
+) -> Snapshot:
     entities = {e.name: e for e in store.list_entities(allow_cache=allow_cache)}
     views: dict[str, ViewSpec] = {}
     for fv in store.list_feature_views(allow_cache=allow_cache):
@@ -74,22 +77,33 @@ def take_snapshot(store: FeatureStore, *, allow_cache: bool = True) -> Snapshot:
         s.name: [(p.name_to_use(), f.name) for p in s.feature_view_projections for f in p.features]
         for s in store.registry.list_feature_services(store.project, allow_cache=allow_cache)
     }
-    return Snapshot(store.project, views, services, time.monotonic())
+    return Snapshot(store.project, views, services, time.monotonic(), generation)
 
 
 class Snapshots:
-    """Registry snapshots per project, re-read after `max_age` seconds."""
+    """Registry snapshots per project: re-read when the definitions' generation moved (an
+    apply, in any process), and after `max_age` seconds in any case."""
 
     def __init__(self, max_age: float) -> None:
         self.max_age = max_age
         self._cache: dict[str, Snapshot] = {}
         self._lock = threading.Lock()
 
-    def get(self, store: FeatureStore, *, refresh: bool = False) -> Snapshot:
+    def peek(self, project: str) -> Snapshot | None:
+        return self._cache.get(project)
+
+    def get(
+        self, store: FeatureStore, generation: str | None, *, refresh: bool = False
+    ) -> Snapshot:
+        """The snapshot at `generation` (the current one: `Generations.current`)."""
         snap = self._cache.get(store.project)
-        if refresh or snap is None or time.monotonic() - snap.taken > self.max_age:
-            # A refresh reads the registry itself: Feast's registry cache may lag an apply.
-            snap = take_snapshot(store, allow_cache=not refresh)
+        moved = snap is not None and snap.generation != generation
+        if refresh or moved or snap is None or time.monotonic() - snap.taken > self.max_age:
+            if refresh or moved:
+                # Feast's own registry cache lags an apply made elsewhere: re-read it too, so
+                # materialization and training sets see the same definitions.
+                store.refresh_registry()
+            snap = take_snapshot(store, generation=generation)
             with self._lock:
                 self._cache[store.project] = snap
         return snap
@@ -218,8 +232,11 @@ def entity_key(
 
 
 def hmget_many(
-    client: Any, commands: list[tuple[bytes, int]], field_groups: list[list[bytes]]
-) -> list[list[bytes | None]]:
+    client: Any,
+    commands: list[tuple[bytes, int]],
+    field_groups: list[list[bytes]],
+    also_get: bytes,
+) -> tuple[list[list[bytes | None]], bytes | None]:
     """`HMGET key *fields` for every (key, field group), pipelined in one round trip.
 
     A plain Redis client gets the commands written in RESP by hand: every command of a group
@@ -228,23 +245,27 @@ def hmget_many(
     parsed by redis-py's (hiredis) reader. A cluster client routes by key slot through its own
     pipeline instead. A connection that fails is dropped and the read retried once on a
     fresh one — a read is idempotent, and a pooled connection goes stale when Redis restarts.
+    `GET also_get` (the definitions' generation) rides along and comes back second.
     """
     pool = getattr(client, "connection_pool", None)
     if pool is None:  # RedisCluster
         pipe = client.pipeline(transaction=False)
         for key, g in commands:
             pipe.hmget(key, field_groups[g])
-        return pipe.execute()
+        pipe.get(also_get)
+        *replies, extra = pipe.execute()
+        return replies, extra
     suffixes = [b"".join(b"$%d\r\n%s\r\n" % (len(f), f) for f in fields) for fields in field_groups]
     heads = [b"*%d\r\n$5\r\nHMGET\r\n" % (len(fields) + 2) for fields in field_groups]
     packed = b"".join(
         b"%s$%d\r\n%s\r\n%s" % (heads[g], len(key), key, suffixes[g]) for key, g in commands
-    )
+    ) + b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(also_get), also_get)
     for attempt in (1, 2):
         conn = pool.get_connection()
         try:
             conn.send_packed_command([packed])
-            return [conn.read_response() for _ in commands]
+            replies = [conn.read_response() for _ in commands]
+            return replies, conn.read_response()
         except (RedisConnectionError, RedisTimeoutError):
             conn.disconnect()
             if attempt == 2:
@@ -308,8 +329,11 @@ def read_redis(
     entities: dict[str, list[Any]],
     *,
     max_entities: int,
+    generation_key: bytes,
     now: float | None = None,
-) -> OnlineResult:
+) -> tuple[OnlineResult, bytes | None]:
+    """The values, and the definitions' generation read in the same round trip: the caller
+    reads again from a new snapshot when it is not the snapshot's."""
     n = _check_entities(snap, refs, entities, max_entities)
     project = snap.project.encode()
     by_view: dict[str, list[str]] = {}
@@ -342,7 +366,7 @@ def read_redis(
         row = {k: v[i] for k, v in columns}
         for g, (_, views) in enumerate(group_list):
             commands.append((entity_key(snap.views[views[0]], row, project, keys), g))
-    replies = hmget_many(client, commands, group_fields)  # the one round trip
+    replies, generation = hmget_many(client, commands, group_fields, generation_key)
     per_group = [replies[g :: len(group_list)] for g in range(len(group_list))]
 
     now = time.time() if now is None else now
@@ -398,7 +422,7 @@ def read_redis(
             values.append(vals)
             statuses.append(stats)
         event_timestamps.append(stamps)
-    return OnlineResult(names, values, statuses, event_timestamps)
+    return OnlineResult(names, values, statuses, event_timestamps), generation
 
 
 _FLOATS = np.dtype([("tag", "u1"), ("value", "<f4")])

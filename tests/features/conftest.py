@@ -8,14 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from feature_repo import DRIVERS, driver_frame, write_repo
+from feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
 
 from mlledger.service.settings import Settings
 
 
 @pytest.fixture
 def settings(database_url: str, services: dict[str, str], tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, redis_url=services["redis"], home=tmp_path / "home")
+    return Settings(
+        database_url=database_url,
+        redis_url=services["redis"],
+        home=tmp_path / "home",
+        features={"data_roots": [str(tmp_path)]},  # where the tests' repos and data live
+    )
 
 
 @pytest.fixture
@@ -42,7 +47,7 @@ def svc(app):  # type: ignore[no-untyped-def]
 def applied(db, principal, svc, repo: Path, now: datetime):  # type: ignore[no-untyped-def]
     from mlledger.service.domain import features
 
-    result = features.apply(db, principal, svc, repo)
+    result = apply_repo(db, principal, svc, repo)
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )

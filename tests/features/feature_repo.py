@@ -77,3 +77,12 @@ def write_repo(root: Path, frame: pd.DataFrame, ttl_hours: int = 2) -> Path:
 
 
 DRIVERS = [1001, 1002, 1003, 1004]
+
+
+def apply_repo(db, who, svc, repo: Path) -> dict:  # type: ignore[no-untyped-def]
+    """What `mlledger features apply` does, in process: the client reads the repo, the
+    domain applies its definitions."""
+    from mlledger.client.feast_repo import registry_of
+    from mlledger.service.domain import features
+
+    return features.apply(db, who, svc, registry_of(repo), str(repo))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from feature_repo import DRIVERS
+from feature_repo import DRIVERS, apply_repo
 from helpers import LocalClient
 
 from mlledger.service.app import create_app
@@ -19,11 +19,15 @@ from mlledger.store.metadata import projects
 def test_sqlite_online_store_with_ttl(
     db, database_url, principal, project_name, repo: Path, now, tmp_path: Path
 ) -> None:
-    settings = Settings(database_url=database_url, home=tmp_path / "embedded")
+    settings = Settings(
+        database_url=database_url,
+        home=tmp_path / "embedded",
+        features={"data_roots": [str(tmp_path)]},
+    )
     app = create_app(settings, db=db)
     svc = app.state.features.get()
     assert svc.redis is None
-    features.apply(db, principal, svc, repo)
+    apply_repo(db, principal, svc, repo)
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )
@@ -43,14 +47,18 @@ def test_sqlite_online_store_with_ttl(
         assert city["event_timestamps"][1] is None
 
         # Values only up to 3 hours ago, TTL 2 hours: stale, so null and OUTSIDE_MAX_AGE.
-        stale_settings = Settings(database_url=database_url, home=tmp_path / "stale")
+        stale_settings = Settings(
+            database_url=database_url,
+            home=tmp_path / "stale",
+            features={"data_roots": [str(tmp_path)]},
+        )
         stale_app = create_app(stale_settings, db=db)
         stale_svc = stale_app.state.features.get()
         # Its own project: a fresh Feast project, so apply creates its online tables.
         with db.write() as session:
             other = projects.get_or_create_project(session, f"{project_name}-stale")
         who = Principal(other.id, other.name, "admin", "test")
-        features.apply(db, who, stale_svc, repo)
+        apply_repo(db, who, stale_svc, repo)
         features.materialize(
             db, who, stale_svc, start=now - timedelta(days=1), end=now - timedelta(hours=3)
         )

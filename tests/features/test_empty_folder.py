@@ -1,5 +1,6 @@
 """A new user's first steps, from an empty folder with no MLLEDGER_* variables: serve, apply a
-Feast repo, materialize, read online values — each a real process in that folder."""
+Feast repo (kept in that folder with its data, as a project would), materialize, read online
+values — each a real process in that folder, the CLI talking to the server over HTTP."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ def test_serve_apply_materialize_read_from_an_empty_folder(tmp_path: Path) -> No
     folder.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
     now = datetime.now(UTC).replace(microsecond=0)
-    repo = write_repo(tmp_path / "repo", driver_frame(DRIVERS, hours=6, end=now), ttl_hours=2)
+    repo = write_repo(folder, driver_frame(DRIVERS, hours=6, end=now), ttl_hours=2)
     relative_repo = os.path.relpath(repo, folder)
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -40,11 +41,11 @@ def test_serve_apply_materialize_read_from_an_empty_folder(tmp_path: Path) -> No
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, server)
-        applied = run("features", "apply", relative_repo)
+        applied = run("features", "apply", "--url", url, relative_repo)
         assert applied.returncode == 0, applied.stderr
         start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
         end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
-        done = run("features", "materialize", "--start", start, "--end", end)
+        done = run("features", "materialize", "--url", url, "--start", start, "--end", end)
         assert done.returncode == 0, done.stderr
         r = httpx.post(
             f"{url}/api/v1/features/online",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from feature_repo import apply_repo
 from helpers import LocalClient
 
 from mlledger.service.domain import features
@@ -56,7 +57,7 @@ def test_look_alike_projects_do_not_share_features(  # type: ignore[no-untyped-d
             p = projects.get_or_create_project(s, name)
         who = Principal(p.id, p.name, "admin", "test")
         if i == 0:  # only the first applies and materializes anything
-            features.apply(db, who, svc, repo)
+            apply_repo(db, who, svc, repo)
             features.materialize(
                 db, who, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
             )

@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import redis
 from fastapi.testclient import TestClient
-from feature_repo import DRIVERS, driver_frame, write_repo
+from feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
 from helpers import LocalClient
 
 FEATURES = [
@@ -64,17 +64,22 @@ def test_fast_path_agrees_with_feasts_sdk(db, svc, principal, applied, services)
     from mlledger.store.features import online as reads
 
     store = svc.store(db, principal)
-    snap = svc.snapshots.get(store)
+    snap = svc.snapshot(store)
     refs = reads.resolve(snap, FEATURES, None)
     entities = {"driver_id": [1003, 1001, 99]}
-    fast = reads.read_redis(svc.redis, snap, refs, entities, max_entities=100)
+    key = svc.generations.key(store.project)
+    fast, generation = reads.read_redis(
+        svc.redis, snap, refs, entities, max_entities=100, generation_key=key
+    )
+    assert svc.generations.of_reply(generation) == snap.generation is not None
     sdk = reads.read_feast(store, snap, refs, entities, max_entities=100)
     assert fast == sdk
     # A connection dropped while the read is in flight costs a retry, not an error.
     url = urlsplit(services["redis"])
     with _drops_first_read(url.hostname, url.port) as port:
         flaky = redis.Redis(host="127.0.0.1", port=port)
-        assert reads.read_redis(flaky, snap, refs, entities, max_entities=100) == fast
+        again = reads.read_redis(flaky, snap, refs, entities, max_entities=100, generation_key=key)
+        assert again == (fast, generation)
         flaky.close()
 
 
@@ -116,7 +121,7 @@ def test_values_older_than_the_ttl_are_null_with_outside_max_age(
 ) -> None:
     from mlledger.service.domain import features
 
-    features.apply(db, principal, svc, repo)
+    apply_repo(db, principal, svc, repo)
     # Only values at least 3 hours old reach the online store; the TTL is 2 hours.
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now - timedelta(hours=3)
@@ -184,7 +189,6 @@ def test_both_offline_engines_match_the_brute_force_at_the_edges(
 ) -> None:
     """DuckDB's ASOF JOIN (local Parquet) and Feast's offline store (the remote-source path)
     give the same training set: TTL bounds inclusive, ties broken by `created`."""
-    from mlledger.service.domain import features
     from mlledger.store.features import offline
 
     base = driver_frame(DRIVERS, hours=6, end=now)
@@ -192,7 +196,7 @@ def test_both_offline_engines_match_the_brute_force_at_the_edges(
     stale_tie = base.iloc[[0]].assign(conv_rate=0.875, created=base.created.iloc[0] - timedelta(1))
     source = pd.concat([tie, base, stale_tie], ignore_index=True)
     repo = write_repo(tmp_path / "edges", source, ttl_hours=2)
-    features.apply(db, principal, svc, repo)
+    apply_repo(db, principal, svc, repo)
     first = base.iloc[0]
     rows = pd.DataFrame(
         {
@@ -281,14 +285,13 @@ def test_historical_is_point_in_time_correct_and_keeps_every_row(
 def test_apply_records_versions_only_when_definitions_change(
     db, principal, svc, repo, client
 ) -> None:
-    from mlledger.service.domain import features
 
-    first = features.apply(db, principal, svc, repo)
+    first = apply_repo(db, principal, svc, repo)
     assert first["execution_id"] is not None and first["feature_views"] == ["driver_hourly_stats"]
-    assert features.apply(db, principal, svc, repo)["execution_id"] is None
+    assert apply_repo(db, principal, svc, repo)["execution_id"] is None
     text = (repo / "definitions.py").read_text().replace("timedelta(hours=2)", "timedelta(hours=5)")
     (repo / "definitions.py").write_text(text)
-    assert features.apply(db, principal, svc, repo)["execution_id"] is not None
+    assert apply_repo(db, principal, svc, repo)["execution_id"] is not None
     versions = client.get("/api/v1/artifacts", params={"name": "driver_hourly_stats"}).json()[
         "items"
     ]
@@ -402,20 +405,23 @@ def test_redis_cluster_serves_the_same_answer(
         database_url=database_url,
         redis_url=services["redis_cluster"],
         home=tmp_path / "home",
-        features={"redis_cluster": True},
+        features={"redis_cluster": True, "data_roots": [str(tmp_path)]},
     )
     app = create_app(settings, db=db)
     svc = app.state.features.get()
     assert type(svc.redis).__name__ == "RedisCluster"
-    features.apply(db, principal, svc, repo)
+    apply_repo(db, principal, svc, repo)
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )
     store = svc.store(db, principal)
-    snap = svc.snapshots.get(store)
+    snap = svc.snapshot(store)
     refs = reads.resolve(snap, FEATURES, None)
     entities = {"driver_id": [*DRIVERS, 99]}
-    fast = reads.read_redis(svc.redis, snap, refs, entities, max_entities=100)
+    key = svc.generations.key(store.project)
+    fast, _ = reads.read_redis(
+        svc.redis, snap, refs, entities, max_entities=100, generation_key=key
+    )
     assert fast == reads.read_feast(store, snap, refs, entities, max_entities=100)
     assert fast.statuses[-1] == ["PRESENT"] * len(DRIVERS) + ["NOT_FOUND"]
     # The entity hashes really are spread over the nodes.

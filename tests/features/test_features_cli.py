@@ -1,5 +1,6 @@
 """The operator's and the client's path: `mlledger features apply|materialize|get` as
-processes, and `client.features.get_online / get_historical`."""
+processes against a real server (over HTTP, as CI applies a repo), and
+`client.features.get_online / get_historical`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
 from servers import Server
@@ -18,14 +21,23 @@ from servers import Server
 import mlledger
 
 
-def cli(*args: str, settings, project: str) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def served(settings, tmp_path: Path) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    """A real server on the test's database, Redis and home; it starts in tmp_path, so the
+    repo's data (written there) is under its default `features.data_roots`."""
+    server = Server(
+        settings.resolved_database_url,
+        tmp_path,
+        env={"MLLEDGER_REDIS_URL": settings.redis_url, "MLLEDGER_HOME": str(settings.home)},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def cli(*args: str, url: str, project: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
-    env |= {
-        "MLLEDGER_DATABASE_URL": settings.resolved_database_url,
-        "MLLEDGER_REDIS_URL": settings.redis_url,
-        "MLLEDGER_HOME": str(settings.home),
-        "MLLEDGER_PROJECT": project,
-    }
+    env |= {"MLLEDGER_URL": url, "MLLEDGER_PROJECT": project}
     return subprocess.run(
         [sys.executable, "-m", "mlledger.client", "features", *args],
         capture_output=True,
@@ -36,21 +48,20 @@ def cli(*args: str, settings, project: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_apply_materialize_then_read_through_the_client(
-    client: TestClient, settings, project_name: str, repo: Path, now, tmp_path: Path
+    client: TestClient, served: Server, project_name: str, repo: Path, now, tmp_path: Path
 ) -> None:
-    applied = cli("apply", str(repo), settings=settings, project=project_name)
+    url = served.url
+    applied = cli("apply", str(repo), url=url, project=project_name)
     assert applied.returncode == 0, applied.stderr
     assert "driver_hourly_stats" in applied.stdout and "lineage recorded" in applied.stdout
 
     start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
     end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
-    done = cli(
-        "materialize", "--start", start, "--end", end, settings=settings, project=project_name
-    )
+    done = cli("materialize", "--start", start, "--end", end, url=url, project=project_name)
     assert done.returncode == 0, done.stderr
-    bad = cli("materialize", settings=settings, project=project_name)
+    bad = cli("materialize", url=url, project=project_name)
     assert bad.returncode == 2 and "--incremental" in bad.stderr
-    incremental = cli("materialize", "--incremental", settings=settings, project=project_name)
+    incremental = cli("materialize", "--incremental", url=url, project=project_name)
     assert incremental.returncode == 0, incremental.stderr
 
     runs = client.get("/api/v1/executions", params={"kind": "materialization"}).json()["items"]
@@ -85,62 +96,53 @@ def test_apply_materialize_then_read_through_the_client(
 
 
 def test_features_get_prints_what_a_model_server_is_served(
-    settings, project_name: str, repo: Path, now, tmp_path: Path, db
+    served: Server, project_name: str, repo: Path, now, tmp_path: Path, db
 ) -> None:
     """`mlledger features get` against a real server: values per entity, statuses spelled
     out, JSON on request, and bad arguments named."""
-    assert cli("apply", str(repo), settings=settings, project=project_name).returncode == 0
+    url = served.url
+    assert cli("apply", str(repo), url=url, project=project_name).returncode == 0
     end = (now + timedelta(seconds=1)).strftime("%Y-%m-%d %H:%M:%S")
     start = (now - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
     assert (
-        cli(
-            "materialize", "--start", start, "--end", end, settings=settings, project=project_name
-        ).returncode
+        cli("materialize", "--start", start, "--end", end, url=url, project=project_name).returncode
         == 0
     )
-    server = Server(
-        settings.resolved_database_url,
-        tmp_path,
-        env={"MLLEDGER_REDIS_URL": settings.redis_url, "MLLEDGER_HOME": str(settings.home)},
-    )
-    server.start()
-    try:
 
-        def get(*args: str) -> subprocess.CompletedProcess[str]:
-            return cli("get", "--url", server.url, *args, settings=settings, project=project_name)
+    def get(*args: str) -> subprocess.CompletedProcess[str]:
+        return cli("get", *args, url=url, project=project_name)
 
-        shown = get("-e", f"driver_id={DRIVERS[0]},424242", "-f", "driver_hourly_stats:city")
-        assert shown.returncode == 0, shown.stderr
-        header, first, missing = shown.stdout.splitlines()
-        assert header.split() == ["driver_id", "driver_hourly_stats:city"]
-        assert first.split() == [str(DRIVERS[0]), f"city-{DRIVERS[0] % 7}"]
-        assert missing.split(maxsplit=1) == ["424242", "(not found)"]
+    shown = get("-e", f"driver_id={DRIVERS[0]},424242", "-f", "driver_hourly_stats:city")
+    assert shown.returncode == 0, shown.stderr
+    header, first, missing = shown.stdout.splitlines()
+    assert header.split() == ["driver_id", "driver_hourly_stats:city"]
+    assert first.split() == [str(DRIVERS[0]), f"city-{DRIVERS[0] % 7}"]
+    assert missing.split(maxsplit=1) == ["424242", "(not found)"]
 
-        as_json = get("-e", f"driver_id={DRIVERS[1]}", "-s", "driver_activity", "--json")
-        assert as_json.returncode == 0, as_json.stderr
-        body = json.loads(as_json.stdout)
-        assert body["statuses"]["driver_hourly_stats:conv_rate"] == ["PRESENT"]
+    as_json = get("-e", f"driver_id={DRIVERS[1]}", "-s", "driver_activity", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    body = json.loads(as_json.stdout)
+    assert body["statuses"]["driver_hourly_stats:conv_rate"] == ["PRESENT"]
 
-        unknown = get("-e", "driver_id=1", "-f", "driver_hourly_stats:nope")
-        assert unknown.returncode == 1 and "driver_hourly_stats:nope" in unknown.stderr
-        malformed = get("-e", "driver_id", "-f", "driver_hourly_stats:city")
-        assert malformed.returncode == 2 and "JOIN_KEY=VALUE" in malformed.stderr
-        neither = get("-e", "driver_id=1")
-        assert neither.returncode == 2 and "--service" in neither.stderr
-    finally:
-        server.stop()
+    unknown = get("-e", "driver_id=1", "-f", "driver_hourly_stats:nope")
+    assert unknown.returncode == 1 and "driver_hourly_stats:nope" in unknown.stderr
+    malformed = get("-e", "driver_id", "-f", "driver_hourly_stats:city")
+    assert malformed.returncode == 2 and "JOIN_KEY=VALUE" in malformed.stderr
+    neither = get("-e", "driver_id=1")
+    assert neither.returncode == 2 and "--service" in neither.stderr
 
 
 def test_a_broken_repo_is_one_clear_error_not_a_traceback(
-    db, settings, project_name: str, tmp_path: Path
+    served: Server, project_name: str, tmp_path: Path
 ) -> None:
+    url = served.url
     repo = tmp_path / "broken"
     repo.mkdir()
     (repo / "defs.py").write_text("from feast import Entity\ndriver = Entity(name=\n")
-    failed = cli("apply", str(repo), settings=settings, project=project_name)
+    failed = cli("apply", str(repo), url=url, project=project_name)
     assert failed.returncode == 1 and "was never closed" in failed.stderr
     assert "Traceback" not in failed.stderr
-    # Loads, but Feast refuses it (the source file is not there).
+    # Loads, but the server refuses it: the source is outside its data roots.
     (repo / "defs.py").write_text(
         "from datetime import timedelta\n"
         "from feast import Entity, FeatureView, Field, FileSource\n"
@@ -150,7 +152,8 @@ def test_a_broken_repo_is_one_clear_error_not_a_traceback(
         "view = FeatureView(name='v', entities=[driver], ttl=timedelta(hours=1),\n"
         "    schema=[Field(name='x', dtype=Float32)], source=src)\n"
     )
-    refused = cli("apply", str(repo), settings=settings, project=project_name)
+    refused = cli("apply", str(repo), url=url, project=project_name)
     assert refused.returncode == 1, refused.stderr
-    assert "could not be applied" in refused.stderr, refused.stderr[-2000:]
+    assert "may not read '/nonexistent/stats.parquet'" in refused.stderr, refused.stderr[-2000:]
+    assert "features.data_roots" in refused.stderr
     assert "Traceback" not in refused.stderr

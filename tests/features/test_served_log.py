@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from feature_repo import DRIVERS
+from feature_repo import DRIVERS, apply_repo
 from helpers import LocalClient
 
 from mlledger.service.app import create_app
@@ -24,7 +24,11 @@ def logging_app(database_url: str, services: dict[str, str], tmp_path: Path, db)
         database_url=database_url,
         redis_url=services["redis"],
         home=tmp_path / "home",
-        features={"served_sample_rate": 1.0, "served_flush_seconds": 3600},
+        features={
+            "served_sample_rate": 1.0,
+            "served_flush_seconds": 3600,
+            "data_roots": [str(tmp_path)],
+        },
     )
     return create_app(settings, db=db)
 
@@ -35,7 +39,7 @@ def test_served_vectors_are_logged_and_written_on_shutdown(
     from mlledger.service.domain import features
 
     svc = logging_app.state.features.get()
-    features.apply(db, principal, svc, repo)
+    apply_repo(db, principal, svc, repo)
     features.materialize(
         db, principal, svc, start=now - timedelta(days=1), end=now + timedelta(seconds=1)
     )

@@ -32,6 +32,8 @@ RULES_JSON_SCHEMA_CANNOT_STATE = {
     "setModelGate": "a value threshold's lower_bound is at most its upper_bound",
     "getHistoricalFeatures": "entity columns have one length and hold the views' join keys",
     "createRun": "started_at is not in the future of the run's own end",
+    "applyFeatureDefinitions": "each object is a Feast definition; file sources under data roots",
+    "materializeFeatures": "start before end; the views exist",
 }
 
 
