@@ -1,9 +1,13 @@
 """Content fingerprints: the same data logged twice is one artifact version.
 
-Local files and directories are hashed (sha256 over relative paths and bytes). Parquet also
-reports schema and row count when pyarrow is installed (`pip install 'mlledger[data]'`).
-Remote URIs (s3://, gs://, https://...) are fingerprinted from size and ETag/checksum via fsspec,
-without downloading the data.
+The one definition, used by the client and by the server (a training set it writes): a local
+file is `sha256:` + the sha256 of its bytes (what `sha256sum` prints); a directory is
+`sha256:` + the sha256 of its manifest, one line per file in path order, `<sha256>  <relative
+path>\n` (what `sha256sum` prints for each file, so `find . -type f | sort | xargs sha256sum |
+sha256sum` reproduces it from the folder). Parquet also reports schema and row count when
+pyarrow is installed (`pip install 'mlledger[data]'`). Remote URIs (s3://, gs://, https://...)
+are fingerprinted from size and ETag/checksum via fsspec (`meta-sha256:`), without downloading
+the data.
 """
 
 from __future__ import annotations
@@ -38,19 +42,28 @@ def of(location: str | os.PathLike[str]) -> Fingerprint:
     path = Path(urlparse(text).path if scheme == "file" else text).expanduser().resolve()
     if not path.exists():
         raise FileNotFoundError(f"{text}: no such file or directory")
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    size = 0
-    for f in files:
-        digest.update(str(f.relative_to(path) if path.is_dir() else f.name).encode() + b"\0")
-        with f.open("rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
-        size += f.stat().st_size
+    files = [path]
+    if path.is_dir():  # in byte order of the relative path, as `LC_ALL=C sort` orders lines
+        files = sorted(
+            (p for p in path.rglob("*") if p.is_file()),
+            key=lambda p: p.relative_to(path).as_posix().encode(),
+        )
+    size = sum(f.stat().st_size for f in files)
+    if path.is_dir():
+        manifest = "".join(f"{file_sha256(f)}  {f.relative_to(path).as_posix()}\n" for f in files)
+        digest = hashlib.sha256(manifest.encode()).hexdigest()
+    else:
+        digest = file_sha256(path)
     properties: dict[str, Any] = {"size_bytes": size, "files": len(files)}
     parquet = [f for f in files if f.suffix == ".parquet"]
     if parquet:
         properties.update(_parquet(parquet))
-    return Fingerprint(path.as_uri(), f"sha256:{digest.hexdigest()}", properties)
+    return Fingerprint(path.as_uri(), f"sha256:{digest}", properties)
+
+
+def file_sha256(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _parquet(files: list[Path]) -> dict[str, Any]:

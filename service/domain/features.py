@@ -5,7 +5,6 @@ feature views and their source files."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import threading
 import uuid
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from feast.data_source import PushMode
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from mlledger.client import fingerprint
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Execution
 from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
@@ -329,7 +329,9 @@ def get_historical(
         out=path,
     )
     rows = pq.read_metadata(path).num_rows
-    digest = _sha256(path)
+    # The client's definition (client/fingerprint.py), so `run.use_dataset(<this file>)` finds
+    # this artifact and the model's lineage reaches the views and their source files.
+    content = fingerprint.of(path)
     views = sorted({v for v, _ in refs})
     (result,) = executions.record(
         db,
@@ -352,8 +354,8 @@ def get_historical(
                         new=NewArtifact(
                             kind="dataset",
                             name=name,
-                            uri=path.resolve().as_uri(),
-                            fingerprint=f"sha256:{digest}",
+                            uri=content.uri,
+                            fingerprint=content.fingerprint,
                             properties={
                                 "format": "parquet",
                                 "num_rows": rows,
@@ -368,14 +370,6 @@ def get_historical(
     )
     artifact = result.outputs[0][0]
     return TrainingSet(artifact, result.execution.id, rows, schema.names, path)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def push(

@@ -226,10 +226,19 @@ def attach_artifact(
     direction: Literal["INPUT", "OUTPUT"],
     role: str | None,
 ) -> tuple[Artifact, bool]:
-    ((artifact, created),) = artifacts.create_many(session, who.project_id, [spec])
+    known = None
+    if direction == "INPUT" and spec.uri and spec.fingerprint:
+        # Data the graph already holds (a training set from `features historical`, another
+        # run's output) is that artifact, whatever name this call proposes: its producer and
+        # everything upstream stay linked.
+        known = artifacts.find_by_content(session, who.project_id, spec.uri, spec.fingerprint)
+    if known is not None:
+        artifact, created = known, False
+    else:
+        ((artifact, created),) = artifacts.create_many(session, who.project_id, [spec])
     events.add_many(session, [Event(run.id, artifact.id, direction, role)])
     contexts.attach(session, attributions=[(run.experiment_id, artifact.id)])
-    if not created and direction == "OUTPUT":
+    if not created:  # an existing artifact may already be downstream of this run
         refuse_cycles(session, run.id, f"run {run.uuid}")
     if created:
         audit.record(

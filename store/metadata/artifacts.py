@@ -77,6 +77,23 @@ def get_by_name(session: Session, project_id: int, name: str, version: int | Non
     return to_entity(row)
 
 
+def find_by_content(
+    session: Session, project_id: int, uri: str, fingerprint: str
+) -> Artifact | None:
+    """The newest artifact holding these bytes at this place, whatever it was named."""
+    row = session.scalar(
+        select(ArtifactRow)
+        .where(
+            ArtifactRow.project_id == project_id,
+            ArtifactRow.fingerprint == fingerprint,
+            ArtifactRow.uri == uri,
+        )
+        .order_by(ArtifactRow.id.desc())
+        .limit(1)
+    )
+    return to_entity(row) if row is not None else None
+
+
 def list_page(
     session: Session,
     project_id: int,

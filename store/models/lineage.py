@@ -55,6 +55,7 @@ class ArtifactRow(Base):
         # Same name + same content is the same version: the database enforces it against races.
         UniqueConstraint("project_id", "name", "fingerprint"),
         Index("ix_artifact_project_id_kind_id", "project_id", "kind", "id"),
+        Index("ix_artifact_project_id_fingerprint", "project_id", "fingerprint"),
         CheckConstraint(_one_of("kind", ARTIFACT_KINDS), name="kind"),
         CheckConstraint(_one_of("state", ARTIFACT_STATES), name="state"),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import fsspec
@@ -23,6 +24,27 @@ def test_same_bytes_same_fingerprint_wherever_they_are(tmp_path: Path) -> None:
     assert fingerprint.of(a.uri).fingerprint == a.fingerprint  # file:// URIs too
     (tmp_path / "b" / "x.csv").write_text("1,3\n")
     assert fingerprint.of(tmp_path / "b" / "x.csv").fingerprint != a.fingerprint
+
+
+def test_the_definition_is_sha256sums(tmp_path: Path) -> None:
+    """What the README says, checked with the coreutils tool: a file is its sha256; a folder
+    is the sha256 of `sha256sum`'s lines for its files, in path order."""
+    d = tmp_path / "data"
+    (d / "part").mkdir(parents=True)
+    (d / "b.csv").write_bytes(b"b")
+    (d / "part" / "a.csv").write_bytes(b"a")
+    (d / "part-2").mkdir()  # '-' sorts before '/': byte order of paths, not of parts
+    (d / "part-2" / "c.csv").write_bytes(b"c")
+    one = subprocess.run(["sha256sum", "b.csv"], cwd=d, capture_output=True, text=True)
+    assert fingerprint.of(d / "b.csv").fingerprint == "sha256:" + one.stdout.split()[0]
+    listing = subprocess.run(
+        "find . -type f | sed 's|^./||' | LC_ALL=C sort | xargs sha256sum | sha256sum",
+        shell=True,
+        cwd=d,
+        capture_output=True,
+        text=True,
+    )
+    assert fingerprint.of(d).fingerprint == "sha256:" + listing.stdout.split()[0]
 
 
 def test_directories_hash_names_and_bytes(tmp_path: Path) -> None:

@@ -157,3 +157,44 @@ def test_a_broken_repo_is_one_clear_error_not_a_traceback(
     assert "may not read '/nonexistent/stats.parquet'" in refused.stderr, refused.stderr[-2000:]
     assert "features.data_roots" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_a_model_traces_back_through_its_training_set_to_the_raw_files(  # type: ignore[no-untyped-def]
+    client: TestClient, applied, project_name: str, repo: Path, now, tmp_path: Path
+) -> None:
+    """Training code uses the training set the server wrote: `use_dataset` finds that
+    artifact (one fingerprint definition on both sides), so the model's upstream lineage
+    runs training run -> training set -> `features historical` -> feature view -> source,
+    whose URI is the raw Parquet file."""
+    ours = mlledger.Client(
+        "http://127.0.0.1:8080",
+        project=project_name,
+        spool_dir=tmp_path / "spool",
+        transport=client._transport,
+    )
+    rows = pd.DataFrame(
+        {"driver_id": DRIVERS, "event_timestamp": [now - timedelta(minutes=30)] * len(DRIVERS)}
+    )
+    training = ours.features.get_historical(
+        rows, features=["driver_hourly_stats:conv_rate"], name="churn-train"
+    )
+    written = training.attrs["mlledger_artifact"]
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    with ours.start_run("churn", capture_environment=False) as run:
+        used = run.use_dataset(written["uri"])  # no name: the graph knows these bytes
+        model = run.log_model("churn-model", path=tmp_path / "model.bin")
+    assert (used.id, used.version) == (written["id"], written["version"])
+    assert model.artifact.id is not None
+
+    graph = client.get(
+        f"/api/v1/lineage/artifact/{model.artifact.id}",
+        params={"direction": "upstream", "depth": 10},
+    ).json()
+    names = {(n["type"], n["kind"], n["name"]) for n in graph["nodes"]}
+    assert ("artifact", "dataset", "churn-train") in names
+    assert ("execution", "other", "features historical") in names
+    assert ("artifact", "feature_view", "driver_hourly_stats") in names
+    source = next(n for n in graph["nodes"] if n["name"] == "source:driver_stats_source")
+    raw = client.get(f"/api/v1/artifacts/{source['id'].split(':')[-1]}").json()
+    assert raw["uri"] == (tmp_path / "driver_stats.parquet").as_uri()
+    ours.close()
