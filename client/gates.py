@@ -133,12 +133,22 @@ def _checks(v: Verdict) -> list[dict[str, Any]]:
     return list(evaluation.get("checks") or [])
 
 
+def _training(v: Verdict) -> list[dict[str, Any]]:
+    return list(v.body.get("training_datasets") or [])
+
+
 def text(v: Verdict) -> str:
     lines = [f"{v.gate}: {v.status.upper()}"]
     if v.status == "pending":
         lines.append("  validation has not finished (use --wait to wait for it)")
     for r in v.reasons:
         lines.append(f"  {_where(r)} {r.get('message')}")
+    training = _training(v)
+    if training:
+        lines.append("  training data (data gates):")
+        for d in training:
+            status = d["status"] if d["status"] != "none" else "never validated"
+            lines.append(f"    {status:15} {d['name']}:{d['version']} (artifact {d['id']})")
     checks = _checks(v)
     if checks:
         evaluation = v.body["evaluation"]
@@ -163,6 +173,13 @@ def markdown(v: Verdict) -> str:
     if v.reasons:
         out += ["| where | message |", "|---|---|"]
         out += [f"| {_cell(_where(r))} | {_cell(r.get('message'))} |" for r in v.reasons]
+        out.append("")
+    training = _training(v)
+    if training:
+        out += ["| training dataset | data gate |", "|---|---|"]
+        for d in training:
+            status = d["status"] if d["status"] != "none" else "never validated"
+            out.append(f"| {_cell(d['name'])}:{d['version']} | {_cell(status)} |")
         out.append("")
     checks = _checks(v)
     if checks:

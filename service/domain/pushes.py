@@ -328,6 +328,19 @@ def training_datasets(session: Session, project_id: int, artifact_id: int) -> li
     )
 
 
+def training_data(
+    db: Database, who: Principal, artifact_id: int
+) -> list[tuple[Artifact, Gate | None]]:
+    """A model's training datasets with their data gates (None: never validated): the
+    verdicts a push of it goes by, seen from the model."""
+    who.require("read")
+    with db.read() as session:
+        return [
+            (d, gates.get(session, who.project_id, d.id))
+            for d in training_datasets(session, who.project_id, artifact_id)
+        ]
+
+
 def _verdict(
     session: Session, who: Principal, model: RegisteredModel, version: ModelVersion
 ) -> Verdict:

@@ -12,8 +12,9 @@ from mlledger.store import entities
 from mlledger.store.errors import NotFound
 
 from ..domain import models as model_cases
+from ..domain import pushes as push_cases
 from . import explorer
-from .limits import MAX_NEIGHBOURS
+from .limits import MAX_NEIGHBOURS, NEIGHBOURS
 from .types import Artifact, Ctx, Execution, PageInfo, neighbours
 
 
@@ -83,6 +84,28 @@ class RunConnection:
     page_info: PageInfo
 
 
+@strawberry.type(description="A dataset a model was trained on, with its data gate.")
+class TrainingData:
+    artifact: Artifact
+    data_gate: explorer.DataGate | None = strawberry.field(
+        description="null: never validated (a push of the model would be refused)."
+    )
+    status: str = strawberry.field(description="passed, failed, error, pending, or none.")
+
+
+async def training_data(info: Ctx, artifact_id: int, first: int) -> list[TrainingData]:
+    c = info.context
+    found = await asyncio.to_thread(push_cases.training_data, c.db, c.who, artifact_id)
+    return [
+        TrainingData(
+            artifact=Artifact.of(a),
+            data_gate=explorer.DataGate.of(g) if g else None,
+            status=g.status if g else "none",
+        )
+        for a, g in found[:first]
+    ]
+
+
 @strawberry.type
 class ModelVersion:
     id: int
@@ -107,6 +130,13 @@ class ModelVersion:
             return None
         found = await info.context.loaders.run.load(self.run_id)
         return Run.of(found) if found else None
+
+    @strawberry.field(
+        description="The datasets the run that wrote this version read, each with its data "
+        "gate: what a push of it goes by besides the blessing."
+    )
+    async def training_data(self, info: Ctx, first: int = NEIGHBOURS) -> list[TrainingData]:
+        return await training_data(info, self.artifact_id, neighbours(first))
 
     @strawberry.field(description="The newest evaluation and its blessing (what a push goes by).")
     async def blessing(self, info: Ctx) -> explorer.Blessing | None:

@@ -43,6 +43,9 @@ def test_search_a_model_and_open_its_lineage_then_expand_a_dataset(page, seeded,
     assert "country=FR" in thresholds.inner_text() and "≥ 0.7" in thresholds.inner_text()
     pushes = page.locator("table.pushes").inner_text()
     assert "refused" in pushes and "pushed" in pushes
+    # From the model, its training data's verdicts (validations sit downstream of datasets).
+    training = page.locator("table.training-data").inner_text()
+    assert "churn-train" in training and "passed" in training
     shot(page, "model")
 
     # Lineage of version 1: left to right from the dataset through the run to the model.

@@ -120,6 +120,12 @@ def test_worse_models_and_models_trained_on_failed_data_never_reach_production( 
     )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "model gate churn v1: PASSED" in ok.stdout and "against no incumbent" in ok.stdout
+    # The report shows the training data's verdicts too, not only what blocks.
+    assert "training data (data gates):" in ok.stdout
+    assert any(
+        line.split()[:1] == ["passed"] and "churn-train:" in line for line in ok.stdout.splitlines()
+    ), ok.stdout
+    assert "| training dataset | data gate |" in summary.read_text()
     pushed = cli(server, project, "push", "--model", "churn", "--version", str(v1))
     assert pushed.returncode == 0 and "(none) -> v1" in pushed.stdout, pushed.stdout + pushed.stderr
 
@@ -142,6 +148,19 @@ def test_worse_models_and_models_trained_on_failed_data_never_reach_production( 
     )
     assert blocked.returncode == 1, blocked.stdout + blocked.stderr
     assert "failed its data gate" in blocked.stdout and "clicks" in blocked.stdout
+    # From the model, its training data's verdicts (the explorer's model page reads this).
+    query = (
+        'query($v: Int) { model(name: "churn") { version(number: $v) { trainingData '
+        "{ status artifact { name version } dataGate { status reasons } } } } }"
+    )
+    graph = httpx.post(
+        f"{server.url}/graphql",
+        json={"query": query, "variables": {"v": v2}},
+        headers=api.headers,
+    )
+    (trained,) = graph.json()["data"]["model"]["version"]["trainingData"]
+    assert trained["status"] == "failed" and trained["artifact"]["name"] == "churn-train"
+    assert "clicks" in json.dumps(trained["dataGate"]["reasons"])
     assert 'failures="1"' in junit.read_text()
     refused = cli(server, project, "push", "--model", "churn", "--version", str(v2))
     assert refused.returncode == 1 and "REFUSED" in refused.stdout

@@ -457,7 +457,7 @@ async function modelView(el, name, params, live) {
       Object.entries(v.metrics).map(([k, x]) => `${k} ${fmt(x)}`).join(", "),
       v.artifact ? nodeLink(v.artifact.nodeId, "lineage") : ""]), { class: "versions" }),
   );
-  if (version) el.append(...blessing(model, version));
+  if (version) el.append(...blessing(model, version), ...trainingData(version));
   el.append(h("h2", {}, "Push history"), model.pushes.length
     ? table(["when", "action", "alias", "version", "from", "outcome", "reasons", "by"], model.pushes.map((p) => [
         when(p.createdAt), p.action, p.alias, p.version ? `v${p.version}` : "–", p.previousVersion ? `v${p.previousVersion}` : "–",
@@ -479,6 +479,20 @@ function blessing(model, v) {
   out.push(table(["slice", "metric", "value", "incumbent", "bound", "verdict", ""], b.checks.map((c) => [
     c.slice, c.metric, c.value, c.baseline, c.bound, h("span", { class: c.skipped ? "skip" : c.passed ? "pass" : "fail" }, c.skipped ? "skipped" : c.passed ? "pass" : "FAIL"), c.message]),
     { class: "thresholds" }));
+  return out;
+}
+
+// What a push goes by besides the blessing: every dataset the version was trained on passed
+// its data gate. Validations sit downstream of the datasets, so the model's own lineage
+// never shows them; here they are, from the model.
+function trainingData(v) {
+  const out = [h("h2", {}, `Training data of v${v.version}`)];
+  if (!v.trainingData.length) return [...out, h("p", { class: "muted" }, "No training datasets in its lineage: no data gate vouches for it.")];
+  out.push(table(["dataset", "data gate", "reasons", "validated"], v.trainingData.map((d) => [
+    nodeLink(d.artifact.nodeId, `${d.artifact.name}:${d.artifact.version}`),
+    badge(d.status === "none" ? "never validated" : d.status),
+    (d.dataGate?.reasons || []).slice(0, 3).map((r) => `${r.feature || "(dataset)"}: ${r.message}`).join("; "),
+    d.dataGate ? when(d.dataGate.updatedAt) : "–"]), { class: "training-data" }));
   return out;
 }
 

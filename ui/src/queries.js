@@ -53,4 +53,5 @@ export const MODEL = `query($name: String!) {
     versions(first: 50) {
       version createdAt aliases metrics runId description
       artifact { nodeId status }
+      trainingData(first: 20) { status artifact { nodeId name version } dataGate { reasons updatedAt } }
       blessing { blessed baselineVersion gateRevision checks createdAt } } } }`;
