@@ -10,22 +10,39 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_CLIENT_NAMES = {
+# The client's public names (mlledger.client.__all__), importable from `mlledger` itself.
+__all__ = [
+    "AlreadyExists",
     "ApiError",
     "Client",
     "ClientSettings",
+    "Conflict",
+    "FailedPrecondition",
+    "GateBlocked",
+    "InvalidArgument",
     "LoggedArtifact",
     "LoggedModel",
     "MlledgerError",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
     "Run",
+    "ServerError",
+    "Unauthenticated",
     "Unavailable",
-}
+    "__version__",
+    "sync",
+]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy, so server processes importing mlledger.store do not load the HTTP client.
-    if name in _CLIENT_NAMES:
+    if name in __all__:
         from . import client
 
         return getattr(client, name)
     raise AttributeError(f"module 'mlledger' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

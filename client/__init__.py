@@ -11,30 +11,72 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import Client, ClientSettings, sync
-    from .errors import ApiError, MlledgerError, Unavailable
-    from .run import LoggedArtifact, LoggedModel, Run
+    from .client import (
+        Client,
+        ClientSettings,
+        sync,
+    )
+    from .errors import (
+        AlreadyExists,
+        ApiError,
+        Conflict,
+        FailedPrecondition,
+        GateBlocked,
+        InvalidArgument,
+        MlledgerError,
+        NotFound,
+        PayloadTooLarge,
+        PermissionDenied,
+        ServerError,
+        Unauthenticated,
+        Unavailable,
+    )
+    from .run import (
+        LoggedArtifact,
+        LoggedModel,
+        Run,
+    )
 
 _WHERE = {
+    "AlreadyExists": ".errors",
     "ApiError": ".errors",
     "Client": ".client",
     "ClientSettings": ".client",
+    "Conflict": ".errors",
+    "FailedPrecondition": ".errors",
+    "GateBlocked": ".errors",
+    "InvalidArgument": ".errors",
     "LoggedArtifact": ".run",
     "LoggedModel": ".run",
     "MlledgerError": ".errors",
+    "NotFound": ".errors",
+    "PayloadTooLarge": ".errors",
+    "PermissionDenied": ".errors",
     "Run": ".run",
+    "ServerError": ".errors",
+    "Unauthenticated": ".errors",
     "Unavailable": ".errors",
     "sync": ".client",
 }
 
 __all__ = [
+    "AlreadyExists",
     "ApiError",
     "Client",
     "ClientSettings",
+    "Conflict",
+    "FailedPrecondition",
+    "GateBlocked",
+    "InvalidArgument",
     "LoggedArtifact",
     "LoggedModel",
     "MlledgerError",
+    "NotFound",
+    "PayloadTooLarge",
+    "PermissionDenied",
     "Run",
+    "ServerError",
+    "Unauthenticated",
     "Unavailable",
     "sync",
 ]
@@ -45,3 +87,7 @@ def __getattr__(name: str) -> Any:
     if where is None:
         raise AttributeError(f"module 'mlledger.client' has no attribute {name!r}")
     return getattr(import_module(where, __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -16,7 +16,7 @@ import click
 from . import gates
 from .client import Client, ClientSettings
 from .client import sync as replay
-from .errors import ApiError, Unavailable
+from .errors import ApiError, GateBlocked, Unavailable
 
 
 def _client(url: str | None, token: str | None, project: str | None) -> Client:
@@ -468,7 +468,7 @@ def push(model, version, alias, rollback, as_format, url, token, project) -> Non
         try:
             entry = client.push_model(model, version, to=alias, rollback=rollback)
         except ApiError as exc:
-            if exc.code != "gate_blocked":
+            if not isinstance(exc, GateBlocked):
                 sys.exit(gates.failure(exc))
             details = exc.details or {}
             if as_format == "json":

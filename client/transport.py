@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from .errors import ApiError, ServerError, Unavailable
+from .errors import ApiError, ServerError, Unavailable, api_error
 from .spool import Record, Spool
 
 log = logging.getLogger("mlledger")
@@ -238,6 +238,8 @@ class Transport:
 def _api_error(response: httpx.Response) -> ApiError:
     try:
         error = response.json()["error"]
-        return ApiError(response.status_code, error["code"], error["message"], error.get("details"))
+        return api_error(
+            response.status_code, error["code"], error["message"], error.get("details")
+        )
     except (ValueError, KeyError, TypeError):
-        return ApiError(response.status_code, "http_error", response.text[:500])
+        return api_error(response.status_code, "http_error", response.text[:500])

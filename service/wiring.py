@@ -33,7 +33,7 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
     when so configured)."""
     from mlledger.store.features.engine import EngineConfig, Engines
     from mlledger.store.features.generation import Generations
-    from mlledger.store.features.online import Snapshots
+    from mlledger.store.features.online import FeastOnline, RedisOnline, Snapshots
     from mlledger.store.features.served import ServedLog
     from mlledger.validation.reading import DataRoots
 
@@ -44,6 +44,7 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
         from redis.cluster import RedisCluster
 
         redis_client = RedisCluster.from_url(settings.redis_url)
+    generations = Generations(redis_client, settings.home / "features")
     return FeatureService(
         engines=Engines(
             EngineConfig(
@@ -55,7 +56,8 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
             )
         ),
         snapshots=Snapshots(cfg.registry_cache_seconds),
-        generations=Generations(redis_client, settings.home / "features"),
+        generations=generations,
+        online=FeastOnline() if redis_client is None else RedisOnline(redis_client, generations),
         redis=redis_client,
         datasets=settings.home / "datasets",
         data_roots=DataRoots.of(

@@ -17,7 +17,8 @@ import pytest
 from fastapi.testclient import TestClient
 from helpers import LocalClient
 from servers import Server
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from mlledger import migrations
 from mlledger.service.app import create_app
@@ -61,17 +62,23 @@ def database_url(
     request: pytest.FixtureRequest,
     services: dict[str, str],
     tmp_path_factory: pytest.TempPathFactory,
-) -> str:
+) -> Iterator[str]:
+    """SQLite in a temporary folder, or a Postgres database of this session's own — created
+    empty (the real migrations make the schema) and dropped at the end, so two test sessions on
+    one machine (a fresh clone's CI run beside a developer's) never touch each other's tables."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'mlledger.db'}"
-    url = services["postgres"]
-    engine = create_db_engine(url)
-    with engine.begin() as conn:  # a clean schema each session, then the real migrations
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("DROP SCHEMA IF EXISTS feast CASCADE"))  # Feast's SQL registry
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'mlledger.db'}"
+        return
+    url = make_url(services["postgres"])
+    name = f"{url.database}_{os.getpid()}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,8 @@ class FeatureService:
     engines: Engines
     snapshots: online.Snapshots
     generations: Generations
-    redis: Any | None  # a Redis (or RedisCluster) client for the fast path
+    online: online.OnlineStore  # the backend of online reads (store/features/online/)
+    redis: Any | None  # the Redis (or RedisCluster) client, when there is one
     datasets: Path
     data_roots: DataRoots  # where feature sources may point (features.data_roots)
     max_entities: int
@@ -255,30 +256,25 @@ def get_online(
 ) -> online.OnlineResult:
     who.require("read")
     store = svc.store(db, who)
-    if svc.redis is None:
-        snap = svc.snapshot(store)  # one `stat` of the generation file
+    backend = svc.online
+    # A backend that reads the definitions' generation with the values (Redis: the same round
+    # trip) reads from the cached snapshot and again from a new one only when an apply moved
+    # it; any other checks the generation first (one `stat`).
+    snap = (svc.snapshots.peek(store.project) if backend.reads_generation else None) or (
+        svc.snapshot(store)
+    )
+    try:
         refs = online.resolve(snap, features, feature_service)
-        result = online.read_feast(store, snap, refs, entities, max_entities=svc.max_entities)
-    else:
-        # The generation comes back with the values, in the same round trip: read again,
-        # from the new definitions, only when an apply moved it since this snapshot.
-        key = svc.generations.key(store.project)
-        snap = svc.snapshots.peek(store.project) or svc.snapshot(store)
-        try:
-            refs = online.resolve(snap, features, feature_service)
-        except NotFound:
-            snap = svc.snapshot(store)
-            refs = online.resolve(snap, features, feature_service)
-        result, raw = online.read_redis(
-            svc.redis, snap, refs, entities, max_entities=svc.max_entities, generation_key=key
-        )
-        seen = svc.generations.of_reply(raw)
-        if seen != snap.generation:
-            snap = svc.snapshots.get(store, seen)
-            refs = online.resolve(snap, features, feature_service)
-            result, _ = online.read_redis(
-                svc.redis, snap, refs, entities, max_entities=svc.max_entities, generation_key=key
-            )
+    except NotFound:
+        if not backend.reads_generation:
+            raise
+        snap = svc.snapshot(store)
+        refs = online.resolve(snap, features, feature_service)
+    result, seen = backend.read(store, snap, refs, entities, max_entities=svc.max_entities)
+    if backend.reads_generation and seen != snap.generation:
+        snap = svc.snapshots.get(store, seen)
+        refs = online.resolve(snap, features, feature_service)
+        result, _ = backend.read(store, snap, refs, entities, max_entities=svc.max_entities)
     if svc.served is not None:
         svc.served.offer(who.project_name, snap, result)
     return result

@@ -17,6 +17,7 @@ from mlledger.store.registry.pushes import Push
 from mlledger.store.validation.gates import Gate
 from mlledger.validation import protos
 
+from ..domain import model_gates
 from ..domain import pushes as push_cases
 from ..domain import runs as run_cases
 from ..domain import validation as validation_cases
@@ -186,7 +187,7 @@ async def blessings(info: Ctx, model: str, version: int, first: int) -> list[Ble
     c = info.context
     try:
         found = await asyncio.to_thread(
-            push_cases.evaluations, c.db, c.who, model, version, limit=first
+            model_gates.evaluations, c.db, c.who, model, version, limit=first
         )
     except NotFound:
         return []
@@ -204,7 +205,7 @@ async def push_log(info: Ctx, model: str, first: int) -> list[PushEntry]:
 async def model_gate(info: Ctx, model: str) -> JSON | None:
     c = info.context
     try:
-        gate = await asyncio.to_thread(push_cases.get_gate, c.db, c.who, model)
+        gate = await asyncio.to_thread(model_gates.get_gate, c.db, c.who, model)
     except (FailedPrecondition, NotFound):  # no gate, or no model: nothing to show
         return None
     return {"revision": gate.revision, **gate.config}

@@ -11,8 +11,8 @@ from strawberry.scalars import JSON
 from mlledger.store import entities
 from mlledger.store.errors import NotFound
 
+from ..domain import model_gates
 from ..domain import models as model_cases
-from ..domain import pushes as push_cases
 from . import explorer
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
 from .types import Artifact, Ctx, Execution, PageInfo, neighbours
@@ -95,7 +95,7 @@ class TrainingData:
 
 async def training_data(info: Ctx, artifact_id: int, first: int) -> list[TrainingData]:
     c = info.context
-    found = await asyncio.to_thread(push_cases.training_data, c.db, c.who, artifact_id)
+    found = await asyncio.to_thread(model_gates.training_data, c.db, c.who, artifact_id)
     return [
         TrainingData(
             artifact=Artifact.of(a),

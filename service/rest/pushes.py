@@ -15,7 +15,7 @@ from mlledger.store.registry.pushes import Push
 from mlledger.store.validation.gates import Gate
 
 from ..deps import DB, Caller
-from ..domain import pushes as cases
+from ..domain import model_gates, pushes
 from .models import ModelPath, VersionPath
 from .schemas import ERRORS, Cursor, PageOut, Strict, at_least_one, integer
 from .validation import DatasetRef
@@ -164,7 +164,9 @@ class GateOut(BaseModel):
 )
 def set_gate(name: ModelPath, body: GateIn, db: DB, who: Caller) -> GateOut:
     """Thresholds every version must meet to be pushed (TFMA MetricThreshold semantics)."""
-    gate, _ = cases.put_gate(db, who, name, body.model_dump(exclude_unset=True, exclude_none=True))
+    gate, _ = model_gates.put_gate(
+        db, who, name, body.model_dump(exclude_unset=True, exclude_none=True)
+    )
     return GateOut.of(name, gate)
 
 
@@ -175,7 +177,7 @@ def set_gate(name: ModelPath, body: GateIn, db: DB, who: Caller) -> GateOut:
     response_model_exclude_unset=True,
 )
 def get_gate(name: ModelPath, db: DB, who: Caller) -> GateOut:
-    return GateOut.of(name, cases.get_gate(db, who, name))
+    return GateOut.of(name, model_gates.get_gate(db, who, name))
 
 
 class SliceMetrics(Strict):
@@ -272,12 +274,12 @@ def evaluate(
 ) -> EvaluationOut:
     """Submit a version's metrics (overall and per slice); the blessing is decided against the
     model's gate and the incumbent's evaluation on the same dataset."""
-    done = cases.evaluate(
+    done = model_gates.evaluate(
         db,
         who,
         name,
         version,
-        cases.Submitted(
+        model_gates.Submitted(
             metrics=body.metrics,
             dataset=body.dataset,
             example_count=body.example_count,
@@ -302,7 +304,7 @@ def list_evaluations(
     """Newest first; the first is the one a push goes by."""
     return [
         EvaluationOut.of(name, version, e, d)
-        for e, d in cases.evaluations(db, who, name, version, limit=limit)
+        for e, d in model_gates.evaluations(db, who, name, version, limit=limit)
     ]
 
 
@@ -336,7 +338,7 @@ class VerdictOut(BaseModel):
 )
 def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> VerdictOut:
     """Would a push of this version go through? (What `mlledger gate model` asks.)"""
-    v = cases.verdict(db, who, name, version)
+    v = model_gates.verdict(db, who, name, version)
     sets = {a.id: a for a, _ in v.datasets}
     evaluation = (
         EvaluationOut.of(name, version, v.evaluation, sets.get(v.evaluation.dataset_id or 0))
@@ -413,10 +415,10 @@ def push(name: ModelPath, body: PushIn, db: DB, who: Caller, response: Response)
     trained on passed its data gate. `rollback: true` returns the alias to the version before
     the last push. Every attempt is in the push log."""
     if body.rollback:
-        entry = cases.rollback(db, who, name, body.to)
+        entry = pushes.rollback(db, who, name, body.to)
     else:
         assert body.version is not None
-        entry = cases.push(db, who, name, body.version, body.to)
+        entry = pushes.push(db, who, name, body.version, body.to)
     if entry.outcome == "unchanged":
         response.status_code = 200
     return PushOut.of(entry)
@@ -432,5 +434,5 @@ def list_pushes(
     cursor: Cursor = None,
 ) -> PageOut[PushOut]:
     """The push log, newest first: pushes, rollbacks and refusals."""
-    page = cases.history(db, who, name, alias=alias, limit=limit, cursor=cursor)
+    page = pushes.history(db, who, name, alias=alias, limit=limit, cursor=cursor)
     return PageOut(items=[PushOut.of(p) for p in page.items], next_cursor=page.next_cursor)
