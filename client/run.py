@@ -182,9 +182,10 @@ class Run:
         self, side: str, kind: str, location: Any, name: str | None, role: str | None
     ) -> LoggedArtifact:
         fp = fingerprint.of(location)
+        label = name or str(location)
         artifact = {
             "kind": kind,
-            "name": name or str(location),
+            "name": label,
             "uri": fp.uri,
             "fingerprint": fp.fingerprint,
             "properties": fp.properties,
@@ -194,7 +195,7 @@ class Run:
         )
         return LoggedArtifact(
             kind=kind,
-            name=artifact["name"],
+            name=label,
             uri=fp.uri,
             fingerprint=fp.fingerprint,
             properties=fp.properties,

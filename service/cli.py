@@ -167,7 +167,7 @@ def token_create(project: str, scope: str, name: str) -> None:
             database,
             project,
             name=name,
-            scope=scope,
+            scope=scope,  # type: ignore[arg-type]  # click.Choice holds it to the Literal
             actor="cli",  # type: ignore[arg-type]
         )
     finally:

@@ -57,7 +57,7 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
         ),
         snapshots=Snapshots(cfg.registry_cache_seconds),
         generations=generations,
-        online=FeastOnline() if redis_client is None else RedisOnline(redis_client, generations),
+        reader=FeastOnline() if redis_client is None else RedisOnline(redis_client, generations),
         redis=redis_client,
         datasets=settings.home / "datasets",
         data_roots=DataRoots.of(

@@ -321,7 +321,7 @@ def _resolve_artifacts(
     for rec in records:
         sides: list[list[tuple[Artifact, str | None]]] = []
         for refs in (rec.inputs, rec.outputs):
-            side = []
+            pairs: list[tuple[Artifact, str | None]] = []
             for ref in refs:
                 if ref.id is not None:
                     artifact = existing[ref.id]
@@ -333,8 +333,8 @@ def _resolve_artifacts(
                         by_label[ref.label] = artifact
                 else:
                     artifact = by_label[ref.ref]  # type: ignore[index]
-                side.append((artifact, ref.role))
-            sides.append(side)
+                pairs.append((artifact, ref.role))
+            sides.append(pairs)
         out.append((sides[0], sides[1]))
     return out, fresh_artifacts
 

@@ -46,7 +46,7 @@ class FeatureService:
     engines: Engines
     snapshots: online.Snapshots
     generations: Generations
-    online: online.OnlineStore  # the backend of online reads (store/features/online/)
+    reader: online.OnlineStore  # the backend of online reads (store/features/online/)
     redis: Any | None  # the Redis (or RedisCluster) client, when there is one
     datasets: Path
     data_roots: DataRoots  # where feature sources may point (features.data_roots)
@@ -256,7 +256,7 @@ def get_online(
 ) -> online.OnlineResult:
     who.require("read")
     store = svc.store(db, who)
-    backend = svc.online
+    backend = svc.reader
     # A backend that reads the definitions' generation with the values (Redis: the same round
     # trip) reads from the cached snapshot and again from a new one only when an apply moved
     # it; any other checks the generation first (one `stat`).

@@ -55,14 +55,14 @@ class DataGate:
         _, _, data = await asyncio.to_thread(
             validation_cases.content, c.db, c.who, self.statistics_id
         )
-        return protos.summary(data)
+        return JSON(protos.summary(data))
 
     @classmethod
     def of(cls, g: Gate) -> DataGate:
         return cls(
             dataset_id=g.dataset_id,
             status=g.status,
-            reasons=g.reasons,
+            reasons=JSON(g.reasons),
             statistics_id=g.statistics_id,
             schema_id=g.schema_id,
             anomalies_id=g.anomalies_id,
@@ -97,8 +97,8 @@ class Blessing:
             dataset_id=e.dataset_id,
             artifact_id=e.artifact_id,
             execution_id=e.execution_id,
-            checks=e.checks,
-            metrics=e.metrics,
+            checks=JSON(e.checks),
+            metrics=JSON(e.metrics),
             created_at=e.created_at,
         )
 
@@ -124,7 +124,7 @@ class PushEntry:
             version=p.version,
             previous_version=p.previous_version,
             outcome=p.outcome,
-            reasons=p.reasons,
+            reasons=JSON(p.reasons),
             actor=p.actor,
             created_at=p.created_at,
         )
@@ -208,4 +208,4 @@ async def model_gate(info: Ctx, model: str) -> JSON | None:
         gate = await asyncio.to_thread(model_gates.get_gate, c.db, c.who, model)
     except (FailedPrecondition, NotFound):  # no gate, or no model: nothing to show
         return None
-    return {"revision": gate.revision, **gate.config}
+    return JSON({"revision": gate.revision, **gate.config})

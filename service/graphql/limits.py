@@ -191,6 +191,7 @@ class _Coster:
         if selection_set is None or not isinstance(parent, GraphQLObjectType):
             return 0
         total = 0
+        target: Any
         for sel in selection_set.selections:
             if isinstance(sel, FieldNode):
                 field = self._field(parent, sel.name.value)

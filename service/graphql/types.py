@@ -66,7 +66,11 @@ class Context:
     @classmethod
     def of(cls, c: entities.Context) -> Context:
         return cls(
-            id=c.id, kind=c.kind, name=c.name, properties=c.properties, created_at=c.created_at
+            id=c.id,
+            kind=c.kind,
+            name=c.name,
+            properties=JSON(c.properties),
+            created_at=c.created_at,
         )
 
 
@@ -121,7 +125,7 @@ class Artifact:
             version=a.version,
             uri=a.uri,
             fingerprint=a.fingerprint,
-            properties=a.properties,
+            properties=JSON(a.properties),
             state=a.state,
             created_at=a.created_at,
         )
@@ -167,10 +171,10 @@ class Execution:
             kind=e.kind,
             name=e.name,
             state=e.state,
-            params=e.params,
-            properties=e.properties,
+            params=JSON(e.params),
+            properties=JSON(e.properties),
             code_version=e.code_version,
-            environment=e.environment,
+            environment=JSON(e.environment),
             started_at=e.started_at,
             ended_at=e.ended_at,
             created_at=e.created_at,

@@ -297,7 +297,7 @@ def list_views(request: Request, db: DB, who: Caller) -> list[ViewOut]:
 
 _KINDS = ("entities", "dataSources", "featureViews", "featureServices")
 _LIST = {"type": "array", "maxItems": 10_000, "items": {"type": "object"}}
-REGISTRY_SCHEMA = {
+REGISTRY_SCHEMA: dict[str, Any] = {
     "type": "object",
     "additionalProperties": False,
     # Protobuf's JSON accepts each field by its JSON name and by its proto name.

@@ -17,7 +17,7 @@ from mlledger.store.validation.gates import Gate
 from ..deps import DB, Caller
 from ..domain import model_gates, pushes
 from .models import ModelPath, VersionPath
-from .schemas import ERRORS, Cursor, PageOut, Strict, at_least_one, integer
+from .schemas import ERRORS, Cursor, PageOut, Strict, Version, at_least_one
 from .validation import DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
@@ -372,7 +372,7 @@ class PushIn(Strict):
         }
     )
 
-    version: integer(1, 2**31 - 1) | None = None
+    version: Version | None = None
     to: AliasName = "production"
     rollback: StrictBool = Field(False, description="Back to the version before the last push.")
 

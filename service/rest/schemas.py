@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -54,7 +54,16 @@ def integer(ge: int, le: int) -> Any:
     ]
 
 
-Id = integer(1, 2**63 - 1)
+if TYPE_CHECKING:  # mypy sees the Python type; pydantic sees the bounds and the float rule
+    Id = int
+    Int64 = int
+    Millis = int
+    Version = int
+else:
+    Id = integer(1, 2**63 - 1)
+    Int64 = integer(-(2**63), 2**63 - 1)
+    Millis = integer(0, 2**63 - 1)
+    Version = integer(1, 2**31 - 1)
 # In a path or query string an id arrives as text: ASCII digits only (pydantic refuses `²`
 # and `٣`, which Python's int() would take), within the databases' 64-bit range.
 PathId = Annotated[int, Field(ge=1, le=2**63 - 1)]

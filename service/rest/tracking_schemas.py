@@ -19,7 +19,18 @@ from pydantic import (
 
 from mlledger.store import entities
 
-from .schemas import ArtifactIn, ArtifactOut, JsonObject, Name, Strict, exactly_one, integer
+from .schemas import (
+    ArtifactIn,
+    ArtifactOut,
+    Id,
+    Int64,
+    JsonObject,
+    Millis,
+    Name,
+    Strict,
+    Version,
+    exactly_one,
+)
 
 # As MLflow: letters, digits, underscores, dashes, periods, spaces, slashes (and colons).
 Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^[\w\-. /:]+$")]
@@ -52,8 +63,6 @@ AliasName = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")
 ]
 Text = Annotated[str, StringConstraints(max_length=5000)]
-Int64 = integer(-(2**63), 2**63 - 1)
-Millis = integer(0, 2**63 - 1)
 
 
 def _param_text(value: Any) -> Any:
@@ -234,7 +243,7 @@ class ModelVersionIn(Strict):
         None, description="The run (uuid or id) that wrote the model: the version's lineage."
     )
     artifact: ArtifactIn | None = Field(None, description="A new model artifact (kind model).")
-    artifact_id: integer(1, 2**63 - 1) | None = None
+    artifact_id: Id | None = None
     description: Text | None = None
     tags: Tags = Field(default_factory=dict)
     metrics: Annotated[dict[Key, Annotated[float, Field(strict=True)]], Field(max_length=1000)] = (
@@ -279,8 +288,8 @@ class ModelVersionOut(BaseModel):
 
 
 class AliasIn(Strict):
-    version: integer(1, 2**31 - 1)
-    expected_version: integer(1, 2**31 - 1) | None = Field(
+    version: Version
+    expected_version: Version | None = Field(
         None,
         description="Compare-and-set: move only if the alias now points at this version "
         "(null: only if it does not exist). Omit to move unconditionally.",

@@ -20,11 +20,11 @@ from mlledger.validation import protos
 
 from ..deps import DB, Caller
 from ..domain import validation as cases
-from .schemas import ERRORS, ArtifactOut, Name, PathVersion, Strict, integer
+from .schemas import ERRORS, ArtifactOut, Id, Name, PathVersion, Strict
 
 router = APIRouter(tags=["validation"], responses=ERRORS)
 
-DatasetRef = integer(1, 2**63 - 1) | Annotated[StrictStr, Field(min_length=1, max_length=300)]
+DatasetRef = Id | Annotated[StrictStr, Field(min_length=1, max_length=300)]
 Worker = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 LeaseSeconds = Annotated[float, Field(ge=5, le=3600)]
 Profile = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_-]*$")]

@@ -201,7 +201,7 @@ def create_many(
 
     created: list[Artifact] = []
     if new_rows:
-        new_ids = bulk.insert_rows(session, ArtifactRow.__table__, new_rows)
+        new_ids = bulk.insert_rows(session, bulk.table_of(ArtifactRow), new_rows)
         created = [Artifact(id=i, **row) for i, row in zip(new_ids, new_rows, strict=True)]
         if fingerprinted:
             _bump_series(
@@ -252,7 +252,7 @@ def _lock_series(
             },
         )
         return {name: (kind, last) for name, kind, last in result}
-    table = ArtifactSeriesRow.__table__
+    table = bulk.table_of(ArtifactSeriesRow)
     found: dict[str, tuple[str, int]] = {}
     for start in range(0, len(names), _SERIES_CHUNK):
         rows = [

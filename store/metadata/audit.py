@@ -36,7 +36,7 @@ def record(session: Session, project_id: int, actor: str, entries: list[AuditEnt
     now = utcnow()
     bulk.insert_rows(
         session,
-        AuditRow.__table__,
+        bulk.table_of(AuditRow),
         [
             {
                 "project_id": project_id,

@@ -24,6 +24,15 @@ T = TypeVar("T")
 CHUNK = 5000
 
 
+def table_of(row: type[Any]) -> Table:
+    """A mapped class's Core table, typed as one (SQLAlchemy's stubs say `FromClause`): the
+    bulk paths write through Core, never the ORM's bulk insert, which splits a batch by the
+    pattern of NULLs in its rows."""
+    table = row.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """Slices of `items` small enough for one statement's parameters."""
     for start in range(0, len(items), size):
@@ -61,6 +70,7 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> lis
     columns = list(rows[0])
     json_columns = {c for c in columns if isinstance(table.c[c].type, JSON)}
     raw = session.connection().connection.driver_connection
+    assert raw is not None  # a checked-out connection has its driver's
     quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
     with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
         for new_id, row in zip(ids, rows, strict=True):

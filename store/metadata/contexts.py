@@ -92,7 +92,7 @@ def ensure_many(
         return [], set()
     keys = sorted({(s.kind, s.name) for s in specs})
     props = {(s.kind, s.name): s.properties for s in specs}
-    table = ContextRow.__table__
+    table = bulk.table_of(ContextRow)
     created: set[int] = set()
     for start in range(0, len(keys), 1000):  # 5 parameters a row, under every dialect's cap
         inserted = session.execute(

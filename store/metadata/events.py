@@ -33,7 +33,7 @@ def add_many(session: Session, events: Sequence[Event], *, fresh: bool = False) 
         for e in events
     ]
     if fresh:
-        bulk.insert_rows(session, EventRow.__table__, rows)
+        bulk.insert_rows(session, bulk.table_of(EventRow), rows)
         return
     session.execute(
         bulk.dialect_insert(session)(EventRow).on_conflict_do_nothing(

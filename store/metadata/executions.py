@@ -120,8 +120,8 @@ def create_many(
         }
         for s in specs
     ]
-    new_ids = bulk.insert_rows(session, ExecutionRow.__table__, rows)
-    return [Execution(id=i, **row) for i, row in zip(new_ids, rows, strict=True)]
+    new_ids = bulk.insert_rows(session, bulk.table_of(ExecutionRow), rows)
+    return [Execution(id=i, **row) for i, row in zip(new_ids, rows, strict=True)]  # type: ignore[arg-type]
 
 
 def update(

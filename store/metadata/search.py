@@ -45,7 +45,7 @@ def search(
     hits: list[Hit] = []
     artifact_kinds = [k for k in ARTIFACT_KINDS if k in wanted]
     if artifact_kinds:
-        rows = session.execute(
+        found = session.execute(
             select(ArtifactRow.id, ArtifactRow.kind, ArtifactRow.name, ArtifactRow.version)
             .join(
                 ArtifactSeriesRow,
@@ -63,9 +63,9 @@ def search(
             .order_by(func.length(ArtifactSeriesRow.name), ArtifactSeriesRow.name)
             .limit(limit)
         )
-        hits += [Hit(f"artifact:{i}", k, n, v, None) for i, k, n, v in rows]
+        hits += [Hit(f"artifact:{i}", k, n, v, None) for i, k, n, v in found]
     if "run" in wanted:
-        rows = session.execute(
+        runs = session.execute(
             select(ExecutionRow.id, ExecutionRow.name, RunRow.uuid, ContextRow.name)
             .join(RunRow, RunRow.execution_id == ExecutionRow.id)
             .join(ContextRow, ContextRow.id == RunRow.experiment_id)
@@ -79,9 +79,9 @@ def search(
             .order_by(ExecutionRow.id.desc())
             .limit(limit)
         )
-        hits += [Hit(f"execution:{i}", "run", n or u, None, e) for i, n, u, e in rows]
+        hits += [Hit(f"execution:{i}", "run", n or u, None, e) for i, n, u, e in runs]
     if "registered_model" in wanted:
-        rows = session.execute(
+        models = session.execute(
             select(RegisteredModelRow.name, RegisteredModelRow.last_version)
             .where(
                 RegisteredModelRow.project_id == project_id,
@@ -90,5 +90,5 @@ def search(
             .order_by(func.length(RegisteredModelRow.name), RegisteredModelRow.name)
             .limit(limit)
         )
-        hits += [Hit(f"model:{n}", "registered_model", n, v, None) for n, v in rows]
+        hits += [Hit(f"model:{n}", "registered_model", n, v, None) for n, v in models]
     return hits[: limit * 3]

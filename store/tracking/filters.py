@@ -350,6 +350,7 @@ def _metric(
             )
         numbers.append(lit)
     column = LatestMetricRow.value
+    condition: ColumnElement[bool]
     if op == "in":
         condition = column.in_(numbers)
     elif op == "not in":

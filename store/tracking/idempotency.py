@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import InvalidArgument
 from ..metadata import bulk
+from ..metadata.bulk import table_of
 from ..models import IdempotencyKeyRow
 from ..models.base import utcnow
 
@@ -51,7 +52,8 @@ def claim(session: Session, project_id: int, key: str, operation: str) -> dict[s
 def answer(session: Session, project_id: int, key: str, response: dict[str, Any]) -> None:
     """Store what the write answered, for the retries that will find the key."""
     session.execute(
-        IdempotencyKeyRow.__table__.update()
+        table_of(IdempotencyKeyRow)
+        .update()
         .where(IdempotencyKeyRow.project_id == project_id, IdempotencyKeyRow.key == key)
         .values(response=response)
     )

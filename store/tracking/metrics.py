@@ -33,6 +33,7 @@ def insert(
         return
     if session.get_bind().dialect.name == "postgresql":
         raw = session.connection().connection.driver_connection
+        assert raw is not None  # a checked-out connection has its driver's
         with (
             raw.cursor() as cursor,
             cursor.copy(
@@ -54,7 +55,7 @@ def insert(
             for k, v, s, t in zip(keys, values, steps, timestamps, strict=True)
         ]
         for part in bulk.chunks(rows):
-            session.execute(MetricRow.__table__.insert(), list(part))
+            session.execute(bulk.table_of(MetricRow).insert(), list(part))
     _advance_latest(session, execution_id, keys, values, steps, timestamps)
 
 
@@ -83,7 +84,7 @@ def _advance_latest(
         }
         for k, (s, t, v) in sorted(best.items())
     ]
-    table = LatestMetricRow.__table__
+    table = bulk.table_of(LatestMetricRow)
     for part in bulk.chunks(rows, 1000):
         stmt = bulk.dialect_insert(session)(table).values(list(part))
         stmt = stmt.on_conflict_do_update(
@@ -195,13 +196,14 @@ def history(
         .group_by(bucket)
         .order_by(bucket)
     ).all()
+    buckets: list[tuple[Any, ...]] = [tuple(r) for r in rows]
     return MetricHistory(
         key=key,
-        steps=[r[0] for r in rows],
-        timestamps=[r[1] for r in rows],
-        values=[NAN if r[2] is None else float(r[2]) for r in rows],
-        mins=[NAN if r[3] is None else r[3] for r in rows],
-        maxs=[NAN if r[4] is None else r[4] for r in rows],
+        steps=[b[0] for b in buckets],
+        timestamps=[b[1] for b in buckets],
+        values=[NAN if b[2] is None else float(b[2]) for b in buckets],
+        mins=[NAN if b[3] is None else b[3] for b in buckets],
+        maxs=[NAN if b[4] is None else b[4] for b in buckets],
         total=total,
         downsampled=True,
     )

@@ -62,7 +62,9 @@ def read_feast(
         spec = snap.views[view]
         column = answer[f"{view}__{name}"]
         ts_column = answer.get(f"{view}__{name}__ts", [None] * n)
-        vals, stats, iso = [], [], []
+        vals: list[Any] = []
+        stats: list[str] = []
+        iso: list[str | None] = []
         for v, ts in zip(column, ts_column, strict=True):
             seconds = seconds_of(ts)
             iso.append(
