@@ -17,7 +17,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from mlledger.store import entities
+from mlledger.store import entities, kinds
 from mlledger.store.metadata.pagination import CURSOR_PATTERN
 
 T = TypeVar("T")
@@ -120,13 +120,12 @@ JsonObject = Annotated[
     dict[Annotated[str, StringConstraints(max_length=256)], JsonValue], AfterValidator(_finite)
 ]
 
-ArtifactKind = Literal[
-    "dataset", "feature_view", "model", "schema", "statistics", "anomalies", "evaluation", "other"
-]
-ArtifactState = Literal["pending", "live", "deleted"]
-ExecutionKind = Literal["run", "validation", "materialization", "evaluation", "push", "other"]
-ExecutionState = Literal["running", "complete", "failed", "cached"]
-ContextKind = Literal["experiment", "pipeline", "pipeline_run"]
+# The vocabulary is the store's (store/kinds.py): one list each, for the database and the API.
+ArtifactKind = kinds.ArtifactKind
+ArtifactState = kinds.ArtifactState
+ExecutionKind = kinds.ExecutionKind
+ExecutionState = kinds.ExecutionState
+ContextKind = kinds.ContextKind
 
 
 class Strict(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from ..kinds import ARTIFACT_KINDS
 from ..models import (
     ArtifactRow,
     ArtifactSeriesRow,
@@ -17,7 +18,6 @@ from ..models import (
     RegisteredModelRow,
     RunRow,
 )
-from ..models.lineage import ARTIFACT_KINDS
 
 KINDS = (*ARTIFACT_KINDS, "run", "registered_model")
 

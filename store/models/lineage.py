@@ -8,23 +8,15 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, Id, Json, UtcDateTime, utcnow
-
-ARTIFACT_KINDS = (
-    "dataset",
-    "feature_view",
-    "model",
-    "schema",
-    "statistics",
-    "anomalies",
-    "evaluation",
-    "other",
+from ..kinds import (
+    ARTIFACT_KINDS,
+    ARTIFACT_STATES,
+    CONTEXT_KINDS,
+    EVENT_TYPES,
+    EXECUTION_KINDS,
+    EXECUTION_STATES,
 )
-ARTIFACT_STATES = ("pending", "live", "deleted")
-EXECUTION_KINDS = ("run", "validation", "materialization", "evaluation", "push", "other")
-EXECUTION_STATES = ("running", "complete", "failed", "cached")
-CONTEXT_KINDS = ("experiment", "pipeline", "pipeline_run")
-EVENT_TYPES = ("INPUT", "OUTPUT")
+from .base import Base, Id, Json, UtcDateTime, utcnow
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
