@@ -294,16 +294,35 @@ class Verdict:
 
 def training_datasets(session: Session, project_id: int, artifact_id: int) -> list[Artifact]:
     """The datasets the executions that wrote this model read (its training run's inputs)."""
-    writers = {
-        e.execution_id for e in events.of_artifacts(session, [artifact_id]) if e.type == "OUTPUT"
+    return training_datasets_of(session, project_id, [artifact_id])[artifact_id]
+
+
+def training_datasets_of(
+    session: Session, project_id: int, artifact_ids: Sequence[int]
+) -> dict[int, list[Artifact]]:
+    """`training_datasets` of many models in three statements (the explorer's model page asks
+    for every version at once)."""
+    writers: dict[int, set[int]] = {a: set() for a in artifact_ids}
+    for e in events.of_artifacts(session, list(artifact_ids)):
+        if e.type == "OUTPUT":
+            writers[e.artifact_id].add(e.execution_id)
+    every = sorted({x for found in writers.values() for x in found})
+    read: dict[int, set[int]] = {x: set() for x in every}
+    for e in events.of_executions(session, every):
+        if e.type == "INPUT":
+            read[e.execution_id].add(e.artifact_id)
+    found = artifacts.get_many(session, project_id, sorted({a for r in read.values() for a in r}))
+    return {
+        model: sorted(
+            (
+                found[a]
+                for a in {a for x in execs for a in read[x]}
+                if a in found and found[a].kind == "dataset"
+            ),
+            key=lambda d: (d.name, d.version),
+        )
+        for model, execs in writers.items()
     }
-    read = {
-        e.artifact_id for e in events.of_executions(session, sorted(writers)) if e.type == "INPUT"
-    }
-    found = artifacts.get_many(session, project_id, sorted(read))
-    return sorted(
-        (a for a in found.values() if a.kind == "dataset"), key=lambda a: (a.name, a.version)
-    )
 
 
 def training_data(

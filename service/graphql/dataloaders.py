@@ -25,10 +25,12 @@ from mlledger.store.entities import (
 )
 from mlledger.store.metadata import artifacts, contexts, events, executions
 from mlledger.store.registry import blessings, models
+from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.tracking import metrics, runs
 from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
+from ..domain import model_gates
 from ..domain.principal import Principal
 
 K = TypeVar("K")
@@ -72,6 +74,12 @@ class Loaders:
 
         self.data_gate: DataLoader[int, Gate | None] = self._loader(
             lambda s, ids: _in_order(ids, gates.get_many(s, project, ids))
+        )
+        self.newest_evaluation: DataLoader[int, Evaluation | None] = self._loader(
+            lambda s, ids: _in_order(ids, blessings.newest_of_versions(s, ids))
+        )
+        self.training_datasets: DataLoader[int, list[Artifact]] = self._loader(
+            lambda s, ids: _as_list(ids, model_gates.training_datasets_of(s, project, ids))
         )
         self.model_state: DataLoader[int, str | None] = self._loader(
             lambda s, ids: _in_order(ids, blessings.states_of_artifacts(s, project, ids))

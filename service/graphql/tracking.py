@@ -11,7 +11,6 @@ from strawberry.scalars import JSON
 from mlledger.store import entities
 from mlledger.store.errors import NotFound
 
-from ..domain import model_gates
 from ..domain import models as model_cases
 from . import explorer
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
@@ -94,15 +93,16 @@ class TrainingData:
 
 
 async def training_data(info: Ctx, artifact_id: int, first: int) -> list[TrainingData]:
-    c = info.context
-    found = await asyncio.to_thread(model_gates.training_data, c.db, c.who, artifact_id)
+    loaders = info.context.loaders
+    datasets = (await loaders.training_datasets.load(artifact_id))[:first]
+    found = await loaders.data_gate.load_many([d.id for d in datasets])
     return [
         TrainingData(
             artifact=Artifact.of(a),
             data_gate=explorer.DataGate.of(g) if g else None,
             status=g.status if g else "none",
         )
-        for a, g in found[:first]
+        for a, g in zip(datasets, found, strict=True)
     ]
 
 
@@ -140,8 +140,8 @@ class ModelVersion:
 
     @strawberry.field(description="The newest evaluation and its blessing (what a push goes by).")
     async def blessing(self, info: Ctx) -> explorer.Blessing | None:
-        found = await explorer.blessings(info, self.model, self.version, 1)
-        return found[0] if found else None
+        found = await info.context.loaders.newest_evaluation.load(self.id)
+        return explorer.Blessing.of(found) if found else None
 
     @strawberry.field(description="Evaluations, newest first.")
     async def evaluations(self, info: Ctx, first: int = 20) -> list[explorer.Blessing]:

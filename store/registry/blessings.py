@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -138,6 +139,19 @@ def latest(session: Session, model_version_id: int, *, dataset_id: Any = ...) ->
         )
     row = session.scalars(query.order_by(ModelEvaluationRow.id.desc()).limit(1)).first()
     return _evaluation(row) if row is not None else None
+
+
+def newest_of_versions(session: Session, version_ids: Sequence[int]) -> dict[int, Evaluation]:
+    """The newest evaluation of each version, in one statement."""
+    if not version_ids:
+        return {}
+    newest = (
+        select(func.max(ModelEvaluationRow.id))
+        .where(ModelEvaluationRow.model_version_id.in_(version_ids))
+        .group_by(ModelEvaluationRow.model_version_id)
+    )
+    rows = session.scalars(select(ModelEvaluationRow).where(ModelEvaluationRow.id.in_(newest)))
+    return {r.model_version_id: _evaluation(r) for r in rows}
 
 
 def of_version(session: Session, model_version_id: int, *, limit: int) -> list[Evaluation]:

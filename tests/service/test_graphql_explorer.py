@@ -119,3 +119,41 @@ def test_run_metric_history_for_charts(client: TestClient) -> None:
         id=run["uuid"],
     )
     assert missing["run"]["history"]["total"] == 0
+
+
+def _ui_query(name: str) -> str:
+    """A query exactly as the explorer sends it (ui/src/queries.js)."""
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "ui" / "src" / "queries.js").read_text()
+    found = re.search(rf"export const {name} = `(.*?)`;", source, re.S)
+    assert found, name
+    return found.group(1)
+
+
+def test_the_model_page_costs_the_same_statements_for_3_or_30_versions(  # type: ignore[no-untyped-def]
+    client: TestClient, db
+) -> None:
+    """The explorer's model page asks every version's blessing, training data and their data
+    gates at once: dataloaders batch them, so 30 versions cost what 3 do."""
+    client.post("/api/v1/models", json={"name": "churn"}).raise_for_status()
+    assert client.put(f"{M}/gate", json=GATE).status_code == 200
+    query = _ui_query("MODEL")
+
+    def add(n: int) -> None:
+        v = version(client, n, dataset=f"train-{n}")
+        evaluate(client, v, 0.8)
+
+    for n in range(1, 4):
+        add(n)
+    with count_statements(db) as few:
+        small = gql(client, query, name="churn")["model"]
+    for n in range(4, 31):
+        add(n)
+    with count_statements(db) as many:
+        large = gql(client, query, name="churn")["model"]
+    assert len(small["versions"]) == 3 and len(large["versions"]) == 30
+    assert all(v["blessing"]["blessed"] for v in large["versions"])
+    assert all([d["status"] for d in v["trainingData"]] == ["none"] for v in large["versions"])
+    assert many[0] == few[0], (few[0], many[0])
