@@ -1,7 +1,7 @@
 """The `mlledger` command line.
 
 Every command is an entry point of the `mlledger.commands` group (pyproject.toml), imported only
-when it runs: a client command such as `mlledger gate data` (client/commands.py, base install)
+when it runs: a client command such as `mlledger gate data` (client/commands/, base install)
 never pays for the server's imports (about two seconds), `mlledger serve` not for the HTTP
 client's, and with only the base install a server command says which extra to add instead of
 crashing.
