@@ -24,7 +24,9 @@ from .rest import (
     features,
     health,
     lineage,
+    model_gates,
     models,
+    online,
     pushes,
     runs,
     tokens,
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         lineage,
         runs,
         models,
+        model_gates,
         pushes,
         features,
         tokens,
@@ -97,9 +100,9 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         return RedirectResponse("/ui/")
 
     ui.mount(app)
-    # First of all routes: the online read is the hot path (see features.online_route).
-    app.router.routes.insert(0, features.online_route())
-    app.openapi = _documented(app, features.document_online)  # type: ignore[method-assign]
+    # First of all routes: the online read is the hot path (see online.online_route).
+    app.router.routes.insert(0, online.online_route())
+    app.openapi = _documented(app, online.document_online)  # type: ignore[method-assign]
 
     # Outermost last: the declared size, then the caller, and only then is a body read.
     app.add_middleware(RefuseNul)

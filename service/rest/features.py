@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
-from functools import partial
 from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
-from fastapi import APIRouter, Path, Request, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse
 from pydantic import (
     BaseModel,
@@ -18,18 +14,13 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import models_json_schema
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
 
 from mlledger.store.errors import NotFound
 
-from ..auth import PROJECT_NAME
-from ..deps import DB, Caller, fast_caller
+from ..deps import DB, Caller
 from ..domain import artifacts as artifact_cases
 from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict, exactly_one
 
@@ -38,18 +29,16 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
 
-INLINE_ROWS = 16
-
 FeatureRef = Annotated[str, Field(min_length=3, max_length=512, pattern=r"^[^:\s]+:[^:\s]+$")]
 EntityValue = StrictInt | StrictStr
 Column = Annotated[list[Any], Field(max_length=1_000_000)]
 
 
-def _svc(request: Request) -> FeatureService:
+def service_of(request: Request) -> FeatureService:
     return request.app.state.features.get()  # type: ignore[no-any-return]
 
 
-def _cases() -> ModuleType:
+def feature_cases() -> ModuleType:
     """The feature use cases, imported on first use: they bring Feast, pandas and pyarrow
     (about four seconds), which the rest of the API does not wait for (service/wiring.py)."""
     from ..domain import features
@@ -57,7 +46,7 @@ def _cases() -> ModuleType:
     return features
 
 
-class _Selection(Strict):
+class Selection(Strict):
     model_config = ConfigDict(json_schema_extra=exactly_one(("features",), ("feature_service",)))
 
     features: (
@@ -70,7 +59,7 @@ class _Selection(Strict):
     feature_service: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
     @model_validator(mode="after")
-    def _one(self) -> _Selection:
+    def _one(self) -> Selection:
         if (self.features is None) == (self.feature_service is None):
             raise ValueError("give exactly one of features and feature_service")
         if self.features is not None and len(set(self.features)) != len(self.features):
@@ -79,117 +68,7 @@ class _Selection(Strict):
         return self
 
 
-class OnlineIn(_Selection):
-    entities: Annotated[
-        dict[Annotated[str, Field(max_length=256)], list[EntityValue]], Field(min_length=1)
-    ] = Field(description='Join key -> values, e.g. {"driver_id": [1001, 1002]}.')
-
-
-ONLINE_PATH = "/api/v1/features/online"
-_JSON_TYPES = ("application/json", "+json")
-
-
-async def _online(request: Request) -> Response:
-    """Latest values per entity. A value older than its view's TTL is null with status
-    OUTSIDE_MAX_AGE; unknown features or entity keys are a 4xx naming them."""
-    who = await fast_caller(request)  # an unknown caller learns nothing about the body first
-    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
-    if not kind.endswith(_JSON_TYPES):
-        raise StarletteHTTPException(415, f"the body must be JSON, not {kind[:100]}")
-    try:
-        body = OnlineIn.model_validate_json(await request.body())
-    except ValidationError as exc:
-        # FastAPI's own shape, so the one error table renders it like every other route's.
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e["loc"])} for e in exc.errors(include_url=False)]
-        ) from None
-    read = partial(
-        _cases().get_online,
-        request.app.state.db,
-        who,
-        _svc(request),
-        features=body.features,
-        feature_service=body.feature_service,
-        entities=body.entities,
-    )
-    rows = len(next(iter(body.entities.values())))
-    # A small read is one sub-millisecond Redis round trip: done on the event loop, it saves
-    # the thread-pool hop that would cost as much. Larger reads go to a thread.
-    result = read() if rows <= INLINE_ROWS else await asyncio.to_thread(read)
-    payload = {
-        "metadata": {"feature_names": result.feature_names},
-        "results": [
-            {"values": v, "statuses": s, "event_timestamps": t}
-            for v, s, t in zip(result.values, result.statuses, result.event_timestamps, strict=True)
-        ],
-    }
-    # orjson: thousands of values a response, encoded in C.
-    return Response(orjson.dumps(payload), media_type="application/json")
-
-
-def online_route() -> Route:
-    """`POST /api/v1/features/online` as a plain Starlette route, for the app to put first.
-
-    Why not a FastAPI route: this is the model servers' hot path, and FastAPI's matching through
-    the app's ~60 routes plus its dependency resolution cost ~0.4 ms a request in process —
-    more than the Redis read itself. The body is still validated by `OnlineIn`, the caller by the
-    same Authenticator, and what is raised goes through the one error table; `document_online`
-    puts the operation into the OpenAPI schema.
-    """
-    return Route(ONLINE_PATH, _online, methods=["POST"], include_in_schema=False)
-
-
-def document_online(schema: dict[str, Any]) -> dict[str, Any]:
-    """Add the online operation, generated from `OnlineIn`, to the app's OpenAPI schema."""
-    _, defs = models_json_schema(
-        [(OnlineIn, "validation"), (ErrorOut, "serialization")],
-        ref_template="#/components/schemas/{model}",
-    )
-    schema.setdefault("components", {}).setdefault("schemas", {}).update(defs["$defs"])
-    errors = {
-        str(status): {
-            "description": spec["description"],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}},
-        }
-        for status, spec in {**ERRORS, 415: {"description": "The body is not JSON"}}.items()
-    }
-    schema["paths"][ONLINE_PATH] = {
-        "post": {
-            "tags": ["features"],
-            "summary": "Get Online Features",
-            "description": _online.__doc__,
-            "operationId": "getOnlineFeatures",
-            "parameters": [
-                {
-                    "name": "x-mlledger-project",
-                    "in": "header",
-                    "required": False,
-                    "schema": {"type": "string", "maxLength": 128, "pattern": PROJECT_NAME.pattern},
-                    "description": "Project of an anonymous local request (default `default`); "
-                    "with a token it must name the token's project.",
-                }
-            ],
-            "security": [{"HTTPBearer": []}],
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {"schema": {"$ref": "#/components/schemas/OnlineIn"}}
-                },
-            },
-            "responses": {
-                "200": {
-                    "description": "Feast's shape: metadata.feature_names, and per name the "
-                    "values, statuses (PRESENT, NOT_FOUND, OUTSIDE_MAX_AGE) and event timestamps",
-                    "content": {"application/json": {"schema": {"type": "object"}}},
-                },
-                **errors,
-            },
-        }
-    }
-    return schema
-
-
-class HistoricalIn(_Selection):
+class HistoricalIn(Selection):
     entity_rows: Annotated[
         dict[Annotated[str, Field(max_length=256)], Column], Field(min_length=2)
     ] = Field(description="Columns: the join keys and event_timestamp (ISO 8601), plus any labels.")
@@ -215,10 +94,10 @@ def get_historical(body: HistoricalIn, request: Request, db: DB, who: Caller) ->
     """A point-in-time correct training set. Every entity row is kept (nulls where no value is
     inside the TTL); the Parquet file is recorded as a dataset artifact with lineage to the
     feature views and their sources."""
-    ts = _cases().get_historical(
+    ts = feature_cases().get_historical(
         db,
         who,
-        _svc(request),
+        service_of(request),
         entity_rows=body.entity_rows,
         features=body.features,
         feature_service=body.feature_service,
@@ -245,7 +124,7 @@ def download(
 ) -> FileResponse:
     """The Parquet file of a training set built by `POST /features/historical`."""
     artifact = artifact_cases.get(db, who, artifact_id)
-    root = _svc(request).datasets.resolve()
+    root = service_of(request).datasets.resolve()
     uri = artifact.uri or ""
     path = root / uri.rsplit("/", 1)[-1]
     if artifact.kind != "dataset" or not uri.startswith(root.as_uri()) or not path.is_file():
@@ -270,7 +149,9 @@ class PushOut(BaseModel):
 @router.post("/push", operation_id="pushFeatures", response_model=PushOut)
 def push(body: PushIn, request: Request, db: DB, who: Caller) -> PushOut:
     """Write fresh values to the online store (Feast's push)."""
-    n = _cases().push(db, who, _svc(request), push_source=body.push_source, rows=body.rows)
+    n = feature_cases().push(
+        db, who, service_of(request), push_source=body.push_source, rows=body.rows
+    )
     return PushOut(pushed=n)
 
 
@@ -291,7 +172,7 @@ def list_views(request: Request, db: DB, who: Caller) -> list[ViewOut]:
             features=list(v.features),
             ttl_seconds=v.ttl_seconds,
         )
-        for v in _cases().views(db, who, _svc(request))
+        for v in feature_cases().views(db, who, service_of(request))
     ]
 
 
@@ -367,7 +248,7 @@ def apply_definitions(body: DefinitionsIn, request: Request, db: DB, who: Caller
     """Register the project's Feast definitions (declarative, like `feast apply`). File
     sources must be absolute paths or URLs under the server's `features.data_roots`. Every
     server process serves the new definitions from its next request."""
-    applied = _cases().apply(db, who, _svc(request), body.registry, body.source)
+    applied = feature_cases().apply(db, who, service_of(request), body.registry, body.source)
     return AppliedOut(**applied)
 
 
@@ -436,8 +317,8 @@ def materialize(body: MaterializeIn, request: Request, db: DB, who: Caller) -> M
     """Load values from the sources into the online store (Feast's materialization), recorded
     as an execution reading the views and their sources."""
     end = body.end or datetime.now(UTC)
-    execution = _cases().materialize(
-        db, who, _svc(request), start=body.start, end=end, views=body.views
+    execution = feature_cases().materialize(
+        db, who, service_of(request), start=body.start, end=end, views=body.views
     )
     return MaterializedOut(
         execution_id=execution.id,

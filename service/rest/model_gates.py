@@ -1,0 +1,355 @@
+"""Model gates over REST: the gate (TFMA-style thresholds), evaluations and their blessings,
+and the verdict CI asks for (what a push would decide; pushes themselves: pushes.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Self
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from mlledger.store.entities import Artifact
+from mlledger.store.registry.blessings import Evaluation, ModelGate
+from mlledger.store.validation.gates import Gate
+
+from ..deps import DB, Caller
+from ..domain import model_gates
+from .models import ModelPath, VersionPath
+from .schemas import ERRORS, Strict, at_least_one
+from .validation import DatasetRef
+
+router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
+
+MetricName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Bound = Annotated[float, Field(allow_inf_nan=False)]
+Metrics = Annotated[
+    dict[MetricName, Annotated[float, Field(allow_inf_nan=False)]],
+    Field(min_length=1, max_length=1000),
+]
+AliasName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")]
+SliceKey = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f=,]+$")]
+SliceValue = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f,]*$")]
+
+
+class ValueThreshold(Strict):
+    """TFMA GenericValueThreshold: lower_bound ≤ metric ≤ upper_bound."""
+
+    model_config = ConfigDict(json_schema_extra=at_least_one("lower_bound", "upper_bound"))
+
+    lower_bound: Bound | None = None
+    upper_bound: Bound | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.lower_bound is None and self.upper_bound is None:
+            raise ValueError("a value_threshold needs lower_bound, upper_bound or both")
+        if (
+            self.lower_bound is not None
+            and self.upper_bound is not None
+            and self.lower_bound > self.upper_bound
+        ):
+            raise ValueError(
+                f"lower_bound {self.lower_bound} is above upper_bound {self.upper_bound}"
+            )
+        return self
+
+
+class ChangeThreshold(Strict):
+    """TFMA GenericChangeThreshold against the incumbent: diff = candidate - incumbent must be
+    ≥ `absolute` (HIGHER_IS_BETTER; ≤ for LOWER_IS_BETTER), and diff / incumbent likewise
+    against `relative`. `absolute: -0.01` with HIGHER_IS_BETTER: may not fall by more than
+    0.01."""
+
+    model_config = ConfigDict(json_schema_extra=at_least_one("absolute", "relative"))
+
+    direction: Literal["HIGHER_IS_BETTER", "LOWER_IS_BETTER"]
+    absolute: Bound | None = None
+    relative: Bound | None = None
+
+    @model_validator(mode="after")
+    def _bounded(self) -> Self:
+        if self.absolute is None and self.relative is None:
+            raise ValueError("a change_threshold needs absolute, relative or both")
+        return self
+
+
+class MetricThreshold(Strict):
+    model_config = ConfigDict(json_schema_extra=at_least_one("value_threshold", "change_threshold"))
+
+    metric: MetricName
+    value_threshold: ValueThreshold | None = None
+    change_threshold: ChangeThreshold | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if self.value_threshold is None and self.change_threshold is None:
+            raise ValueError(
+                f"threshold for {self.metric!r} needs value_threshold, change_threshold or both"
+            )
+        return self
+
+
+class SlicingSpec(Strict):
+    """TFMA SlicingSpec: `feature_keys: [country]` is every country; `feature_values:
+    {country: DE}` is one. The overall slice is always checked."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["feature_keys"], "properties": {"feature_keys": {"minItems": 1}}},
+                {
+                    "required": ["feature_values"],
+                    "properties": {"feature_values": {"minProperties": 1}},
+                },
+            ]
+        }
+    )
+
+    feature_keys: list[SliceKey] = Field(default_factory=list, max_length=10)
+    feature_values: dict[SliceKey, SliceValue] = Field(default_factory=dict, max_length=10)
+
+    @model_validator(mode="after")
+    def _some(self) -> Self:
+        if not self.feature_keys and not self.feature_values:
+            raise ValueError("a slicing spec needs feature_keys or feature_values")
+        both = set(self.feature_keys) & set(self.feature_values)
+        if both:
+            raise ValueError(f"{sorted(both)} in both feature_keys and feature_values")
+        return self
+
+
+class GateIn(Strict):
+    thresholds: list[MetricThreshold] = Field(min_length=1, max_length=200)
+    slicing_specs: list[SlicingSpec] = Field(default_factory=list, max_length=50)
+    min_slice_size: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(
+        0, description="Slices with fewer examples (by example_count) are not checked."
+    )
+    require_training_data: StrictBool = Field(
+        True,
+        description="Refuse to push versions with no training dataset in their lineage "
+        "(nothing vouches for their data).",
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        seen: set[str] = set()
+        for t in self.thresholds:
+            if t.metric in seen:
+                raise ValueError(f"metric {t.metric!r} has more than one threshold")
+            seen.add(t.metric)
+        return self
+
+
+class GateOut(BaseModel):
+    model: str
+    revision: int = Field(description="Bumped on every change; blessings hold for one revision.")
+    config: GateIn
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, name: str, g: ModelGate) -> GateOut:
+        return cls(
+            model=name, revision=g.revision, config=GateIn(**g.config), updated_at=g.updated_at
+        )
+
+
+# Only what was submitted comes back (no added nulls or defaults): GET equals the PUT.
+@router.put(
+    "/{name}/gate",
+    operation_id="setModelGate",
+    response_model=GateOut,
+    response_model_exclude_unset=True,
+)
+def set_gate(name: ModelPath, body: GateIn, db: DB, who: Caller) -> GateOut:
+    """Thresholds every version must meet to be pushed (TFMA MetricThreshold semantics)."""
+    gate, _ = model_gates.put_gate(
+        db, who, name, body.model_dump(exclude_unset=True, exclude_none=True)
+    )
+    return GateOut.of(name, gate)
+
+
+@router.get(
+    "/{name}/gate",
+    operation_id="getModelGate",
+    response_model=GateOut,
+    response_model_exclude_unset=True,
+)
+def get_gate(name: ModelPath, db: DB, who: Caller) -> GateOut:
+    return GateOut.of(name, model_gates.get_gate(db, who, name))
+
+
+class SliceMetrics(Strict):
+    slice: Annotated[dict[SliceKey, StrictStr | StrictInt | StrictBool], Field(min_length=1)] = (
+        Field(max_length=10, description='e.g. {"country": "DE"}')
+    )
+    metrics: Metrics
+    example_count: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+
+
+class EvaluationIn(Strict):
+    dataset: DatasetRef | None = Field(
+        None,
+        description="The evaluation data (artifact id, `name` or `name:version`); the "
+        "incumbent is compared on its evaluation of the same dataset.",
+    )
+    metrics: Metrics
+    example_count: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    slices: list[SliceMetrics] = Field(default_factory=list, max_length=10_000)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        seen: set[tuple[tuple[str, str], ...]] = set()
+        for s in self.slices:
+            key = tuple(sorted((k, str(v)) for k, v in s.slice.items()))
+            if key in seen:
+                raise ValueError(f"slice {dict(key)} is given twice")
+            seen.add(key)
+        return self
+
+
+class Check(BaseModel):
+    kind: Literal["value", "change", "metric", "slice"]
+    slice: str | None
+    metric: str | None
+    value: float | None = None
+    baseline: float | None = None
+    diff: float | None = None
+    ratio: float | None = None
+    bound: str | None = None
+    passed: bool
+    skipped: bool = False
+    message: str
+
+
+class DatasetOut(BaseModel):
+    id: int
+    name: str
+    version: int
+
+    @classmethod
+    def of(cls, a: Artifact) -> DatasetOut:
+        return cls(id=a.id, name=a.name, version=a.version)
+
+
+class EvaluationOut(BaseModel):
+    id: int
+    model: str
+    version: int
+    blessed: bool
+    baseline_version: int | None = Field(description="The incumbent compared against.")
+    gate_revision: int
+    dataset: DatasetOut | None
+    checks: list[Check]
+    artifact_id: int = Field(description="The evaluation artifact (its content: the document).")
+    execution_id: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, name: str, version: int, e: Evaluation, dataset: Artifact | None) -> EvaluationOut:
+        return cls(
+            id=e.id,
+            model=name,
+            version=version,
+            blessed=e.blessed,
+            baseline_version=e.baseline_version,
+            gate_revision=e.gate_revision,
+            dataset=DatasetOut.of(dataset) if dataset else None,
+            checks=[Check(**c) for c in e.checks],
+            artifact_id=e.artifact_id,
+            execution_id=e.execution_id,
+            created_at=e.created_at,
+        )
+
+
+@router.post(
+    "/{name}/versions/{version}/evaluations",
+    operation_id="evaluateModelVersion",
+    status_code=201,
+    response_model=EvaluationOut,
+)
+def evaluate(
+    name: ModelPath, version: VersionPath, body: EvaluationIn, db: DB, who: Caller
+) -> EvaluationOut:
+    """Submit a version's metrics (overall and per slice); the blessing is decided against the
+    model's gate and the incumbent's evaluation on the same dataset."""
+    done = model_gates.evaluate(
+        db,
+        who,
+        name,
+        version,
+        model_gates.Submitted(
+            metrics=body.metrics,
+            dataset=body.dataset,
+            example_count=body.example_count,
+            slices=[s.model_dump() for s in body.slices],
+        ),
+    )
+    return EvaluationOut.of(name, version, done.evaluation, done.dataset)
+
+
+@router.get(
+    "/{name}/versions/{version}/evaluations",
+    operation_id="listModelEvaluations",
+    response_model=list[EvaluationOut],
+)
+def list_evaluations(
+    name: ModelPath,
+    version: VersionPath,
+    db: DB,
+    who: Caller,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 20,
+) -> list[EvaluationOut]:
+    """Newest first; the first is the one a push goes by."""
+    return [
+        EvaluationOut.of(name, version, e, d)
+        for e, d in model_gates.evaluations(db, who, name, version, limit=limit)
+    ]
+
+
+class TrainingDatasetOut(DatasetOut):
+    status: str = Field(description="passed, failed, error, pending, or none (never validated).")
+    reasons: list[dict[str, Any]]
+
+    @classmethod
+    def with_gate(cls, a: Artifact, g: Gate | None) -> TrainingDatasetOut:
+        return cls(
+            id=a.id,
+            name=a.name,
+            version=a.version,
+            status=g.status if g else "none",
+            reasons=g.reasons if g else [],
+        )
+
+
+class VerdictOut(BaseModel):
+    model: str
+    version: int
+    status: Literal["passed", "blocked", "pending"]
+    incumbent: int | None = Field(description="The version holding `production`.")
+    evaluation: EvaluationOut | None
+    training_datasets: list[TrainingDatasetOut]
+    reasons: list[dict[str, Any]] = Field(description="Why a push would be refused.")
+
+
+@router.get(
+    "/{name}/versions/{version}/gate", operation_id="getModelVerdict", response_model=VerdictOut
+)
+def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> VerdictOut:
+    """Would a push of this version go through? (What `mlledger gate model` asks.)"""
+    v = model_gates.verdict(db, who, name, version)
+    sets = {a.id: a for a, _ in v.datasets}
+    evaluation = (
+        EvaluationOut.of(name, version, v.evaluation, sets.get(v.evaluation.dataset_id or 0))
+        if v.evaluation
+        else None
+    )
+    return VerdictOut(
+        model=name,
+        version=version,
+        status=v.status,  # type: ignore[arg-type]
+        incumbent=v.incumbent,
+        evaluation=evaluation,
+        training_datasets=[TrainingDatasetOut.with_gate(a, g) for a, g in v.datasets],
+        reasons=v.reasons,
+    )
