@@ -22,8 +22,9 @@ from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.registry.pushes import Push
 
 from .executions import ArtifactRef
-from .model_gates import INCUMBENT, record_done, verdict_in
+from .model_gates import INCUMBENT, record_done
 from .principal import Principal
+from .verdicts import verdict_in
 
 
 def guard_alias(session: Session, project_id: int, name: str, alias: str) -> None:

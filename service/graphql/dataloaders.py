@@ -30,7 +30,7 @@ from mlledger.store.tracking import metrics, runs
 from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
-from ..domain import model_gates
+from ..domain import verdicts
 from ..domain.principal import Principal
 
 K = TypeVar("K")
@@ -79,7 +79,7 @@ class Loaders:
             lambda s, ids: _in_order(ids, blessings.newest_of_versions(s, ids))
         )
         self.training_datasets: DataLoader[int, list[Artifact]] = self._loader(
-            lambda s, ids: _as_list(ids, model_gates.training_datasets_of(s, project, ids))
+            lambda s, ids: _as_list(ids, verdicts.training_datasets_of(s, project, ids))
         )
         self.model_state: DataLoader[int, str | None] = self._loader(
             lambda s, ids: _in_order(ids, blessings.states_of_artifacts(s, project, ids))

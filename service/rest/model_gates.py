@@ -14,7 +14,7 @@ from mlledger.store.registry.blessings import Evaluation, ModelGate
 from mlledger.store.validation.gates import Gate
 
 from ..deps import DB, Caller
-from ..domain import model_gates
+from ..domain import model_gates, verdicts
 from .models import ModelPath, VersionPath
 from .schemas import ERRORS, Strict, at_least_one
 from .validation import DatasetRef
@@ -337,7 +337,7 @@ class VerdictOut(BaseModel):
 )
 def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> VerdictOut:
     """Would a push of this version go through? (What `mlledger gate model` asks.)"""
-    v = model_gates.verdict(db, who, name, version)
+    v = verdicts.verdict(db, who, name, version)
     sets = {a.id: a for a, _ in v.datasets}
     evaluation = (
         EvaluationOut.of(name, version, v.evaluation, sets.get(v.evaluation.dataset_id or 0))
