@@ -31,6 +31,14 @@ def wait_healthy(url: str, proc: subprocess.Popen[Any] | None, timeout: float = 
         time.sleep(0.1)
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without any MLLEDGER_* variable (a process under test gets
+    only what the test gives it), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env.update(extra)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -42,7 +50,7 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.cwd = cwd
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+        self.env = clean_env()
         self.env["MLLEDGER_DATABASE_URL"] = database_url
         self.env |= env or {}
         self.proc: subprocess.Popen[str] | None = None

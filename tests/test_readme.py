@@ -11,7 +11,6 @@ the test supplies are the data files the examples name and the training loop's `
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import free_port, wait_healthy
+from servers import clean_env, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w+)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
@@ -78,7 +77,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Any:
     (folder / "model").mkdir()
     (folder / "model" / "weights.bin").write_bytes(b"weights")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     server = subprocess.Popen(
         [sys.executable, "-m", "mlledger.client", "serve", "--port", str(port)],
         cwd=folder,

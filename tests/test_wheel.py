@@ -4,14 +4,13 @@ built explorer — and carries none of the explorer's sources."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
 import httpx
-from servers import free_port, wait_healthy
+from servers import clean_env, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = ROOT / ".venv" / "bin" / "uv"
@@ -39,7 +38,7 @@ def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
     )
     folder = tmp_path / "empty"
     folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     env.pop("PYTHONPATH", None)
     port = free_port()
     server = subprocess.Popen(

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import free_port
+from servers import clean_env, free_port
 
 MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 
 
 @pytest.fixture
 def env(tmp_path: Path, database_url: str) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    clean = clean_env()
     if database_url.startswith("postgresql"):
         clean["MLLEDGER_DATABASE_URL"] = database_url
     # SQLite: the embedded default, ./.mlledger under the working directory.
@@ -77,7 +77,7 @@ def serving(*args: str, cwd: Path, env: dict[str, str]) -> Iterator[tuple[str, l
 def test_the_embedded_default_starts_in_an_empty_folder(tmp_path: Path):
     """Zero configuration, zero steps: the SQLite database is made at the head on first serve
     (and the relative home resolved once, so nothing is created twice)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     with serving(cwd=tmp_path, env=env) as (url, output):
         assert httpx.get(f"{url}/api/v1/artifacts").status_code == 200
         # Feast and the GraphQL schema load in the background; the API did not wait for them.
@@ -99,7 +99,7 @@ def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path, services):
     from sqlalchemy.engine import make_url
 
     database_url = services["postgres"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     name = f"unmigrated_{os.getpid()}"
     admin = create_engine(
         make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from feature_repo import DRIVERS, driver_frame, write_repo
-from servers import free_port, wait_healthy
+from servers import clean_env, free_port, wait_healthy
 
 MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 
@@ -20,7 +20,7 @@ MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 def test_serve_apply_materialize_read_from_an_empty_folder(tmp_path: Path) -> None:
     folder = tmp_path / "empty"
     folder.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     now = datetime.now(UTC).replace(microsecond=0)
     repo = write_repo(folder, driver_frame(DRIVERS, hours=6, end=now), ttl_hours=2)
     relative_repo = os.path.relpath(repo, folder)

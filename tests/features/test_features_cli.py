@@ -5,7 +5,6 @@ processes against a real server (over HTTP, as CI applies a repo), and
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from feature_repo import DRIVERS
-from servers import Server
+from servers import Server, clean_env
 
 import mlledger
 
@@ -36,7 +35,7 @@ def served(settings, tmp_path: Path) -> Iterator[Server]:  # type: ignore[no-unt
 
 
 def cli(*args: str, url: str, project: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     env |= {"MLLEDGER_URL": url, "MLLEDGER_PROJECT": project}
     return subprocess.run(
         [sys.executable, "-m", "mlledger.client", "features", *args],

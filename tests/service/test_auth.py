@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from fastapi.testclient import TestClient
 from helpers import LocalClient
+from servers import clean_env
 from sqlalchemy import select
 
 from mlledger.service.app import create_app
@@ -166,7 +165,7 @@ def test_a_server_on_all_interfaces_serves_no_anonymous_request_from_the_network
     # The project's machines reach the package registries, so they have one.
     assert not address.startswith("127."), "no network address besides loopback to test from"
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     env |= {"MLLEDGER_DATABASE_URL": database_url, "MLLEDGER_HOME": str(tmp_path)}
     proc = subprocess.Popen(
         [

@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from servers import Server
+from servers import Server, clean_env
 
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
 VALIDATOR = Path(__file__).resolve().parents[2] / ".venv-validator" / "bin" / "mlledger"
@@ -76,7 +76,7 @@ def shot(request: pytest.FixtureRequest) -> Any:
 def validate(server: Server, project: str, api: httpx.Client, dataset_id: int) -> None:
     """The dataset's data gate, decided by a real worker in the validator environment."""
     api.post("/validation/jobs", json={"dataset": dataset_id}).raise_for_status()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     env |= {"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project, "TF_CPP_MIN_LOG_LEVEL": "3"}
     subprocess.run(
         [str(VALIDATOR), "worker", "--once", "--data-root", tempfile.gettempdir()],

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 import time
@@ -13,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server
+from servers import Server, clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / ".venv-validator" / "bin" / "mlledger"
@@ -35,7 +34,7 @@ class Workers:
     def start(self, n: int = 1, *args: str) -> None:
         if not VALIDATOR.exists():
             pytest.fail("no validator environment: run scripts/bootstrap --validator")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+        env = clean_env()
         env |= {"MLLEDGER_URL": self.server.url, "MLLEDGER_PROJECT": self.project}
         env["TF_CPP_MIN_LOG_LEVEL"] = "3"
         for _ in range(n):

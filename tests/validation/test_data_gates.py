@@ -4,7 +4,6 @@ environment, real Parquet and CSV files."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
+from servers import clean_env
 
 
 def frame(n: int = 400, *, seed: int = 0, shift: float = 0.0, countries=("DE", "FR", "IT")):  # type: ignore[no-untyped-def]
@@ -226,7 +226,7 @@ def test_gate_data_speaks_ci(tmp_path: Path, server, project: str, workers, log_
     summary = tmp_path / "summary.md"
 
     def gate(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+        env = clean_env()
         env |= {
             "MLLEDGER_URL": url or server.url,
             "MLLEDGER_PROJECT": project,

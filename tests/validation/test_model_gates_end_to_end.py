@@ -4,7 +4,6 @@ blesses and pushes, and CI talks to it through `mlledger gate model` and `mlledg
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from servers import clean_env
 from test_data_gates import frame
 
 GATE = {
@@ -27,7 +27,7 @@ GATE = {
 
 
 def cli(server, project: str, *args: str, summary: Path | None = None):  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLLEDGER_")}
+    env = clean_env()
     env |= {"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project}
     if summary is not None:
         env["GITHUB_STEP_SUMMARY"] = str(summary)

@@ -39,8 +39,21 @@ export const RUN = `query($id: String!) {
     execution { nodeId inputs { role artifact { nodeId kind name version status } }
                 outputs { role artifact { nodeId kind name version status } } } } }`;
 
-export const HISTORY = `query($id: String!, $key: String!) {
-  run(id: $id) { history(key: $key, maxPoints: 2000) { key steps values downsampled total } } }`;
+// Metric curves of several runs and keys in ONE request: run r's key k is `r{r}.h{k}`. At most
+// 20 runs a document (the server's root-field limit); callers split larger comparisons.
+export const MAX_RUNS_PER_HISTORY = 20;
+export function histories(runCount, keyCount) {
+  const vars = [];
+  const roots = [];
+  for (let k = 0; k < keyCount; k++) vars.push(`$k${k}: String!`);
+  for (let r = 0; r < runCount; r++) {
+    vars.push(`$r${r}: String!`);
+    const fields = [];
+    for (let k = 0; k < keyCount; k++) fields.push(`h${k}: history(key: $k${k}, maxPoints: 2000) { key steps values downsampled total }`);
+    roots.push(`r${r}: run(id: $r${r}) { ${fields.join(" ")} }`);
+  }
+  return `query(${vars.join(", ")}) { ${roots.join(" ")} }`;
+}
 
 export const RUNS = `query($experiment: [String!], $first: Int!) {
   runs(experiment: $experiment, first: $first) {
