@@ -34,7 +34,9 @@ export const STATUS_COLOUR = {
 
 function style(kind, type) {
   if (type === "execution" && kind === "evaluation") return KIND_STYLE.evaluation_exec;
-  return KIND_STYLE[kind] || { shape: type === "execution" ? "ellipse" : "round-rectangle", color: "#f8fafc" };
+  return (
+    KIND_STYLE[kind] || { shape: type === "execution" ? "ellipse" : "round-rectangle", color: "#f8fafc" }
+  );
 }
 
 // Labels are cut here, once, rather than measured and wrapped by the renderer per frame.
@@ -98,7 +100,15 @@ export class Graph {
         },
         { selector: 'node[status != ""]', style: { "border-width": 4 } },
         { selector: 'node[status = "refused"]', style: { "border-style": "dashed" } },
-        { selector: "node.root", style: { "font-weight": "bold", "underlay-color": "#fbbf24", "underlay-opacity": 0.35, "underlay-padding": 6 } },
+        {
+          selector: "node.root",
+          style: {
+            "font-weight": "bold",
+            "underlay-color": "#fbbf24",
+            "underlay-opacity": 0.35,
+            "underlay-padding": 6,
+          },
+        },
         { selector: "node:selected", style: { "overlay-color": "#2563eb", "overlay-opacity": 0.2 } },
         {
           selector: "edge",
@@ -110,7 +120,10 @@ export class Graph {
             "curve-style": "straight", // lineage has no parallel edges; cheapest to draw
           },
         },
-        { selector: "edge.path", style: { "line-color": "#f59e0b", "target-arrow-color": "#f59e0b", width: 4, "z-index": 10 } },
+        {
+          selector: "edge.path",
+          style: { "line-color": "#f59e0b", "target-arrow-color": "#f59e0b", width: 4, "z-index": 10 },
+        },
         { selector: "node.path", style: { "border-color": "#f59e0b", "border-width": 5 } },
         { selector: ".faded", style: { opacity: 0.25 } },
       ],
@@ -158,7 +171,16 @@ export class Graph {
       // dagre's crossing minimisation takes seconds on thousands of nodes; Cytoscape's own
       // layered breadth-first layout takes a third of that. It lays out top to bottom, so
       // the layers are turned to run left to right.
-      this.cy.layout({ name: "breadthfirst", directed: true, roots: this.cy.nodes().roots(), avoidOverlap: false, animate: false, fit: false }).run();
+      this.cy
+        .layout({
+          name: "breadthfirst",
+          directed: true,
+          roots: this.cy.nodes().roots(),
+          avoidOverlap: false,
+          animate: false,
+          fit: false,
+        })
+        .run();
       this.cy.nodes().positions((node) => ({ x: node.position("y"), y: node.position("x") }));
       this.cy.fit(undefined, 24);
       return;
@@ -166,7 +188,18 @@ export class Graph {
     // dagre's default ranker (network simplex) grows much faster than linear; above a few
     // hundred nodes the longest-path ranker gives the same left-to-right layers in time.
     const ranker = n > 300 ? "longest-path" : "network-simplex";
-    this.cy.layout({ name: "dagre", rankDir: "LR", ranker, nodeSep: 18, rankSep: 70, animate: false, fit: true, padding: 24 }).run();
+    this.cy
+      .layout({
+        name: "dagre",
+        rankDir: "LR",
+        ranker,
+        nodeSep: 18,
+        rankSep: 70,
+        animate: false,
+        fit: true,
+        padding: 24,
+      })
+      .run();
   }
 
   fit() {
@@ -183,7 +216,9 @@ export class Graph {
   /** Highlight the shortest path between two nodes, ignoring edge direction. */
   highlightPath(from, to) {
     this.clearPath();
-    const result = this.cy.elements().aStar({ root: this.cy.$id(from), goal: this.cy.$id(to), directed: false });
+    const result = this.cy
+      .elements()
+      .aStar({ root: this.cy.$id(from), goal: this.cy.$id(to), directed: false });
     if (!result.found) return 0;
     this.cy.elements().addClass("faded");
     result.path.removeClass("faded").addClass("path");

@@ -31,7 +31,8 @@ async function render() {
 
 const dialog = document.getElementById("settings");
 function openSettings(why = "") {
-  document.getElementById("settings-why").textContent = why || "A token is needed when the server requires authentication.";
+  document.getElementById("settings-why").textContent =
+    why || "A token is needed when the server requires authentication.";
   document.getElementById("token").value = connection.token;
   document.getElementById("project").value = connection.project;
   if (!dialog.open) dialog.showModal();
@@ -39,7 +40,10 @@ function openSettings(why = "") {
 document.getElementById("settings-button").addEventListener("click", () => openSettings(""));
 document.getElementById("settings-cancel").addEventListener("click", () => dialog.close());
 document.getElementById("settings-form").addEventListener("submit", () => {
-  connection.save(document.getElementById("token").value.trim(), document.getElementById("project").value.trim());
+  connection.save(
+    document.getElementById("token").value.trim(),
+    document.getElementById("project").value.trim(),
+  );
   render();
 });
 

@@ -49,7 +49,8 @@ export function histories(runCount, keyCount) {
   for (let r = 0; r < runCount; r++) {
     vars.push(`$r${r}: String!`);
     const fields = [];
-    for (let k = 0; k < keyCount; k++) fields.push(`h${k}: history(key: $k${k}, maxPoints: 2000) { key steps values downsampled total }`);
+    for (let k = 0; k < keyCount; k++)
+      fields.push(`h${k}: history(key: $k${k}, maxPoints: 2000) { key steps values downsampled total }`);
     roots.push(`r${r}: run(id: $r${r}) { ${fields.join(" ")} }`);
   }
   return `query(${vars.join(", ")}) { ${roots.join(" ")} }`;

@@ -12,7 +12,9 @@ export function parseRoute() {
 }
 
 export function go(view, arg = "", params = {}) {
-  const q = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ""));
+  const q = new URLSearchParams(
+    Object.entries(params).filter(([, v]) => v !== undefined && v !== null && v !== ""),
+  );
   const hash = `#/${view}${arg ? `/${encodeURIComponent(arg)}` : ""}${q.toString() ? `?${q}` : ""}`;
   if (location.hash !== hash) location.hash = hash;
   else rerender();
@@ -20,8 +22,8 @@ export function go(view, arg = "", params = {}) {
 
 export function replaceParams(params) {
   const { view, arg, params: current } = parseRoute();
-  for (const [k, v] of Object.entries(params)) (v === null || v === undefined ? current.delete(k) : current.set(k, v));
+  for (const [k, v] of Object.entries(params))
+    v === null || v === undefined ? current.delete(k) : current.set(k, v);
   const q = current.toString();
   history.replaceState(null, "", `#/${view}${arg ? `/${encodeURIComponent(arg)}` : ""}${q ? `?${q}` : ""}`);
 }
-

@@ -1,6 +1,5 @@
 // The graph view and the detail panels of its nodes.
 import { gql } from "../api.js";
-import { metricChart } from "../charts.js";
 import { badge, fmt, h, kv, link, nodeLink, table, when } from "../dom.js";
 import { load } from "../feedback.js";
 import { Graph, STATUS_COLOUR } from "../graph.js";
@@ -17,24 +16,72 @@ export async function graphView(el, nodeId, params, live) {
   performance.mark("mlledger:graph-fetched");
   if (!live()) return;
   const info = h("span", { class: "muted", id: "graph-info" });
-  const pathButton = h("button", { type: "button", id: "path-button", title: "Select a node, press this, then click another node (or shift-click it)" }, "Path to…");
+  const pathButton = h(
+    "button",
+    {
+      type: "button",
+      id: "path-button",
+      title: "Select a node, press this, then click another node (or shift-click it)",
+    },
+    "Path to…",
+  );
   const toolbar = h(
     "div",
     { class: "toolbar" },
-    h("label", {}, "depth ", h("select", { id: "depth", onchange: (e) => go("graph", nodeId, { depth: e.target.value, dir: params.get("dir"), sel: params.get("sel") }) },
-      [1, 2, 3, 4, 6, 8, 12].map((d) => h("option", { value: d, selected: d === depth }, d)))),
-    h("label", {}, "direction ", h("select", { id: "direction", onchange: (e) => go("graph", nodeId, { depth, dir: e.target.value, sel: params.get("sel") }) },
-      ["both", "upstream", "downstream"].map((d) => h("option", { value: d, selected: d.toUpperCase() === direction }, d)))),
+    h(
+      "label",
+      {},
+      "depth ",
+      h(
+        "select",
+        {
+          id: "depth",
+          onchange: (e) =>
+            go("graph", nodeId, { depth: e.target.value, dir: params.get("dir"), sel: params.get("sel") }),
+        },
+        [1, 2, 3, 4, 6, 8, 12].map((d) => h("option", { value: d, selected: d === depth }, d)),
+      ),
+    ),
+    h(
+      "label",
+      {},
+      "direction ",
+      h(
+        "select",
+        {
+          id: "direction",
+          onchange: (e) => go("graph", nodeId, { depth, dir: e.target.value, sel: params.get("sel") }),
+        },
+        ["both", "upstream", "downstream"].map((d) =>
+          h("option", { value: d, selected: d.toUpperCase() === direction }, d),
+        ),
+      ),
+    ),
     h("button", { type: "button", id: "fit", onclick: () => graph.fit() }, "Fit"),
     h("button", { type: "button", id: "collapse", onclick: () => collapseSelected() }, "Collapse"),
     pathButton,
-    h("button", { type: "button", id: "clear-path", onclick: () => { graph.clearPath(); say(`${graph.size} nodes`); } }, "Clear path"),
+    h(
+      "button",
+      {
+        type: "button",
+        id: "clear-path",
+        onclick: () => {
+          graph.clearPath();
+          say(`${graph.size} nodes`);
+        },
+      },
+      "Clear path",
+    ),
     legend(),
     info,
   );
   const canvas = h("div", { id: "graph", "data-root": data.lineage.root });
   const panel = h("aside", { id: "detail" });
-  el.append(h("h1", {}, "Lineage of ", h("code", {}, nodeId)), toolbar, h("div", { class: "split" }, canvas, panel));
+  el.append(
+    h("h1", {}, "Lineage of ", h("code", {}, nodeId)),
+    toolbar,
+    h("div", { class: "split" }, canvas, panel),
+  );
 
   // The status line: an expansion that finishes late must not overwrite a newer message.
   let said = 0;
@@ -100,8 +147,13 @@ export async function graphView(el, nodeId, params, live) {
 }
 
 function legend() {
-  return h("span", { class: "legend" }, Object.entries(STATUS_COLOUR).map(([s, c]) =>
-    h("span", { class: "legend-item" }, h("i", { style: `border-color:${c}` }), s.replace("_", " "))));
+  return h(
+    "span",
+    { class: "legend" },
+    Object.entries(STATUS_COLOUR).map(([s, c]) =>
+      h("span", { class: "legend-item" }, h("i", { style: `border-color:${c}` }), s.replace("_", " ")),
+    ),
+  );
 }
 
 // ---------------------------------------------------------------- detail panels
@@ -111,7 +163,8 @@ async function showDetail(panel, nodeId) {
   panel.replaceChildren(h("p", { class: "muted" }, "Loading…"));
   const [type, raw] = nodeId.split(":");
   const id = Number(raw);
-  const body = type === "artifact" ? await load(() => artifactDetail(id)) : await load(() => executionDetail(id));
+  const body =
+    type === "artifact" ? await load(() => artifactDetail(id)) : await load(() => executionDetail(id));
   if (panel.dataset.wanted !== nodeId) return;
   panel.replaceChildren(...(body || [h("p", { class: "muted" }, "Could not load this node.")]));
   panel.dataset.node = nodeId;
@@ -123,41 +176,97 @@ async function artifactDetail(id) {
   const { artifacts } = await gql(Q.VERSIONS, { name: a.name });
   const out = [
     h("h2", {}, a.name, h("small", {}, ` v${a.version}`), " ", badge(a.status)),
-    h("p", { class: "muted" }, `${a.kind} · ${a.state} · ${when(a.createdAt)} · `, link(`#/graph/${encodeURIComponent(a.nodeId)}`, "centre here")),
-    table(["", ""], [["uri", a.uri], ["fingerprint", a.fingerprint]], { class: "kv" }),
+    h(
+      "p",
+      { class: "muted" },
+      `${a.kind} · ${a.state} · ${when(a.createdAt)} · `,
+      link(`#/graph/${encodeURIComponent(a.nodeId)}`, "centre here"),
+    ),
+    table(
+      ["", ""],
+      [
+        ["uri", a.uri],
+        ["fingerprint", a.fingerprint],
+      ],
+      { class: "kv" },
+    ),
     h("h3", {}, "Properties"),
     kv(a.properties),
     h("h3", {}, "Versions"),
-    table(["version", "created", "status", "fingerprint"], artifacts.nodes.map((v) => [
-      v.version === a.version ? h("b", {}, v.version) : nodeLink(v.nodeId, v.version), when(v.createdAt), badge(v.status), v.fingerprint])),
+    table(
+      ["version", "created", "status", "fingerprint"],
+      artifacts.nodes.map((v) => [
+        v.version === a.version ? h("b", {}, v.version) : nodeLink(v.nodeId, v.version),
+        when(v.createdAt),
+        badge(v.status),
+        v.fingerprint,
+      ]),
+    ),
   ];
   if (a.kind === "dataset") out.push(...dataGate(a.dataGate));
-  if (a.kind === "model") out.push(h("p", {}, "Registry: ", link(`#/model/${encodeURIComponent(a.name)}`, `model ${a.name}`), " (versions, blessing, pushes)"));
+  if (a.kind === "model")
+    out.push(
+      h(
+        "p",
+        {},
+        "Registry: ",
+        link(`#/model/${encodeURIComponent(a.name)}`, `model ${a.name}`),
+        " (versions, blessing, pushes)",
+      ),
+    );
   out.push(h("h3", {}, "Written by"), listNodes(a.producers), h("h3", {}, "Read by"), listNodes(a.consumers));
   return out;
 }
 
 function listNodes(items, shown = 50) {
   if (!items.length) return h("p", { class: "muted" }, "none");
-  const more = items.length > shown ? h("li", { class: "muted" }, `… and ${items.length - shown} more (see the graph)`) : "";
-  return h("ul", {}, items.slice(0, shown).map((e) => h("li", {}, nodeLink(e.nodeId, `${e.kind} ${e.name}`), ` (${e.state})`)), more);
+  const more =
+    items.length > shown
+      ? h("li", { class: "muted" }, `… and ${items.length - shown} more (see the graph)`)
+      : "";
+  return h(
+    "ul",
+    {},
+    items.slice(0, shown).map((e) => h("li", {}, nodeLink(e.nodeId, `${e.kind} ${e.name}`), ` (${e.state})`)),
+    more,
+  );
 }
 
 function dataGate(gate) {
   if (!gate) return [h("h3", {}, "Data gate"), h("p", { class: "muted" }, "Never validated.")];
-  const out = [h("h3", {}, "Data gate ", badge(gate.status)), h("p", { class: "muted" }, `decided ${when(gate.updatedAt)}`)];
+  const out = [
+    h("h3", {}, "Data gate ", badge(gate.status)),
+    h("p", { class: "muted" }, `decided ${when(gate.updatedAt)}`),
+  ];
   if (gate.reasons.length) {
-    out.push(h("h4", {}, "Anomalies"), table(["feature", "kind", "severity", "message"],
-      gate.reasons.map((r) => [r.feature || "(dataset)", r.kind, r.severity, r.message]), { class: "anomalies" }));
+    out.push(
+      h("h4", {}, "Anomalies"),
+      table(
+        ["feature", "kind", "severity", "message"],
+        gate.reasons.map((r) => [r.feature || "(dataset)", r.kind, r.severity, r.message]),
+        { class: "anomalies" },
+      ),
+    );
   }
   const stats = gate.statistics;
   if (stats) {
-    out.push(h("h4", {}, `Statistics (${fmt(stats.num_examples)} examples)`), table(
-      ["feature", "type", "missing", "mean / unique", "std / top values", "min", "median", "max"],
-      stats.features.map((f) => [f.name, f.type, f.missing_ratio !== undefined ? `${(100 * f.missing_ratio).toFixed(1)} %` : "–",
-        f.mean ?? f.unique, f.std_dev ?? (f.top_values || []).map((t) => `${t.value} (${fmt(t.count)})`).join(", "),
-        f.min, f.median, f.max]),
-      { class: "statistics" }));
+    out.push(
+      h("h4", {}, `Statistics (${fmt(stats.num_examples)} examples)`),
+      table(
+        ["feature", "type", "missing", "mean / unique", "std / top values", "min", "median", "max"],
+        stats.features.map((f) => [
+          f.name,
+          f.type,
+          f.missing_ratio !== undefined ? `${(100 * f.missing_ratio).toFixed(1)} %` : "–",
+          f.mean ?? f.unique,
+          f.std_dev ?? (f.top_values || []).map((t) => `${t.value} (${fmt(t.count)})`).join(", "),
+          f.min,
+          f.median,
+          f.max,
+        ]),
+        { class: "statistics" },
+      ),
+    );
   }
   return out;
 }
@@ -165,18 +274,42 @@ function dataGate(gate) {
 async function executionDetail(id) {
   const { execution: e } = await gql(Q.EXECUTION, { id });
   if (!e) return [h("p", {}, `execution ${id} does not exist (in this project).`)];
-  const ends = (edges) => edges.length
-    ? h("ul", {}, edges.map((x) => h("li", {}, nodeLink(x.artifact.nodeId, `${x.artifact.kind} ${x.artifact.name}:${x.artifact.version}`), x.role ? ` as ${x.role}` : "")))
-    : h("p", { class: "muted" }, "none");
+  const ends = (edges) =>
+    edges.length
+      ? h(
+          "ul",
+          {},
+          edges.map((x) =>
+            h(
+              "li",
+              {},
+              nodeLink(x.artifact.nodeId, `${x.artifact.kind} ${x.artifact.name}:${x.artifact.version}`),
+              x.role ? ` as ${x.role}` : "",
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "none");
   return [
     h("h2", {}, e.name, " ", h("small", {}, e.kind)),
-    h("p", { class: "muted" }, `${e.state} · ${when(e.startedAt)} → ${when(e.endedAt)}`, e.codeVersion ? ` · code ${e.codeVersion}` : ""),
-    e.kind === "run" ? h("p", {}, link(`#/run/${e.id}`, "Open the run: params, metric curves, comparison")) : "",
-    h("h3", {}, "Params"), kv(e.params),
-    h("h3", {}, "Properties"), kv(e.properties),
-    h("h3", {}, "Inputs"), ends(e.inputs),
-    h("h3", {}, "Outputs"), ends(e.outputs),
-    e.contexts.length ? h("p", { class: "muted" }, e.contexts.map((c) => `${c.kind} ${c.name}`).join(" · ")) : "",
+    h(
+      "p",
+      { class: "muted" },
+      `${e.state} · ${when(e.startedAt)} → ${when(e.endedAt)}`,
+      e.codeVersion ? ` · code ${e.codeVersion}` : "",
+    ),
+    e.kind === "run"
+      ? h("p", {}, link(`#/run/${e.id}`, "Open the run: params, metric curves, comparison"))
+      : "",
+    h("h3", {}, "Params"),
+    kv(e.params),
+    h("h3", {}, "Properties"),
+    kv(e.properties),
+    h("h3", {}, "Inputs"),
+    ends(e.inputs),
+    h("h3", {}, "Outputs"),
+    ends(e.outputs),
+    e.contexts.length
+      ? h("p", { class: "muted" }, e.contexts.map((c) => `${c.kind} ${c.name}`).join(" · "))
+      : "",
   ];
 }
-

@@ -1,11 +1,7 @@
 // Search results and the start page.
 import { gql } from "../api.js";
-import { metricChart } from "../charts.js";
-import { badge, fmt, h, kv, link, nodeLink, table, when } from "../dom.js";
-import { load } from "../feedback.js";
-import { Graph, STATUS_COLOUR } from "../graph.js";
+import { h, link, table, when } from "../dom.js";
 import * as Q from "../queries.js";
-import { go, replaceParams } from "../router.js";
 
 function hitHref(hit) {
   if (hit.kind === "registered_model") return `#/model/${encodeURIComponent(hit.name)}`;
@@ -28,7 +24,12 @@ export async function search(el, _arg, params, live) {
   el.append(
     table(
       ["name", "kind", "version", "experiment"],
-      data.search.map((hit) => [link(hitHref(hit), hit.name), hit.kind.replace("_", " "), hit.version, hit.detail]),
+      data.search.map((hit) => [
+        link(hitHref(hit), hit.name),
+        hit.kind.replace("_", " "),
+        hit.version,
+        hit.detail,
+      ]),
       { class: "results" },
     ),
   );
@@ -40,16 +41,39 @@ export async function home(el, _arg, _params, live) {
   el.append(
     h("h1", {}, "Lineage explorer"),
     h("p", { class: "muted" }, "Search by name above, or start from a model or a run."),
-    h("section", {}, h("h2", {}, "Models"),
+    h(
+      "section",
+      {},
+      h("h2", {}, "Models"),
       data.models.nodes.length
-        ? table(["model", "latest", "aliases", "updated"], data.models.nodes.map((m) => [
-            link(`#/model/${encodeURIComponent(m.name)}`, m.name), m.latestVersion,
-            Object.entries(m.aliases).map(([a, v]) => `${a} → v${v}`).join(", "), when(m.updatedAt)]))
-        : h("p", { class: "muted" }, "No registered models yet.")),
-    h("section", {}, h("h2", {}, "Recent runs"),
+        ? table(
+            ["model", "latest", "aliases", "updated"],
+            data.models.nodes.map((m) => [
+              link(`#/model/${encodeURIComponent(m.name)}`, m.name),
+              m.latestVersion,
+              Object.entries(m.aliases)
+                .map(([a, v]) => `${a} → v${v}`)
+                .join(", "),
+              when(m.updatedAt),
+            ]),
+          )
+        : h("p", { class: "muted" }, "No registered models yet."),
+    ),
+    h(
+      "section",
+      {},
+      h("h2", {}, "Recent runs"),
       data.runs.nodes.length
-        ? table(["run", "experiment", "state", "started"], data.runs.nodes.map((r) => [
-            link(`#/run/${r.id}`, r.name || r.uuid), r.experiment, r.state, when(r.startedAt)]))
-        : h("p", { class: "muted" }, "No runs yet.")),
+        ? table(
+            ["run", "experiment", "state", "started"],
+            data.runs.nodes.map((r) => [
+              link(`#/run/${r.id}`, r.name || r.uuid),
+              r.experiment,
+              r.state,
+              when(r.startedAt),
+            ]),
+          )
+        : h("p", { class: "muted" }, "No runs yet."),
+    ),
   );
 }
