@@ -4,6 +4,7 @@ built explorer — and carries none of the explorer's sources."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -18,11 +19,24 @@ UV = ROOT / ".venv" / "bin" / "uv"
 
 def test_a_built_wheel_installs_and_serves(tmp_path: Path) -> None:
     out = tmp_path / "dist"
+    # setuptools copies into ./build and never removes what is no longer in the tree there: a
+    # module moved away would still ship. Build from nothing.
+    shutil.rmtree(ROOT / "build", ignore_errors=True)
     subprocess.run([str(UV), "build", "--wheel", "-q", "-o", str(out), str(ROOT)], check=True)
     (wheel,) = out.glob("mlledger-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "mlledger/store/features/online.py" in names
-    assert "mlledger/store/validation/jobs.py" in names
+    # Exactly the tree's modules: none missing (discovered, not listed), none stale.
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected = {
+        f"mlledger/{p}"
+        for p in tracked
+        if p.split("/")[0] in {"client", "service", "store", "validation", "migrations", "ui"}
+        or p == "__init__.py"
+    }
+    assert {n for n in names if n.endswith(".py")} - {"mlledger/setup.py"} == expected
+    assert "mlledger/store/features/online/redis_store.py" in names
     assert "mlledger/ui/dist/index.html" in names
     assert not [n for n in names if "/ui/src/" in n or "node_modules" in n or "package" in n]
     assert not [n for n in names if n.startswith(("tests/", "bench/", "mlledger/tests"))]
