@@ -55,3 +55,18 @@ def count_statements(db: Database) -> Iterator[list[int]]:
         yield counted
     finally:
         event.remove(db.engine, "before_cursor_execute", on_execute)
+
+
+def histories_document(runs: int, keys: int) -> str:
+    """The explorer's generated curves document (ui/src/queries.js `histories`), rebuilt for the
+    statement-count tests: the same aliases, variables and fields."""
+    variables = [f"$k{k}: String!" for k in range(keys)]
+    roots = []
+    for r in range(runs):
+        variables.append(f"$r{r}: String!")
+        fields = " ".join(
+            f"h{k}: history(key: $k{k}, maxPoints: 2000) {{ key steps values downsampled total }}"
+            for k in range(keys)
+        )
+        roots.append(f"r{r}: run(id: $r{r}) {{ {fields} }}")
+    return f"query({', '.join(variables)}) {{ {' '.join(roots)} }}"

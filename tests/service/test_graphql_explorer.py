@@ -157,3 +157,56 @@ def test_the_model_page_costs_the_same_statements_for_3_or_30_versions(  # type:
     assert all(v["blessing"]["blessed"] for v in large["versions"])
     assert all([d["status"] for d in v["trainingData"]] == ["none"] for v in large["versions"])
     assert many[0] == few[0], (few[0], many[0])
+
+
+def test_the_explorers_list_queries_cost_the_same_statements_at_any_size(  # type: ignore[no-untyped-def]
+    client: TestClient, db
+) -> None:
+    """HOME, RUNS and VERSIONS, as the explorer sends them: the statement count does not grow
+    with the number of runs, models or versions. A comparison's curves are one request but
+    still a few statements per (run, key) series — each is its own downsampling aggregate."""
+    from helpers import histories_document
+
+    def grow(start: int, stop: int) -> None:
+        for n in range(start, stop):
+            run = client.post("/api/v1/runs", json={"experiment": "churn", "name": f"r{n}"})
+            uuid = run.json()["uuid"]
+            client.post(
+                f"/api/v1/runs/{uuid}/metrics",
+                json={
+                    "keys": ["auc", "loss"],
+                    "values": [0.5, 0.4],
+                    "steps": [0, 0],
+                    "timestamps": [1_700_000_000_000, 1_700_000_000_000],
+                },
+            ).raise_for_status()
+            client.post("/api/v1/models", json={"name": f"m{n}"}).raise_for_status()
+            client.post(
+                "/api/v1/artifacts",
+                json={"kind": "dataset", "name": "shared", "fingerprint": f"f{n}"},
+            ).raise_for_status()
+
+    def counts() -> list[int]:
+        runs = gql(client, _ui_query("RUNS"), experiment=["churn"], first=50)["runs"]["nodes"]
+        ids = [str(r["id"]) for r in runs[:20]]
+        out = []
+        for query, variables in (
+            (_ui_query("HOME"), {}),
+            (_ui_query("RUNS"), {"experiment": ["churn"], "first": 50}),
+            (_ui_query("VERSIONS"), {"name": "shared"}),
+            (
+                histories_document(len(ids), 2),
+                {"k0": "auc", "k1": "loss"} | {f"r{i}": run_id for i, run_id in enumerate(ids)},
+            ),
+        ):
+            with count_statements(db) as n:
+                gql(client, query, **variables)
+            out.append(n[0])
+        return out
+
+    grow(0, 3)
+    few = counts()
+    grow(3, 25)
+    many = counts()
+    assert many[:3] == few[:3]
+    assert many[3] <= 4 * 20 * 2 + 5, many[3]  # 20 runs x 2 keys
