@@ -26,7 +26,7 @@ from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Execution
 from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from mlledger.store.features import definitions, offline, online
-from mlledger.store.features.engine import Engines
+from mlledger.store.features.engine import Engines, applying
 from mlledger.store.features.generation import Generations
 from mlledger.store.features.served import ServedLog
 from mlledger.store.metadata import artifacts, projects
@@ -104,8 +104,10 @@ def apply(
             svc.data_roots.resolve(path)
         except DataError as exc:
             raise InvalidArgument(f"{where}: {exc}", details={"path": path}) from exc
-    # One apply at a time per process; Feast's registry write is itself atomic per object.
-    with svc._applying:
+    # One apply at a time across the processes (engine.applying), and the others' next
+    # request sees it (the generation).
+    with svc._applying, applying(svc.engines.cfg):
+        store.refresh_registry()  # what another process applied since this one last looked
         definitions.apply(store, contents)
         svc.generations.bump(store.project)
     svc.snapshot(store, refresh=True)

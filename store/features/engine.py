@@ -8,7 +8,10 @@ when `redis_url` is set (Redis Cluster by configuration), else Feast's SQLite st
 
 from __future__ import annotations
 
+import fcntl
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -93,6 +96,21 @@ def repo_config(cfg: EngineConfig, project: str) -> RepoConfig:
         entity_key_serialization_version=3,
         repo_path=data,
     )
+
+
+@contextmanager
+def applying(cfg: EngineConfig) -> Iterator[None]:
+    """One apply at a time across the service's processes on this host: the embedded default
+    keeps every project's definitions in one registry file, which two concurrent applies would
+    each rewrite from a stale copy (and Feast's SQL registry meets itself in unique keys)."""
+    folder = cfg.home / "features"
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "apply.lock", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Engines:

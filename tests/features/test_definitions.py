@@ -252,3 +252,38 @@ def test_writing_definitions_needs_write_scope(app, registry: dict[str, Any], db
         assert put(reader, registry).status_code == 403
         r = reader.post("/api/v1/features/materialize", json={"incremental": True})
         assert r.status_code == 403
+
+
+def test_concurrent_applies_of_two_projects_keep_both_on_the_embedded_registry(  # type: ignore[no-untyped-def]
+    database_url: str, db, tmp_path: Path, now
+) -> None:
+    """The embedded default keeps every project's definitions in ONE registry file; two
+    service processes applying at once (two apps here, each with its own locks) must not
+    overwrite each other's projects."""
+    import threading
+
+    settings = Settings(
+        database_url=database_url,
+        home=tmp_path / "home",
+        features={"data_roots": [str(tmp_path)]},
+    )
+    registry = registry_of(write_repo(tmp_path, _frame(now)))
+    apps = [create_app(settings, db=db), create_app(settings, db=db)]
+    names = [f"race-{i}-{tmp_path.name[-6:]}" for i in range(2)]
+    results: list[int] = []
+
+    def apply(i: int) -> None:
+        with LocalClient(apps[i], headers={"X-Mlledger-Project": names[i]}) as c:
+            for _ in range(3):
+                results.append(put(c, registry).status_code)
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [200] * 6
+    for i in range(2):
+        with LocalClient(apps[1 - i], headers={"X-Mlledger-Project": names[i]}) as c:
+            views = c.get("/api/v1/features/views").json()
+            assert [v["name"] for v in views] == ["driver_hourly_stats"], names[i]
