@@ -287,3 +287,25 @@ def test_concurrent_applies_of_two_projects_keep_both_on_the_embedded_registry( 
         with LocalClient(apps[1 - i], headers={"X-Mlledger-Project": names[i]}) as c:
             views = c.get("/api/v1/features/views").json()
             assert [v["name"] for v in views] == ["driver_hourly_stats"], names[i]
+
+
+def test_nul_huge_integers_and_other_projects_are_refused_or_kept_apart(  # type: ignore[no-untyped-def]
+    client, app, registry: dict[str, Any], project_name: str
+) -> None:
+    with_nul = _with(registry, lambda r: _view(r).update(name="a\u0000b"))
+    r = put(client, with_nul)
+    assert r.status_code == 422 and "NUL" in r.json()["error"]["message"]
+    huge = _with(registry, lambda r: _view(r).update(ttl={"seconds": str(2**63)}))
+    r = put(client, huge)
+    assert r.status_code in (400, 422) and "Registry" in r.json()["error"]["message"], r.text
+    r = client.post("/api/v1/features/materialize", json={"start": 2**64, "end": "x"})
+    assert r.status_code == 422
+    assert put(client, registry).status_code == 200
+    # Another project sees none of it, and applying there leaves this one's views alone.
+    with LocalClient(app, headers={"X-Mlledger-Project": f"{project_name}-other"}) as other:
+        assert other.get("/api/v1/features/views").json() == []
+        emptied = put(other, {"entities": []})  # declarative: "nothing" for that project only
+        assert emptied.status_code == 200, emptied.text
+    assert [v["name"] for v in client.get("/api/v1/features/views").json()] == [
+        "driver_hourly_stats"
+    ]
