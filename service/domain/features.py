@@ -104,49 +104,15 @@ def apply(
             svc.data_roots.resolve(path)
         except DataError as exc:
             raise InvalidArgument(f"{where}: {exc}", details={"path": path}) from exc
-    # One apply at a time across the processes (engine.applying), and the others' next
-    # request sees it (the generation).
+    # One apply at a time across the processes (engine.applying), lineage included (two
+    # applies of the same definitions record one execution); the others' next request sees
+    # it (the generation).
     with svc._applying, applying(svc.engines.cfg):
         store.refresh_registry()  # what another process applied since this one last looked
-        definitions.apply(store, contents)
+        definitions.apply(store, contents)  # fills in what Feast infers: described after
         svc.generations.bump(store.project)
+        recorded = _record_apply(db, who, contents, source)
     svc.snapshot(store, refresh=True)
-    sources: dict[str, definitions.Described] = {}
-    views = [definitions.describe_view(v) for v in contents.feature_views]
-    for view in contents.feature_views:
-        for src in definitions.sources_of(view):
-            d = definitions.describe_source(src)
-            sources[d.name] = d
-    wanted = [*sources.values(), *views]
-    with db.read() as session:
-        unchanged = True
-        for d in wanted:
-            try:
-                latest = artifacts.get_by_name(session, who.project_id, d.name, None)
-            except NotFound:
-                unchanged = False
-                break
-            unchanged &= latest.fingerprint == d.fingerprint
-    recorded: Execution | None = None
-    if not unchanged:
-        (result,) = executions.record(
-            db,
-            who,
-            [
-                ExecutionRecord(
-                    execution=NewExecution(
-                        kind="other",
-                        name="features apply",
-                        state="complete",
-                        properties={"repo": source} if source else {},
-                        ended_at=datetime.now(UTC),
-                    ),
-                    inputs=[ArtifactRef(new=_new(d), role="source") for d in sources.values()],
-                    outputs=[ArtifactRef(new=_new(d), role="feature_view") for d in views],
-                )
-            ],
-        )
-        recorded = result.execution
     return {
         "project": who.project_name,
         "feature_views": [v.name for v in contents.feature_views],
@@ -154,6 +120,51 @@ def apply(
         "feature_services": [s.name for s in contents.feature_services],
         "execution_id": recorded.id if recorded else None,
     }
+
+
+def _record_apply(
+    db: Database,
+    who: Principal,
+    contents: definitions.RepoContents,
+    repo: str | None,
+) -> Execution | None:
+    """One `features apply` execution from the sources to the views, unless every one of
+    them is already the latest version of its artifact (nothing changed: nothing recorded)."""
+    by_name: dict[str, definitions.Described] = {}
+    for view in contents.feature_views:
+        for src in definitions.sources_of(view):
+            d = definitions.describe_source(src)
+            by_name[d.name] = d
+    sources = list(by_name.values())
+    views = [definitions.describe_view(v) for v in contents.feature_views]
+    with db.read() as session:
+        for d in [*sources, *views]:
+            try:
+                latest = artifacts.get_by_name(session, who.project_id, d.name, None)
+            except NotFound:
+                break
+            if latest.fingerprint != d.fingerprint:
+                break
+        else:
+            return None
+    (result,) = executions.record(
+        db,
+        who,
+        [
+            ExecutionRecord(
+                execution=NewExecution(
+                    kind="other",
+                    name="features apply",
+                    state="complete",
+                    properties={"repo": repo} if repo else {},
+                    ended_at=datetime.now(UTC),
+                ),
+                inputs=[ArtifactRef(new=_new(d), role="source") for d in sources],
+                outputs=[ArtifactRef(new=_new(d), role="feature_view") for d in views],
+            )
+        ],
+    )
+    return result.execution
 
 
 def views(db: Database, who: Principal, svc: FeatureService) -> list[online.ViewSpec]:

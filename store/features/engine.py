@@ -19,6 +19,8 @@ from urllib.parse import urlparse
 from feast import FeatureStore, RepoConfig
 from sqlalchemy import create_engine, text
 
+from mlledger.store.features.registry import ProjectFeatureStore
+
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
@@ -126,6 +128,6 @@ class Engines:
         with self._lock:
             store = self._stores.get(project)
             if store is None:
-                store = FeatureStore(config=repo_config(self.cfg, project))
+                store = ProjectFeatureStore(config=repo_config(self.cfg, project))
                 self._stores[project] = store
             return store
