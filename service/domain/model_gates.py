@@ -28,6 +28,7 @@ from mlledger.store.validation import gates
 
 from . import executions, thresholds
 from .executions import ArtifactRef, ExecutionRecord
+from .gate_types import GateConfig
 from .principal import Principal
 from .runs import finite_metrics
 from .validation import dataset_version
@@ -36,15 +37,14 @@ INCUMBENT = "production"
 JSON = "application/json"
 
 
-def put_gate(
-    db: Database, who: Principal, name: str, config: dict[str, Any]
-) -> tuple[ModelGate, bool]:
+def put_gate(db: Database, who: Principal, name: str, config: GateConfig) -> tuple[ModelGate, bool]:
     """Set a model's gate; a new revision (which makes earlier blessings stale) only when the
-    configuration changed."""
+    configuration changed. Stored as given (no defaults filled in), so it reads back as sent."""
     who.require("write")
+    stored = config.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     with db.write() as session:
         model = models.get_model(session, who.project_id, name)
-        gate, changed = blessings.put_gate(session, model.id, config)
+        gate, changed = blessings.put_gate(session, model.id, stored)
         if changed:
             audit.record(
                 session,
@@ -70,6 +70,11 @@ def get_gate(db: Database, who: Principal, name: str) -> ModelGate:
         if gate is None:
             raise no_gate(name)
         return gate
+
+
+def config_of(gate: ModelGate) -> GateConfig:
+    """The stored gate, typed (the defaults of what was not given filled in)."""
+    return GateConfig.model_validate(gate.config)
 
 
 def record_done(
@@ -190,7 +195,7 @@ def evaluate(
                 dataset=f"{dataset.name}:{dataset.version}" if dataset else None,
             )
             absent = ""
-        blessed, checks = thresholds.decide(gate.config, document, baseline, absent=absent)
+        blessed, checks = thresholds.decide(config_of(gate), document, baseline, absent=absent)
 
         inputs = [ArtifactRef(id=version.artifact_id, role="model")]
         if incumbent is not None and incumbent.id != version.id:

@@ -9,8 +9,6 @@ their own, so the refusal is on record even though nothing moved.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
@@ -22,6 +20,7 @@ from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.registry.pushes import Push
 
 from .executions import ArtifactRef
+from .gate_types import Reason
 from .model_gates import INCUMBENT, record_done
 from .principal import Principal
 from .verdicts import verdict_in
@@ -54,7 +53,7 @@ def _log(
     version: int | None,
     previous: int | None,
     outcome: str,
-    reasons: list[dict[str, Any]],
+    reasons: list[Reason],
     **links: int | None,
 ) -> Push:
     return pushes.append(
@@ -66,7 +65,7 @@ def _log(
         version=version,
         previous_version=previous,
         outcome=outcome,
-        reasons=reasons,
+        reasons=[r.wire() for r in reasons],
         actor=who.actor,
         **links,
     )
@@ -94,7 +93,7 @@ def push(db: Database, who: Principal, name: str, number: int, alias: str) -> Pu
         version = models.get_version(session, who.project_id, name, number)
         current = models.alias_version(session, model_id, alias)
         if current == number:
-            already = [{"kind": "unchanged", "message": f"{alias} is already v{number}"}]
+            already = [Reason(kind="unchanged", message=f"{alias} is already v{number}")]
             return _log(session, who, name, alias, "push", number, current, "unchanged", already)
         found = verdict_in(session, who, model, version)
         evaluation_id = found.evaluation.id if found.evaluation else None
@@ -113,7 +112,7 @@ def push(db: Database, who: Principal, name: str, number: int, alias: str) -> Pu
             )
             refusal: GateBlocked | None = _refused(
                 f"push of {name} v{number} to {alias!r} refused: "
-                + "; ".join(r["message"] for r in found.reasons),
+                + "; ".join(r.message for r in found.reasons),
                 entry,
             )
         else:
@@ -199,7 +198,7 @@ def rollback(db: Database, who: Principal, name: str, alias: str) -> Push:
                 else f"no push put v{current} on {alias!r} after another version: "
                 "there is nothing to roll back to"
             )
-            reasons = [{"kind": "rollback", "message": message}]
+            reasons = [Reason(kind="rollback", message=message)]
             entry = _log(session, who, name, alias, "rollback", None, current, "refused", reasons)
             refusal: GateBlocked | None = _refused(f"rollback refused: {message}", entry)
         else:

@@ -1,7 +1,7 @@
 """TFMA's MetricThreshold semantics, without TFMA: is a candidate good enough, and no worse than
 the incumbent, overall and on every slice?
 
-Pure functions over plain data (the gate configuration as stored, the metrics as submitted), so
+Pure functions over the typed gate (gate_types.GateConfig) and the metrics as submitted, so
 the rules are testable on their own and the blessing records exactly what was compared.
 
 - value_threshold: lower_bound ≤ value ≤ upper_bound (either bound optional).
@@ -21,6 +21,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
+
+from .gate_types import ChangeThreshold, GateConfig, SlicingSpec, ValueThreshold
 
 OVERALL = "Overall"
 
@@ -43,16 +45,15 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.6g}"
 
 
-def _matches(spec: dict[str, Any], features: dict[str, Any]) -> bool:
-    keys = set(spec.get("feature_keys") or ()) | set(spec.get("feature_values") or {})
-    if set(features) != keys:
+def _matches(spec: SlicingSpec, features: dict[str, Any]) -> bool:
+    if set(features) != set(spec.feature_keys) | set(spec.feature_values):
         return False
-    return all(str(features[k]) == str(v) for k, v in (spec.get("feature_values") or {}).items())
+    return all(str(features[k]) == str(v) for k, v in spec.feature_values.items())
 
 
-def _spec_name(spec: dict[str, Any]) -> str:
-    parts = list(spec.get("feature_keys") or ())
-    parts += [f"{k}={v}" for k, v in (spec.get("feature_values") or {}).items()]
+def _spec_name(spec: SlicingSpec) -> str:
+    parts = list(spec.feature_keys)
+    parts += [f"{k}={v}" for k, v in spec.feature_values.items()]
     return ", ".join(parts)
 
 
@@ -69,8 +70,8 @@ def _slices(evaluation: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _value_check(metric: str, value: float, t: dict[str, Any]) -> dict[str, Any]:
-    lower, upper = t.get("lower_bound"), t.get("upper_bound")
+def _value_check(metric: str, value: float, t: ValueThreshold) -> dict[str, Any]:
+    lower, upper = t.lower_bound, t.upper_bound
     bound = " and ".join(
         b for b in (lower is not None and f"≥ {lower:g}", upper is not None and f"≤ {upper:g}") if b
     )
@@ -85,10 +86,10 @@ def _value_check(metric: str, value: float, t: dict[str, Any]) -> dict[str, Any]
 
 
 def _change_check(
-    metric: str, value: float, base: float, version: int, t: dict[str, Any]
+    metric: str, value: float, base: float, version: int, t: ChangeThreshold
 ) -> dict[str, Any]:
-    higher = t["direction"] == "HIGHER_IS_BETTER"
-    absolute, relative = t.get("absolute"), t.get("relative")
+    higher = t.direction == "HIGHER_IS_BETTER"
+    absolute, relative = t.absolute, t.relative
     diff = value - base
     ratio = math.nan if math.isclose(base, 0.0, abs_tol=1e-12) else diff / base
     ge = "≥" if higher else "≤"
@@ -113,7 +114,7 @@ def _change_check(
         message = f"{moved}: a relative change from 0 is undefined"
     else:
         worse = "fell" if higher else "rose"
-        message = f"{moved}: {metric} {worse} more than allowed ({bound}, {t['direction']})"
+        message = f"{moved}: {metric} {worse} more than allowed ({bound}, {t.direction})"
     return {
         "kind": "change",
         "value": value,
@@ -127,7 +128,7 @@ def _change_check(
 
 
 def decide(
-    config: dict[str, Any],
+    config: GateConfig,
     candidate: dict[str, Any],
     baseline: Baseline | None,
     *,
@@ -138,10 +139,10 @@ def decide(
     checks: list[dict[str, Any]] = []
     mine = _slices(candidate)
     theirs = _slices(baseline.evaluation) if baseline and baseline.evaluation else None
-    min_size = config.get("min_slice_size") or 0
+    min_size = config.min_slice_size
 
     to_check = [OVERALL]
-    for spec in config.get("slicing_specs") or ():
+    for spec in config.slicing_specs:
         found = [name for name, s in mine.items() if name != OVERALL and _matches(spec, s["slice"])]
         if not found:
             checks.append(
@@ -172,8 +173,8 @@ def decide(
             )
             continue
         metrics = mine[name]["metrics"]
-        for t in config["thresholds"]:
-            metric = t["metric"]
+        for t in config.thresholds:
+            metric = t.metric
             value = metrics.get(metric)
             base_check = {"slice": name, "metric": metric}
             if value is None:
@@ -187,9 +188,9 @@ def decide(
                     }
                 )
                 continue
-            if t.get("value_threshold"):
-                checks.append(base_check | _value_check(metric, value, t["value_threshold"]))
-            change = t.get("change_threshold")
+            if t.value_threshold:
+                checks.append(base_check | _value_check(metric, value, t.value_threshold))
+            change = t.change_threshold
             if not change:
                 continue
             if baseline is None:

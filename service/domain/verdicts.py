@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +18,8 @@ from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
-from .model_gates import INCUMBENT, no_gate
+from .gate_types import Reason, VerdictStatus
+from .model_gates import INCUMBENT, config_of, no_gate
 from .principal import Principal
 
 
@@ -32,13 +32,13 @@ class Verdict:
     incumbent: int | None
     evaluation: Evaluation | None
     datasets: list[tuple[Artifact, Gate | None]]
-    reasons: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     @property
-    def status(self) -> str:
+    def status(self) -> VerdictStatus:
         if not self.reasons:
             return "passed"
-        if all(r.get("status") in ("pending", "none") for r in self.reasons):
+        if all(r.status in ("pending", "none") for r in self.reasons):
             return "pending"
         return "blocked"
 
@@ -93,44 +93,49 @@ def verdict_in(
     session: Session, who: Principal, model: RegisteredModel, version: ModelVersion
 ) -> Verdict:
     name, number = model.name, version.version
-    reasons: list[dict[str, Any]] = []
+    reasons: list[Reason] = []
     gate = blessings.get_gate(session, model.id)
     incumbent = models.alias_version(session, model.id, INCUMBENT)
     evaluation = blessings.latest(session, version.id)
     if gate is None:
-        reasons.append({"kind": "no_gate", "message": no_gate(name).message})
+        reasons.append(Reason(kind="no_gate", message=no_gate(name).message))
     elif evaluation is None:
         reasons.append(
-            {
-                "kind": "no_evaluation",
-                "message": f"v{number} has not been evaluated: submit its metrics "
+            Reason(
+                kind="no_evaluation",
+                message=f"v{number} has not been evaluated: submit its metrics "
                 f"(POST /api/v1/models/{name}/versions/{number}/evaluations)",
-            }
+            )
         )
     else:
         if not evaluation.blessed:
             reasons += [
-                {"kind": "threshold", **{k: c.get(k) for k in ("slice", "metric", "message")}}
+                Reason(
+                    kind="threshold",
+                    slice=c.get("slice"),
+                    metric=c.get("metric"),
+                    message=c["message"],
+                )
                 for c in evaluation.checks
                 if not c["passed"]
             ]
         if evaluation.gate_revision != gate.revision:
             reasons.append(
-                {
-                    "kind": "stale_blessing",
-                    "message": f"the gate changed (revision {evaluation.gate_revision} → "
+                Reason(
+                    kind="stale_blessing",
+                    message=f"the gate changed (revision {evaluation.gate_revision} → "
                     f"{gate.revision}) since v{number} was evaluated: evaluate it again",
-                }
+                )
             )
         if evaluation.baseline_version != incumbent:
             was = evaluation.baseline_version
             reasons.append(
-                {
-                    "kind": "stale_blessing",
-                    "message": f"v{number} was evaluated against "
+                Reason(
+                    kind="stale_blessing",
+                    message=f"v{number} was evaluated against "
                     f"{'no incumbent' if was is None else f'v{was}'}, but {INCUMBENT} is now "
                     f"{'empty' if incumbent is None else f'v{incumbent}'}: evaluate it again",
-                }
+                )
             )
     datasets = [
         (d, gates.get(session, who.project_id, d.id))
@@ -152,22 +157,22 @@ def verdict_in(
             )
             message = f"training dataset {label} failed its data gate: {found}"
         reasons.append(
-            {
-                "kind": "data_gate",
-                "dataset": label,
-                "dataset_id": d.id,
-                "status": g.status if g else "none",
-                "message": message,
-            }
+            Reason(
+                kind="data_gate",
+                dataset=label,
+                dataset_id=d.id,
+                status=g.status if g else "none",
+                message=message,
+            )
         )
-    if not datasets and (gate is None or gate.config.get("require_training_data", True)):
+    if not datasets and (gate is None or config_of(gate).require_training_data):
         reasons.append(
-            {
-                "kind": "lineage",
-                "message": f"v{number} has no training datasets in its lineage, so no data gate "
+            Reason(
+                kind="lineage",
+                message=f"v{number} has no training datasets in its lineage, so no data gate "
                 "vouches for it: log them in the run that wrote the model (run.use_dataset), "
                 "or set require_training_data to false in the gate",
-            }
+            )
         )
     return Verdict(name, number, incumbent, evaluation, datasets, reasons)
 

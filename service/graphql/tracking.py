@@ -14,6 +14,7 @@ from mlledger.store.errors import NotFound
 from ..domain import models as model_cases
 from . import explorer
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
+from .mapping import from_entity
 from .types import Artifact, Ctx, Execution, PageInfo, neighbours
 
 
@@ -62,19 +63,7 @@ class Run:
 
     @classmethod
     def of(cls, r: entities.Run) -> Run:
-        return cls(
-            id=r.id,
-            uuid=r.uuid,
-            experiment=r.experiment,
-            name=r.name,
-            state=r.state,
-            params=JSON(r.params),
-            tags=JSON(r.tags),
-            code_version=r.code_version,
-            environment=JSON(r.environment),
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-        )
+        return from_entity(cls, r)
 
 
 @strawberry.type
@@ -149,18 +138,7 @@ class ModelVersion:
 
     @classmethod
     def of(cls, v: entities.ModelVersion) -> ModelVersion:
-        return cls(
-            id=v.id,
-            model=v.model,
-            version=v.version,
-            artifact_id=v.artifact_id,
-            run_id=v.run_id,
-            description=v.description,
-            tags=JSON(v.tags),
-            metrics=JSON(v.metrics),
-            aliases=v.aliases,
-            created_at=v.created_at,
-        )
+        return from_entity(cls, v)
 
 
 @strawberry.type
@@ -213,16 +191,7 @@ class RegisteredModel:
 
     @classmethod
     def of(cls, m: entities.RegisteredModel) -> RegisteredModel:
-        return cls(
-            id=m.id,
-            name=m.name,
-            description=m.description,
-            tags=JSON(m.tags),
-            latest_version=m.latest_version,
-            aliases=JSON(m.aliases),
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-        )
+        return from_entity(cls, m)
 
 
 @strawberry.type

@@ -16,6 +16,7 @@ from mlledger.store.errors import InvalidArgument
 from . import explorer
 from .context import GraphQLContext
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
+from .mapping import from_entity
 
 Ctx = Info[GraphQLContext, None]
 
@@ -65,13 +66,7 @@ class Context:
 
     @classmethod
     def of(cls, c: entities.Context) -> Context:
-        return cls(
-            id=c.id,
-            kind=c.kind,
-            name=c.name,
-            properties=JSON(c.properties),
-            created_at=c.created_at,
-        )
+        return from_entity(cls, c)
 
 
 @strawberry.type
@@ -118,17 +113,7 @@ class Artifact:
 
     @classmethod
     def of(cls, a: entities.Artifact) -> Artifact:
-        return cls(
-            id=a.id,
-            kind=a.kind,
-            name=a.name,
-            version=a.version,
-            uri=a.uri,
-            fingerprint=a.fingerprint,
-            properties=JSON(a.properties),
-            state=a.state,
-            created_at=a.created_at,
-        )
+        return from_entity(cls, a)
 
 
 @strawberry.type
@@ -166,19 +151,7 @@ class Execution:
 
     @classmethod
     def of(cls, e: entities.Execution) -> Execution:
-        return cls(
-            id=e.id,
-            kind=e.kind,
-            name=e.name,
-            state=e.state,
-            params=JSON(e.params),
-            properties=JSON(e.properties),
-            code_version=e.code_version,
-            environment=JSON(e.environment),
-            started_at=e.started_at,
-            ended_at=e.ended_at,
-            created_at=e.created_at,
-        )
+        return from_entity(cls, e)
 
 
 @strawberry.type

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mlledger.store import entities
 from mlledger.store.metadata.contexts import NewContext
 from mlledger.store.metadata.executions import NewExecution
 
@@ -23,6 +22,7 @@ from .schemas import (
     ContextKind,
     ContextOut,
     Cursor,
+    EntityOut,
     ExecutionKind,
     ExecutionState,
     Id,
@@ -167,7 +167,7 @@ class EventArtifactOut(BaseModel):
     artifact: ArtifactOut
 
 
-class ExecutionOut(BaseModel):
+class ExecutionOut(EntityOut):
     id: int
     kind: str
     name: str
@@ -180,26 +180,6 @@ class ExecutionOut(BaseModel):
     ended_at: datetime | None
     created_at: datetime
 
-    @classmethod
-    def fields_of(cls, e: entities.Execution) -> dict[str, Any]:
-        return dict(
-            id=e.id,
-            kind=e.kind,
-            name=e.name,
-            state=e.state,
-            params=e.params,
-            properties=e.properties,
-            code_version=e.code_version,
-            environment=e.environment,
-            started_at=e.started_at,
-            ended_at=e.ended_at,
-            created_at=e.created_at,
-        )
-
-    @classmethod
-    def of(cls, e: entities.Execution) -> ExecutionOut:
-        return cls(**cls.fields_of(e))
-
 
 class ExecutionDetailOut(ExecutionOut):
     inputs: list[EventArtifactOut]
@@ -209,7 +189,7 @@ class ExecutionDetailOut(ExecutionOut):
     @classmethod
     def of_recorded(cls, r: RecordedExecution) -> ExecutionDetailOut:
         return cls(
-            **ExecutionOut.fields_of(r.execution),
+            **ExecutionOut.of(r.execution).model_dump(),
             inputs=[
                 EventArtifactOut(role=role, artifact=ArtifactOut.of(a)) for a, role in r.inputs
             ],

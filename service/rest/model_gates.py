@@ -4,10 +4,10 @@ and the verdict CI asks for (what a push would decide; pushes themselves: pushes
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from mlledger.store.entities import Artifact
 from mlledger.store.registry.blessings import Evaluation, ModelGate
@@ -15,142 +15,34 @@ from mlledger.store.validation.gates import Gate
 
 from ..deps import DB, Caller
 from ..domain import model_gates, verdicts
+from ..domain.gate_types import (
+    Check,
+    GateConfig,
+    Metrics,
+    Reason,
+    SliceKey,
+    VerdictStatus,
+)
 from .models import ModelPath, VersionPath
-from .schemas import ERRORS, Strict, at_least_one
+from .schemas import ERRORS, Strict
 from .validation import DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
-
-MetricName = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Bound = Annotated[float, Field(allow_inf_nan=False)]
-Metrics = Annotated[
-    dict[MetricName, Annotated[float, Field(allow_inf_nan=False)]],
-    Field(min_length=1, max_length=1000),
-]
-AliasName = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")]
-SliceKey = Annotated[str, Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f=,]+$")]
-SliceValue = Annotated[str, Field(max_length=256, pattern=r"^[^\x00-\x1f\x7f,]*$")]
-
-
-class ValueThreshold(Strict):
-    """TFMA GenericValueThreshold: lower_bound ≤ metric ≤ upper_bound."""
-
-    model_config = ConfigDict(json_schema_extra=at_least_one("lower_bound", "upper_bound"))
-
-    lower_bound: Bound | None = None
-    upper_bound: Bound | None = None
-
-    @model_validator(mode="after")
-    def _bounded(self) -> Self:
-        if self.lower_bound is None and self.upper_bound is None:
-            raise ValueError("a value_threshold needs lower_bound, upper_bound or both")
-        if (
-            self.lower_bound is not None
-            and self.upper_bound is not None
-            and self.lower_bound > self.upper_bound
-        ):
-            raise ValueError(
-                f"lower_bound {self.lower_bound} is above upper_bound {self.upper_bound}"
-            )
-        return self
-
-
-class ChangeThreshold(Strict):
-    """TFMA GenericChangeThreshold against the incumbent: diff = candidate - incumbent must be
-    ≥ `absolute` (HIGHER_IS_BETTER; ≤ for LOWER_IS_BETTER), and diff / incumbent likewise
-    against `relative`. `absolute: -0.01` with HIGHER_IS_BETTER: may not fall by more than
-    0.01."""
-
-    model_config = ConfigDict(json_schema_extra=at_least_one("absolute", "relative"))
-
-    direction: Literal["HIGHER_IS_BETTER", "LOWER_IS_BETTER"]
-    absolute: Bound | None = None
-    relative: Bound | None = None
-
-    @model_validator(mode="after")
-    def _bounded(self) -> Self:
-        if self.absolute is None and self.relative is None:
-            raise ValueError("a change_threshold needs absolute, relative or both")
-        return self
-
-
-class MetricThreshold(Strict):
-    model_config = ConfigDict(json_schema_extra=at_least_one("value_threshold", "change_threshold"))
-
-    metric: MetricName
-    value_threshold: ValueThreshold | None = None
-    change_threshold: ChangeThreshold | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> Self:
-        if self.value_threshold is None and self.change_threshold is None:
-            raise ValueError(
-                f"threshold for {self.metric!r} needs value_threshold, change_threshold or both"
-            )
-        return self
-
-
-class SlicingSpec(Strict):
-    """TFMA SlicingSpec: `feature_keys: [country]` is every country; `feature_values:
-    {country: DE}` is one. The overall slice is always checked."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"required": ["feature_keys"], "properties": {"feature_keys": {"minItems": 1}}},
-                {
-                    "required": ["feature_values"],
-                    "properties": {"feature_values": {"minProperties": 1}},
-                },
-            ]
-        }
-    )
-
-    feature_keys: list[SliceKey] = Field(default_factory=list, max_length=10)
-    feature_values: dict[SliceKey, SliceValue] = Field(default_factory=dict, max_length=10)
-
-    @model_validator(mode="after")
-    def _some(self) -> Self:
-        if not self.feature_keys and not self.feature_values:
-            raise ValueError("a slicing spec needs feature_keys or feature_values")
-        both = set(self.feature_keys) & set(self.feature_values)
-        if both:
-            raise ValueError(f"{sorted(both)} in both feature_keys and feature_values")
-        return self
-
-
-class GateIn(Strict):
-    thresholds: list[MetricThreshold] = Field(min_length=1, max_length=200)
-    slicing_specs: list[SlicingSpec] = Field(default_factory=list, max_length=50)
-    min_slice_size: Annotated[int, Field(ge=0, le=2**31 - 1)] = Field(
-        0, description="Slices with fewer examples (by example_count) are not checked."
-    )
-    require_training_data: StrictBool = Field(
-        True,
-        description="Refuse to push versions with no training dataset in their lineage "
-        "(nothing vouches for their data).",
-    )
-
-    @model_validator(mode="after")
-    def _unique(self) -> Self:
-        seen: set[str] = set()
-        for t in self.thresholds:
-            if t.metric in seen:
-                raise ValueError(f"metric {t.metric!r} has more than one threshold")
-            seen.add(t.metric)
-        return self
 
 
 class GateOut(BaseModel):
     model: str
     revision: int = Field(description="Bumped on every change; blessings hold for one revision.")
-    config: GateIn
+    config: GateConfig
     updated_at: datetime
 
     @classmethod
     def of(cls, name: str, g: ModelGate) -> GateOut:
         return cls(
-            model=name, revision=g.revision, config=GateIn(**g.config), updated_at=g.updated_at
+            model=name,
+            revision=g.revision,
+            config=model_gates.config_of(g),
+            updated_at=g.updated_at,
         )
 
 
@@ -161,11 +53,9 @@ class GateOut(BaseModel):
     response_model=GateOut,
     response_model_exclude_unset=True,
 )
-def set_gate(name: ModelPath, body: GateIn, db: DB, who: Caller) -> GateOut:
+def set_gate(name: ModelPath, body: GateConfig, db: DB, who: Caller) -> GateOut:
     """Thresholds every version must meet to be pushed (TFMA MetricThreshold semantics)."""
-    gate, _ = model_gates.put_gate(
-        db, who, name, body.model_dump(exclude_unset=True, exclude_none=True)
-    )
+    gate, _ = model_gates.put_gate(db, who, name, body)
     return GateOut.of(name, gate)
 
 
@@ -206,20 +96,6 @@ class EvaluationIn(Strict):
                 raise ValueError(f"slice {dict(key)} is given twice")
             seen.add(key)
         return self
-
-
-class Check(BaseModel):
-    kind: Literal["value", "change", "metric", "slice"]
-    slice: str | None
-    metric: str | None
-    value: float | None = None
-    baseline: float | None = None
-    diff: float | None = None
-    ratio: float | None = None
-    bound: str | None = None
-    passed: bool
-    skipped: bool = False
-    message: str
 
 
 class DatasetOut(BaseModel):
@@ -325,11 +201,11 @@ class TrainingDatasetOut(DatasetOut):
 class VerdictOut(BaseModel):
     model: str
     version: int
-    status: Literal["passed", "blocked", "pending"]
+    status: VerdictStatus
     incumbent: int | None = Field(description="The version holding `production`.")
     evaluation: EvaluationOut | None
     training_datasets: list[TrainingDatasetOut]
-    reasons: list[dict[str, Any]] = Field(description="Why a push would be refused.")
+    reasons: list[Reason] = Field(description="Why a push would be refused.")
 
 
 @router.get(
@@ -347,7 +223,7 @@ def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> V
     return VerdictOut(
         model=name,
         version=version,
-        status=v.status,  # type: ignore[arg-type]
+        status=v.status,
         incumbent=v.incumbent,
         evaluation=evaluation,
         training_datasets=[TrainingDatasetOut.with_gate(a, g) for a, g in v.datasets],

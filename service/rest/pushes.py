@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Literal, Self
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
-
-from mlledger.store.registry.pushes import Push
+from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from ..deps import DB, Caller
 from ..domain import pushes
-from .model_gates import AliasName
+from ..domain.gate_types import Reason
 from .models import ModelPath
-from .schemas import ERRORS, Cursor, PageOut, Strict, Version
+from .schemas import ERRORS, Cursor, EntityOut, PageOut, Strict, Version
+from .tracking_schemas import AliasName
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 
@@ -46,7 +45,7 @@ class PushIn(Strict):
         return self
 
 
-class PushOut(BaseModel):
+class PushOut(EntityOut):
     id: int
     model: str
     alias: str
@@ -54,15 +53,11 @@ class PushOut(BaseModel):
     version: int | None
     previous_version: int | None
     outcome: Literal["pushed", "refused", "unchanged"]
-    reasons: list[dict[str, Any]]
+    reasons: list[Reason]
     evaluation_id: int | None
     execution_id: int | None
     actor: str
     created_at: datetime
-
-    @classmethod
-    def of(cls, p: Push) -> PushOut:
-        return cls.model_validate(p, from_attributes=True)
 
 
 @router.post(

@@ -52,7 +52,7 @@ _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float
 
 
 def _out(db: DB, who: Caller, run: Run) -> RunOut:
-    return RunOut.of(run, runs.latest_metrics_many(db, who, [run.id])[run.id])
+    return RunOut.of_run(run, runs.latest_metrics_many(db, who, [run.id])[run.id])
 
 
 @router.post(
@@ -114,7 +114,7 @@ def search_runs(
     )
     latest = runs.latest_metrics_many(db, who, [r.id for r in page.items])
     return PageOut(
-        items=[RunOut.of(r, latest[r.id]) for r in page.items], next_cursor=page.next_cursor
+        items=[RunOut.of_run(r, latest[r.id]) for r in page.items], next_cursor=page.next_cursor
     )
 
 

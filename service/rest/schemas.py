@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, Self, TypeVar
 
 from fastapi import Query
 from pydantic import (
@@ -17,8 +17,12 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from mlledger.store import entities, kinds
+from mlledger.store import kinds
 from mlledger.store.metadata.pagination import CURSOR_PATTERN
+
+from ..domain.schema import Strict, at_least_one
+
+__all__ = ["Strict", "at_least_one"]  # and the names below
 
 T = TypeVar("T")
 
@@ -91,13 +95,6 @@ def exactly_one(*forms: tuple[str, ...]) -> dict[str, Any]:
     return {"oneOf": branches}
 
 
-def at_least_one(*fields: str) -> dict[str, Any]:
-    """`json_schema_extra` for a "give at least one of" rule (set: present and not null)."""
-    return {
-        "anyOf": [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in fields]
-    }
-
-
 def _finite(value: dict[str, Any]) -> dict[str, Any]:
     """NaN and Infinity are not JSON: Postgres refuses them and SQLite would store null."""
     if value:  # runs for every JSON field of a batch; most are empty
@@ -126,12 +123,6 @@ ArtifactState = kinds.ArtifactState
 ExecutionKind = kinds.ExecutionKind
 ExecutionState = kinds.ExecutionState
 ContextKind = kinds.ContextKind
-
-
-class Strict(BaseModel):
-    """Unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 class ErrorDetail(BaseModel):
@@ -176,7 +167,18 @@ class ArtifactIn(Strict):
     state: Literal["pending", "live"] = "live"
 
 
-class ArtifactOut(BaseModel):
+class EntityOut(BaseModel):
+    """A domain entity on the wire: its fields read by name from the entity's attributes, so
+    a field added to an entity and declared here needs no copying code."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    @classmethod
+    def of(cls, entity: Any) -> Self:
+        return cls.model_validate(entity)
+
+
+class ArtifactOut(EntityOut):
     id: int
     kind: str
     name: str
@@ -187,30 +189,10 @@ class ArtifactOut(BaseModel):
     state: str
     created_at: datetime
 
-    @classmethod
-    def of(cls, a: entities.Artifact) -> ArtifactOut:
-        return cls(
-            id=a.id,
-            kind=a.kind,
-            name=a.name,
-            version=a.version,
-            uri=a.uri,
-            fingerprint=a.fingerprint,
-            properties=a.properties,
-            state=a.state,
-            created_at=a.created_at,
-        )
 
-
-class ContextOut(BaseModel):
+class ContextOut(EntityOut):
     id: int
     kind: str
     name: str
     properties: dict[str, Any]
     created_at: datetime
-
-    @classmethod
-    def of(cls, c: entities.Context) -> ContextOut:
-        return cls(
-            id=c.id, kind=c.kind, name=c.name, properties=c.properties, created_at=c.created_at
-        )

@@ -22,6 +22,7 @@ from mlledger.store import entities
 from .schemas import (
     ArtifactIn,
     ArtifactOut,
+    EntityOut,
     Id,
     Int64,
     JsonObject,
@@ -105,17 +106,6 @@ class RunPatch(Strict):
     remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
 
 
-class LatestMetricOut(BaseModel):
-    key: str
-    value: float | NonFinite
-    step: int
-    timestamp: int
-
-    @classmethod
-    def of(cls, m: entities.LatestMetric) -> LatestMetricOut:
-        return cls(key=m.key, value=wire_float(m.value), step=m.step, timestamp=m.timestamp)
-
-
 def wire_float(value: float) -> float | str:
     """Non-finite doubles as proto3's JSON mapping writes them: "NaN", "Infinity"."""
     if math.isfinite(value):
@@ -125,7 +115,14 @@ def wire_float(value: float) -> float | str:
     return "Infinity" if value > 0 else "-Infinity"
 
 
-class RunOut(BaseModel):
+class LatestMetricOut(EntityOut):
+    key: str
+    value: Annotated[float | NonFinite, BeforeValidator(wire_float)]
+    step: int
+    timestamp: int
+
+
+class RunOut(EntityOut):
     id: int = Field(description="The run's execution id in the lineage graph.")
     uuid: str
     experiment: str
@@ -137,24 +134,13 @@ class RunOut(BaseModel):
     environment: dict[str, Any]
     started_at: datetime
     ended_at: datetime | None
-    metrics: list[LatestMetricOut] = Field(description="The latest value of each metric key.")
+    metrics: list[LatestMetricOut] = Field(
+        default_factory=list, description="The latest value of each metric key."
+    )
 
     @classmethod
-    def of(cls, r: entities.Run, latest: list[entities.LatestMetric]) -> RunOut:
-        return cls(
-            id=r.id,
-            uuid=r.uuid,
-            experiment=r.experiment,
-            name=r.name,
-            state=r.state,
-            params=r.params,
-            tags=r.tags,
-            code_version=r.code_version,
-            environment=r.environment,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            metrics=[LatestMetricOut.of(m) for m in latest],
-        )
+    def of_run(cls, r: entities.Run, latest: list[entities.LatestMetric]) -> RunOut:
+        return cls.of(r).model_copy(update={"metrics": [LatestMetricOut.of(m) for m in latest]})
 
 
 class MetricBatchIn(Strict):

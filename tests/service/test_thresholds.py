@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from mlledger.service.domain.gate_types import GateConfig
 from mlledger.service.domain.thresholds import Baseline, decide
 
 
-def gate(*thresholds: dict, **rest) -> dict:  # type: ignore[type-arg]
-    return {"thresholds": list(thresholds), **rest}
+def gate(*thresholds: dict, **rest) -> GateConfig:  # type: ignore[type-arg]
+    return GateConfig.model_validate({"thresholds": list(thresholds), **rest})
 
 
 def auc(value=None, change=None) -> dict:  # type: ignore[no-untyped-def,type-arg]
