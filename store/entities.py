@@ -165,9 +165,6 @@ class MetricHistory:
     downsampled: bool
     mins: list[float] | None = None
     maxs: list[float] | None = None
-    # The fast path: {"steps": [...], "timestamps": [...], "values": [...]} already encoded as
-    # JSON by the database; the lists above are then empty.
-    encoded: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,7 @@ datasets, blessings and push history of models, metric curves of runs, and name 
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -136,13 +134,13 @@ class MetricSeries:
     total: int
     downsampled: bool
     steps: list[int]
-    timestamps: list[float]
+    timestamps: list[float] = strawberry.field(
+        description="Milliseconds since the epoch (past GraphQL's 32-bit Int)."
+    )
     values: list[float | None] = strawberry.field(description="null for NaN and infinities.")
 
 
-def _finite(v: Any) -> float | None:
-    if isinstance(v, str):  # the database's encoding of NaN / Infinity
-        return None
+def _finite(v: float) -> float | None:
     return v if v == v and v not in (float("inf"), float("-inf")) else None
 
 
@@ -154,18 +152,13 @@ async def metric_series(info: Ctx, run_id: int, key: str, max_points: int) -> Me
         )
     except NotFound:
         return None
-    if h.encoded is not None:
-        cols = json.loads(h.encoded)
-        steps, stamps, values = cols["steps"], cols["timestamps"], cols["values"]
-    else:
-        steps, stamps, values = h.steps, h.timestamps, h.values
     return MetricSeries(
         key=h.key,
         total=h.total,
         downsampled=h.downsampled,
-        steps=steps,
-        timestamps=stamps,
-        values=[_finite(v) for v in values],
+        steps=h.steps,
+        timestamps=[float(t) for t in h.timestamps],
+        values=[_finite(v) for v in h.values],
     )
 
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import Text, cast, func, literal_column, select, tuple_
 from sqlalchemy.orm import Session
 
@@ -135,8 +136,8 @@ def history(
         select(func.count(), func.min(MetricRow.step), func.max(MetricRow.step)).where(*where)
     ).one()
     if total <= max_points and session.get_bind().dialect.name == "postgresql":
-        # The database encodes the columns itself: no Python object per point (100k points in
-        # tens of milliseconds). Postgres writes NaN/Infinity as "NaN"/"Infinity", as proto3.
+        # The database builds the columns as one JSON document: no row object per point (100k
+        # points in tens of milliseconds). Postgres writes NaN/Infinity as "NaN"/"Infinity".
         ordered = (
             select(MetricRow.step, MetricRow.timestamp, MetricRow.value)
             .where(*where)
@@ -159,14 +160,17 @@ def history(
                 )
             )
         ).scalar_one()
+        cols = orjson.loads(encoded)  # in C: no SQLAlchemy row per point
+        values = cols["values"]
+        if any(isinstance(v, str) for v in values):  # "NaN", "Infinity", "-Infinity"
+            values = [float(v) for v in values]
         return MetricHistory(
             key=key,
-            steps=[],
-            timestamps=[],
-            values=[],
+            steps=cols["steps"],
+            timestamps=cols["timestamps"],
+            values=values,
             total=total,
             downsampled=False,
-            encoded=encoded,
         )
     if total <= max_points:
         rows = session.execute(
