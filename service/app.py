@@ -34,7 +34,7 @@ from .rest import (
 )
 from .rest.openapi import tighten
 from .settings import Settings
-from .wiring import Lazy, LazyASGI, feature_service, graphql_app, load_in_background
+from .wiring import Lazy, LazyASGI, feature_backends, graphql_app, load_in_background
 
 
 def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=2)
 
-    feature_wiring = Lazy("feature store", lambda: feature_service(settings, redis_client))
+    feature_wiring = Lazy("feature store", lambda: feature_backends(settings, redis_client))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -20,14 +20,14 @@ from .settings import Settings
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Receive, Scope, Send
 
-    from .domain.features import FeatureService
+    from .domain.feature_backends import FeatureBackends
 
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 
-def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
+def feature_backends(settings: Settings, redis_client: Any) -> FeatureBackends:
     """Feast engines per project, the registry snapshot cache, the generation mark that tells
     every process of an apply, and the Redis client of the online fast path (a RedisCluster
     when so configured)."""
@@ -37,7 +37,7 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
     from mlledger.store.features.served import ServedLog
     from mlledger.validation.reading import DataRoots
 
-    from .domain.features import FeatureService
+    from .domain.feature_backends import FeatureBackends
 
     cfg = settings.features
     if settings.redis_url and cfg.redis_cluster:
@@ -45,7 +45,7 @@ def feature_service(settings: Settings, redis_client: Any) -> FeatureService:
 
         redis_client = RedisCluster.from_url(settings.redis_url)
     generations = Generations(redis_client, settings.home / "features")
-    return FeatureService(
+    return FeatureBackends(
         engines=Engines(
             EngineConfig(
                 database_url=settings.resolved_database_url,

@@ -5,71 +5,28 @@ feature views and their source files."""
 from __future__ import annotations
 
 import contextlib
-import threading
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
-from feast import FeatureStore
-from feast.data_source import PushMode
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from mlledger.client import fingerprint
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Execution
-from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
-from mlledger.store.features import definitions, offline, online
-from mlledger.store.features.engine import Engines, applying
-from mlledger.store.features.generation import Generations
-from mlledger.store.features.served import ServedLog
-from mlledger.store.metadata import artifacts, projects
+from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.features import definitions, materialization, offline, online, push_source
+from mlledger.store.features.engine import applying
+from mlledger.store.metadata import artifacts
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
-from mlledger.validation.reading import DataError, DataRoots
+from mlledger.validation.reading import DataError
 
 from . import executions
 from .executions import ArtifactRef, ExecutionRecord
+from .feature_backends import FeatureBackends
 from .principal import Principal
-
-
-@dataclass
-class FeatureService:
-    """What the feature use cases need, built once by the composition root."""
-
-    engines: Engines
-    snapshots: online.Snapshots
-    generations: Generations
-    reader: online.OnlineStore  # the backend of online reads (store/features/online/)
-    redis: Any | None  # the Redis (or RedisCluster) client, when there is one
-    datasets: Path
-    data_roots: DataRoots  # where feature sources may point (features.data_roots)
-    max_entities: int
-    served: ServedLog | None = None  # sampled served vectors, for the skew check
-    _feast_names: dict[int, str] = field(default_factory=dict)
-    _applying: threading.Lock = field(default_factory=threading.Lock)
-
-    def store(self, db: Database, who: Principal) -> FeatureStore:
-        """The project's Feast store; its Feast name is read once per process (it never
-        changes once recorded), so the online path pays no database round trip for it."""
-        name = self._feast_names.get(who.project_id)
-        if name is None:
-            with db.write() as session:
-                name = projects.feast_project(session, who.project_id)
-            self._feast_names[who.project_id] = name
-        return self.engines.get(name)
-
-    def snapshot(self, store: FeatureStore, *, refresh: bool = False) -> online.Snapshot:
-        """The registry snapshot at the current generation: after an apply in any process,
-        the next request here reads the new definitions."""
-        generation = self.generations.current(store.project)
-        return self.snapshots.get(store, generation, refresh=refresh)
 
 
 def _new(d: definitions.Described) -> NewArtifact:
@@ -79,7 +36,7 @@ def _new(d: definitions.Described) -> NewArtifact:
 
 
 def apply(
-    db: Database, who: Principal, svc: FeatureService, registry: dict[str, Any], source: str | None
+    db: Database, who: Principal, svc: FeatureBackends, registry: dict[str, Any], source: str | None
 ) -> dict[str, Any]:
     """Register Feast definitions (Feast's Registry proto in JSON, from `mlledger features
     apply`) declaratively; record changed views and sources as new artifact versions, produced
@@ -167,7 +124,7 @@ def _record_apply(
     return result.execution
 
 
-def views(db: Database, who: Principal, svc: FeatureService) -> list[online.ViewSpec]:
+def views(db: Database, who: Principal, svc: FeatureBackends) -> list[online.ViewSpec]:
     """The project's feature views, as of the last apply (in any process)."""
     who.require("read")
     return list(svc.snapshot(svc.store(db, who)).views.values())
@@ -195,7 +152,7 @@ def _view_artifacts(db: Database, who: Principal, views: Sequence[str]) -> list[
 def materialize(
     db: Database,
     who: Principal,
-    svc: FeatureService,
+    svc: FeatureBackends,
     *,
     start: datetime | None,
     end: datetime,
@@ -219,20 +176,7 @@ def materialize(
     if start is not None and start >= end:
         raise InvalidArgument("start must be before end")
     started = datetime.now(UTC)
-    try:
-        if start is None:
-            store.materialize_incremental(end_date=end, feature_views=names)
-        else:
-            store.materialize(start_date=start, end_date=end, feature_views=names)
-    except (RedisConnectionError, RedisTimeoutError) as exc:
-        raise Unavailable(f"the online store is unreachable: {exc}") from exc
-    except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as exc:
-        # The sources' files: missing, unreadable, or not what the view declares.
-        text = (str(exc).strip().splitlines() or [""])[0][:500]
-        raise FailedPrecondition(
-            f"materialization failed reading the sources: {type(exc).__name__}: {text}",
-            details={"feature_views": names},
-        ) from exc
+    materialization.materialize(store, names, start=start, end=end)
     inputs = [ArtifactRef(id=a.id, role="feature_view") for a in _view_artifacts(db, who, names)]
     (result,) = executions.record(
         db,
@@ -261,7 +205,7 @@ def materialize(
 def get_online(
     db: Database,
     who: Principal,
-    svc: FeatureService,
+    svc: FeatureBackends,
     *,
     features: Sequence[str] | None,
     feature_service: str | None,
@@ -305,7 +249,7 @@ class TrainingSet:
 def get_historical(
     db: Database,
     who: Principal,
-    svc: FeatureService,
+    svc: FeatureBackends,
     *,
     entity_rows: dict[str, list[Any]],
     features: Sequence[str] | None,
@@ -319,9 +263,6 @@ def get_historical(
     store = svc.store(db, who)
     snap = svc.snapshot(store)
     refs = online.resolve(snap, features, feature_service)
-    lengths = {len(v) for v in entity_rows.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        raise InvalidArgument("entity_rows needs columns of one same, non-zero length")
     needed = {k for view, _ in refs for k in snap.views[view].join_keys}
     missing = sorted(needed - set(entity_rows))
     if missing:
@@ -330,14 +271,9 @@ def get_historical(
         )
     svc.datasets.mkdir(parents=True, exist_ok=True)
     path = svc.datasets / f"{uuid.uuid4().hex}.parquet"
-    schema = offline.historical(
-        store,
-        pd.DataFrame(entity_rows),
-        refs,
-        full_feature_names=full_feature_names,
-        out=path,
+    written = offline.training_file(
+        store, entity_rows, refs, full_feature_names=full_feature_names, out=path
     )
-    rows = pq.read_metadata(path).num_rows
     # The client's definition (client/fingerprint.py), so `run.use_dataset(<this file>)` finds
     # this artifact and the model's lineage reaches the views and their source files.
     content = fingerprint.of(path)
@@ -367,8 +303,8 @@ def get_historical(
                             fingerprint=content.fingerprint,
                             properties={
                                 "format": "parquet",
-                                "num_rows": rows,
-                                "columns": schema.names,
+                                "num_rows": written.rows,
+                                "columns": written.columns,
                             },
                         ),
                         role="training_set",
@@ -378,38 +314,17 @@ def get_historical(
         ],
     )
     artifact = result.outputs[0][0]
-    return TrainingSet(artifact, result.execution.id, rows, schema.names, path)
+    return TrainingSet(artifact, result.execution.id, written.rows, written.columns, path)
 
 
 def push(
     db: Database,
     who: Principal,
-    svc: FeatureService,
+    svc: FeatureBackends,
     *,
-    push_source: str,
+    source: str,
     rows: dict[str, list[Any]],
 ) -> int:
     """Write fresh values to the online store through Feast's push (values typed by the view)."""
     who.require("write")
-    store = svc.store(db, who)
-    lengths = {len(v) for v in rows.values()}
-    if len(lengths) != 1 or 0 in lengths:
-        raise InvalidArgument("rows needs columns of one same, non-zero length")
-    try:
-        store.get_data_source(push_source)
-    except Exception as exc:
-        raise NotFound(
-            f"push source {push_source!r} does not exist", details={"push_source": push_source}
-        ) from exc
-    frame = pd.DataFrame(rows)
-    for column in ("event_timestamp", "created"):
-        if column in frame.columns:
-            try:
-                frame[column] = pd.to_datetime(frame[column], utc=True)
-            except (ValueError, TypeError) as exc:
-                raise InvalidArgument(f"{column}: {exc}") from exc
-    try:
-        store.push(push_source, frame, to=PushMode.ONLINE)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidArgument(f"push to {push_source!r} failed: {exc}") from exc
-    return len(frame)
+    return push_source.push(svc.store(db, who), source, rows)

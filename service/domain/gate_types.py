@@ -157,7 +157,7 @@ class Check(BaseModel):
     message: str
 
 
-class Reason(BaseModel):
+class PushReason(BaseModel):
     """One reason a push of a version is (or would be) refused."""
 
     kind: Literal[

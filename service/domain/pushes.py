@@ -20,7 +20,7 @@ from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.registry.pushes import Push
 
 from .executions import ArtifactRef
-from .gate_types import Reason
+from .gate_types import PushReason
 from .model_gates import INCUMBENT, record_done
 from .principal import Principal
 from .verdicts import verdict_in
@@ -53,7 +53,7 @@ def _log(
     version: int | None,
     previous: int | None,
     outcome: str,
-    reasons: list[Reason],
+    reasons: list[PushReason],
     **links: int | None,
 ) -> Push:
     return pushes.append(
@@ -93,7 +93,7 @@ def push(db: Database, who: Principal, name: str, number: int, alias: str) -> Pu
         version = models.get_version(session, who.project_id, name, number)
         current = models.alias_version(session, model_id, alias)
         if current == number:
-            already = [Reason(kind="unchanged", message=f"{alias} is already v{number}")]
+            already = [PushReason(kind="unchanged", message=f"{alias} is already v{number}")]
             return _log(session, who, name, alias, "push", number, current, "unchanged", already)
         found = verdict_in(session, who, model, version)
         evaluation_id = found.evaluation.id if found.evaluation else None
@@ -198,7 +198,7 @@ def rollback(db: Database, who: Principal, name: str, alias: str) -> Push:
                 else f"no push put v{current} on {alias!r} after another version: "
                 "there is nothing to roll back to"
             )
-            reasons = [Reason(kind="rollback", message=message)]
+            reasons = [PushReason(kind="rollback", message=message)]
             entry = _log(session, who, name, alias, "rollback", None, current, "refused", reasons)
             refusal: GateBlocked | None = _refused(f"rollback refused: {message}", entry)
         else:

@@ -18,7 +18,7 @@ from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
-from .gate_types import Reason, VerdictStatus
+from .gate_types import PushReason, VerdictStatus
 from .model_gates import INCUMBENT, config_of, no_gate
 from .principal import Principal
 
@@ -32,7 +32,7 @@ class Verdict:
     incumbent: int | None
     evaluation: Evaluation | None
     datasets: list[tuple[Artifact, Gate | None]]
-    reasons: list[Reason] = field(default_factory=list)
+    reasons: list[PushReason] = field(default_factory=list)
 
     @property
     def status(self) -> VerdictStatus:
@@ -93,15 +93,15 @@ def verdict_in(
     session: Session, who: Principal, model: RegisteredModel, version: ModelVersion
 ) -> Verdict:
     name, number = model.name, version.version
-    reasons: list[Reason] = []
+    reasons: list[PushReason] = []
     gate = blessings.get_gate(session, model.id)
     incumbent = models.alias_version(session, model.id, INCUMBENT)
     evaluation = blessings.latest(session, version.id)
     if gate is None:
-        reasons.append(Reason(kind="no_gate", message=no_gate(name).message))
+        reasons.append(PushReason(kind="no_gate", message=no_gate(name).message))
     elif evaluation is None:
         reasons.append(
-            Reason(
+            PushReason(
                 kind="no_evaluation",
                 message=f"v{number} has not been evaluated: submit its metrics "
                 f"(POST /api/v1/models/{name}/versions/{number}/evaluations)",
@@ -110,7 +110,7 @@ def verdict_in(
     else:
         if not evaluation.blessed:
             reasons += [
-                Reason(
+                PushReason(
                     kind="threshold",
                     slice=c.get("slice"),
                     metric=c.get("metric"),
@@ -121,7 +121,7 @@ def verdict_in(
             ]
         if evaluation.gate_revision != gate.revision:
             reasons.append(
-                Reason(
+                PushReason(
                     kind="stale_blessing",
                     message=f"the gate changed (revision {evaluation.gate_revision} → "
                     f"{gate.revision}) since v{number} was evaluated: evaluate it again",
@@ -130,7 +130,7 @@ def verdict_in(
         if evaluation.baseline_version != incumbent:
             was = evaluation.baseline_version
             reasons.append(
-                Reason(
+                PushReason(
                     kind="stale_blessing",
                     message=f"v{number} was evaluated against "
                     f"{'no incumbent' if was is None else f'v{was}'}, but {INCUMBENT} is now "
@@ -157,7 +157,7 @@ def verdict_in(
             )
             message = f"training dataset {label} failed its data gate: {found}"
         reasons.append(
-            Reason(
+            PushReason(
                 kind="data_gate",
                 dataset=label,
                 dataset_id=d.id,
@@ -167,7 +167,7 @@ def verdict_in(
         )
     if not datasets and (gate is None or config_of(gate).require_training_data):
         reasons.append(
-            Reason(
+            PushReason(
                 kind="lineage",
                 message=f"v{number} has no training datasets in its lineage, so no data gate "
                 "vouches for it: log them in the run that wrote the model (run.use_dataset), "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 from strawberry.fastapi import BaseContext
+from strawberry.types import Info
 
 from mlledger.store.database import Database
 
@@ -20,6 +21,9 @@ class GraphQLContext(BaseContext):
         self.settings = settings
         self.who = who
         self.loaders = Loaders(db, who)
+
+
+Ctx = Info[GraphQLContext, None]  # what every resolver's `info` is
 
 
 async def get_context(request: Request) -> GraphQLContext:

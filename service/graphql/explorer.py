@@ -19,9 +19,7 @@ from ..domain import model_gates
 from ..domain import pushes as push_cases
 from ..domain import runs as run_cases
 from ..domain import validation as validation_cases
-from .context import GraphQLContext
-
-Ctx = strawberry.Info[GraphQLContext, None]
+from .context import Ctx
 
 
 @strawberry.type

@@ -14,7 +14,8 @@ from mlledger.store.entities import NodeType
 from mlledger.store.errors import InvalidArgument
 
 from ..domain import lineage as lineage_cases
-from .types import Ctx, Direction, Lineage
+from .context import Ctx
+from .types import Direction, Lineage
 
 MaxNodes = Annotated[
     int | None,

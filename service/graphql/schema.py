@@ -19,6 +19,7 @@ from ..domain import models as model_cases
 from ..domain import runs as run_cases
 from ..domain import search as search_cases
 from ..settings import Settings
+from .context import Ctx
 from .errors import DomainErrors
 from .explorer import SearchHit
 from .limits import Limits, cost_limit
@@ -28,7 +29,6 @@ from .types import (
     Artifact,
     ArtifactConnection,
     Context,
-    Ctx,
     Direction,
     Execution,
     ExecutionConnection,

@@ -13,9 +13,10 @@ from mlledger.store.errors import NotFound
 
 from ..domain import models as model_cases
 from . import explorer
+from .context import Ctx
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
 from .mapping import from_entity
-from .types import Artifact, Ctx, Execution, PageInfo, neighbours
+from .types import Artifact, Execution, PageInfo, neighbours
 
 
 @strawberry.type

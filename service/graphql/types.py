@@ -8,17 +8,14 @@ from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.types import Info
 
 from mlledger.store import entities
 from mlledger.store.errors import InvalidArgument
 
 from . import explorer
-from .context import GraphQLContext
+from .context import Ctx
 from .limits import MAX_NEIGHBOURS, NEIGHBOURS
 from .mapping import from_entity
-
-Ctx = Info[GraphQLContext, None]
 
 
 @strawberry.enum

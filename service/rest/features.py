@@ -25,7 +25,7 @@ from ..domain import artifacts as artifact_cases
 from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict, exactly_one
 
 if TYPE_CHECKING:
-    from ..domain.features import FeatureService
+    from ..domain.feature_backends import FeatureBackends
 
 router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
 
@@ -34,7 +34,7 @@ EntityValue = StrictInt | StrictStr
 Column = Annotated[list[Any], Field(max_length=1_000_000)]
 
 
-def service_of(request: Request) -> FeatureService:
+def service_of(request: Request) -> FeatureBackends:
     return request.app.state.features.get()  # type: ignore[no-any-return]
 
 
@@ -135,24 +135,22 @@ def download(
     return FileResponse(path, media_type="application/vnd.apache.parquet", filename=path.name)
 
 
-class PushIn(Strict):
+class FeaturePushIn(Strict):
     push_source: Annotated[str, Field(min_length=1, max_length=256)]
     rows: Annotated[dict[Annotated[str, Field(max_length=256)], Column], Field(min_length=1)] = (
         Field(description="Columns: join keys, event_timestamp and feature values.")
     )
 
 
-class PushOut(BaseModel):
+class FeaturePushOut(BaseModel):
     pushed: int
 
 
-@router.post("/push", operation_id="pushFeatures", response_model=PushOut)
-def push(body: PushIn, request: Request, db: DB, who: Caller) -> PushOut:
+@router.post("/push", operation_id="pushFeatures", response_model=FeaturePushOut)
+def push(body: FeaturePushIn, request: Request, db: DB, who: Caller) -> FeaturePushOut:
     """Write fresh values to the online store (Feast's push)."""
-    n = feature_cases().push(
-        db, who, service_of(request), push_source=body.push_source, rows=body.rows
-    )
-    return PushOut(pushed=n)
+    n = feature_cases().push(db, who, service_of(request), source=body.push_source, rows=body.rows)
+    return FeaturePushOut(pushed=n)
 
 
 class ViewOut(BaseModel):

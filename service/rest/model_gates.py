@@ -19,7 +19,7 @@ from ..domain.gate_types import (
     Check,
     GateConfig,
     Metrics,
-    Reason,
+    PushReason,
     SliceKey,
     VerdictStatus,
 )
@@ -30,14 +30,14 @@ from .validation import DatasetRef
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 
 
-class GateOut(BaseModel):
+class ModelGateOut(BaseModel):
     model: str
     revision: int = Field(description="Bumped on every change; blessings hold for one revision.")
     config: GateConfig
     updated_at: datetime
 
     @classmethod
-    def of(cls, name: str, g: ModelGate) -> GateOut:
+    def of(cls, name: str, g: ModelGate) -> ModelGateOut:
         return cls(
             model=name,
             revision=g.revision,
@@ -50,23 +50,23 @@ class GateOut(BaseModel):
 @router.put(
     "/{name}/gate",
     operation_id="setModelGate",
-    response_model=GateOut,
+    response_model=ModelGateOut,
     response_model_exclude_unset=True,
 )
-def set_gate(name: ModelPath, body: GateConfig, db: DB, who: Caller) -> GateOut:
+def set_gate(name: ModelPath, body: GateConfig, db: DB, who: Caller) -> ModelGateOut:
     """Thresholds every version must meet to be pushed (TFMA MetricThreshold semantics)."""
     gate, _ = model_gates.put_gate(db, who, name, body)
-    return GateOut.of(name, gate)
+    return ModelGateOut.of(name, gate)
 
 
 @router.get(
     "/{name}/gate",
     operation_id="getModelGate",
-    response_model=GateOut,
+    response_model=ModelGateOut,
     response_model_exclude_unset=True,
 )
-def get_gate(name: ModelPath, db: DB, who: Caller) -> GateOut:
-    return GateOut.of(name, model_gates.get_gate(db, who, name))
+def get_gate(name: ModelPath, db: DB, who: Caller) -> ModelGateOut:
+    return ModelGateOut.of(name, model_gates.get_gate(db, who, name))
 
 
 class SliceMetrics(Strict):
@@ -205,7 +205,7 @@ class VerdictOut(BaseModel):
     incumbent: int | None = Field(description="The version holding `production`.")
     evaluation: EvaluationOut | None
     training_datasets: list[TrainingDatasetOut]
-    reasons: list[Reason] = Field(description="Why a push would be refused.")
+    reasons: list[PushReason] = Field(description="Why a push would be refused.")
 
 
 @router.get(

@@ -10,7 +10,7 @@ from pydantic import ConfigDict, Field, StrictBool, model_validator
 
 from ..deps import DB, Caller
 from ..domain import pushes
-from ..domain.gate_types import Reason
+from ..domain.gate_types import PushReason
 from .models import ModelPath
 from .schemas import ERRORS, Cursor, EntityOut, PageOut, Strict, Version
 from .tracking_schemas import AliasName
@@ -18,7 +18,7 @@ from .tracking_schemas import AliasName
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 
 
-class PushIn(Strict):
+class ModelPushIn(Strict):
     model_config = ConfigDict(
         json_schema_extra={
             "oneOf": [
@@ -45,7 +45,7 @@ class PushIn(Strict):
         return self
 
 
-class PushOut(EntityOut):
+class ModelPushOut(EntityOut):
     id: int
     model: str
     alias: str
@@ -53,7 +53,7 @@ class PushOut(EntityOut):
     version: int | None
     previous_version: int | None
     outcome: Literal["pushed", "refused", "unchanged"]
-    reasons: list[Reason]
+    reasons: list[PushReason]
     evaluation_id: int | None
     execution_id: int | None
     actor: str
@@ -64,10 +64,12 @@ class PushOut(EntityOut):
     "/{name}/pushes",
     operation_id="pushModel",
     status_code=201,
-    response_model=PushOut,
-    responses={200: {"model": PushOut, "description": "The alias already held that version"}},
+    response_model=ModelPushOut,
+    responses={200: {"model": ModelPushOut, "description": "The alias already held that version"}},
 )
-def push(name: ModelPath, body: PushIn, db: DB, who: Caller, response: Response) -> PushOut:
+def push(
+    name: ModelPath, body: ModelPushIn, db: DB, who: Caller, response: Response
+) -> ModelPushOut:
     """Move an alias (default `production`) to a version — refused with 409 and the reasons
     unless the version is blessed against the current incumbent and every dataset it was
     trained on passed its data gate. `rollback: true` returns the alias to the version before
@@ -79,10 +81,10 @@ def push(name: ModelPath, body: PushIn, db: DB, who: Caller, response: Response)
         entry = pushes.push(db, who, name, body.version, body.to)
     if entry.outcome == "unchanged":
         response.status_code = 200
-    return PushOut.of(entry)
+    return ModelPushOut.of(entry)
 
 
-@router.get("/{name}/pushes", operation_id="listModelPushes", response_model=PageOut[PushOut])
+@router.get("/{name}/pushes", operation_id="listModelPushes", response_model=PageOut[ModelPushOut])
 def list_pushes(
     name: ModelPath,
     db: DB,
@@ -90,7 +92,7 @@ def list_pushes(
     alias: Annotated[AliasName | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Cursor = None,
-) -> PageOut[PushOut]:
+) -> PageOut[ModelPushOut]:
     """The push log, newest first: pushes, rollbacks and refusals."""
     page = pushes.history(db, who, name, alias=alias, limit=limit, cursor=cursor)
-    return PageOut(items=[PushOut.of(p) for p in page.items], next_cursor=page.next_cursor)
+    return PageOut(items=[ModelPushOut.of(p) for p in page.items], next_cursor=page.next_cursor)

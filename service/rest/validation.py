@@ -91,17 +91,17 @@ class JobOut(BaseModel):
         return cls.model_validate(j, from_attributes=True)
 
 
-class Reason(BaseModel):
+class AnomalyReason(BaseModel):
     feature: str | None
     kind: str
     severity: str
     message: str
 
 
-class GateOut(BaseModel):
+class DataGateOut(BaseModel):
     dataset: ArtifactOut
     status: Literal["none", "pending", "passed", "failed", "error"]
-    reasons: list[Reason]
+    reasons: list[AnomalyReason]
     job: JobOut | None
     statistics_id: int | None
     schema_id: int | None
@@ -109,11 +109,11 @@ class GateOut(BaseModel):
     updated_at: datetime | None
 
     @classmethod
-    def of(cls, dataset: Artifact, gate: Gate | None, job: Job | None) -> GateOut:
+    def of(cls, dataset: Artifact, gate: Gate | None, job: Job | None) -> DataGateOut:
         return cls(
             dataset=ArtifactOut.of(dataset),
             status=gate.status if gate else "none",  # type: ignore[arg-type]
-            reasons=[Reason(**r) for r in gate.reasons] if gate else [],
+            reasons=[AnomalyReason(**r) for r in gate.reasons] if gate else [],
             job=JobOut.of(job) if job else None,
             statistics_id=gate.statistics_id if gate else None,
             schema_id=gate.schema_id if gate else None,
@@ -230,25 +230,25 @@ class ResultIn(Strict):
 
 
 @router.post(
-    "/validation/jobs/{job_id}/result", operation_id="reportValidation", response_model=GateOut
+    "/validation/jobs/{job_id}/result", operation_id="reportValidation", response_model=DataGateOut
 )
 def report(
     job_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: ResultIn, db: DB, who: Caller
-) -> GateOut:
+) -> DataGateOut:
     """For workers: the protos (base64) or the data error, with the lease's secret; the
     verdict is decided here."""
     dataset, gate, job = cases.report(db, who, job_id, cases.Report(**body.model_dump()))
-    return GateOut.of(dataset, gate, job)
+    return DataGateOut.of(dataset, gate, job)
 
 
-@router.get("/datasets/{dataset:path}/gate", operation_id="getDataGate", response_model=GateOut)
-def get_gate(dataset: Annotated[str, Path(max_length=300)], db: DB, who: Caller) -> GateOut:
+@router.get("/datasets/{dataset:path}/gate", operation_id="getDataGate", response_model=DataGateOut)
+def get_gate(dataset: Annotated[str, Path(max_length=300)], db: DB, who: Caller) -> DataGateOut:
     """The verdict on a dataset version (`id`, `name` for the latest, or `name:version`)."""
     ref: int | str = (
         int(dataset) if dataset.isascii() and dataset.isdigit() and len(dataset) <= 19 else dataset
     )
     found, gate, job = cases.gate(db, who, ref)
-    return GateOut.of(found, gate, job)
+    return DataGateOut.of(found, gate, job)
 
 
 @router.get(

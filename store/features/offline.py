@@ -18,7 +18,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import duckdb
 import pandas as pd
@@ -81,6 +81,34 @@ def historical(
         pq.write_table(table, out)
         return table.schema
     return _asof(frame, refs, names, scans, out)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingFile:
+    columns: list[str]
+    rows: int
+
+
+def training_file(
+    store: FeatureStore,
+    entity_rows: dict[str, list[Any]],
+    refs: Sequence[tuple[str, str]],
+    *,
+    full_feature_names: bool,
+    out: Path,
+) -> TrainingFile:
+    """`historical` for entity rows given as columns (a request's), with what was written.
+
+    Raises:
+        InvalidArgument: columns of different or zero length, and as `historical`.
+    """
+    lengths = {len(v) for v in entity_rows.values()}
+    if len(lengths) != 1 or 0 in lengths:
+        raise InvalidArgument("entity_rows needs columns of one same, non-zero length")
+    schema = historical(
+        store, pd.DataFrame(entity_rows), refs, full_feature_names=full_feature_names, out=out
+    )
+    return TrainingFile(schema.names, pq.read_metadata(out).num_rows)
 
 
 def _output_names(
