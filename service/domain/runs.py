@@ -36,6 +36,18 @@ class MetricBatch:
     timestamps: Sequence[int]
 
 
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """A run with the latest value of each of its metrics, read in the same unit of work."""
+
+    run: Run
+    metrics: list[LatestMetric]
+
+
+def _view(session: Session, run: Run) -> RunView:
+    return RunView(run, metrics.latest(session, [run.id])[run.id])
+
+
 def _audit(
     session: Session, who: Principal, action: str, run: Run, details: dict[str, Any]
 ) -> None:
@@ -44,7 +56,7 @@ def _audit(
     )
 
 
-def create(db: Database, who: Principal, spec: NewRun) -> tuple[Run, bool]:
+def create(db: Database, who: Principal, spec: NewRun) -> tuple[RunView, bool]:
     """Create the run, or attach to the run with this uuid (created=False)."""
     who.require("write")
     with db.write() as session:
@@ -53,13 +65,13 @@ def create(db: Database, who: Principal, spec: NewRun) -> tuple[Run, bool]:
             _audit(
                 session, who, "run.create", run, {"uuid": run.uuid, "experiment": spec.experiment}
             )
-        return run, created
+        return _view(session, run), created
 
 
-def get(db: Database, who: Principal, ref: str) -> Run:
+def get(db: Database, who: Principal, ref: str) -> RunView:
     who.require("read")
     with db.read() as session:
-        return runs.get(session, who.project_id, ref)
+        return _view(session, runs.get(session, who.project_id, ref))
 
 
 def search(
@@ -71,10 +83,11 @@ def search(
     order_by: str | None,
     limit: int,
     cursor: str | None,
-) -> Page[Run]:
+) -> Page[RunView]:
+    """Runs matching `filter` (store/tracking/filters.py), with their latest metrics."""
     who.require("read")
     with db.read() as session:
-        return runs.search(
+        page = runs.search(
             session,
             who.project_id,
             experiments=experiments,
@@ -83,6 +96,8 @@ def search(
             limit=limit,
             cursor=cursor,
         )
+        latest = metrics.latest(session, [r.id for r in page.items])
+        return Page([RunView(r, latest[r.id]) for r in page.items], page.next_cursor)
 
 
 def update(
@@ -95,7 +110,7 @@ def update(
     params: dict[str, str] | None = None,
     tags: dict[str, str] | None = None,
     remove_tags: Sequence[str] = (),
-) -> Run:
+) -> RunView:
     """Params (set once), tags (merged) and the state, under the run's row lock.
 
     Raises:
@@ -118,7 +133,7 @@ def update(
             run = runs.finish(session, run, state, ended_at or utcnow())
             if run.state != before:
                 _audit(session, who, f"run.{state}", run, {"from": before})
-        return run
+        return _view(session, run)
 
 
 def log_metrics(
@@ -169,14 +184,6 @@ def latest_metrics(db: Database, who: Principal, ref: str) -> list[LatestMetric]
     with db.read() as session:
         run = runs.get(session, who.project_id, ref)
         return metrics.latest(session, [run.id])[run.id]
-
-
-def latest_metrics_many(
-    db: Database, who: Principal, run_ids: Sequence[int]
-) -> dict[int, list[LatestMetric]]:
-    who.require("read")
-    with db.read() as session:
-        return metrics.latest(session, run_ids)
 
 
 def history(

@@ -131,7 +131,8 @@ class Query:
             found = await asyncio.to_thread(run_cases.get, c.db, c.who, id)
         except NotFound:
             return None
-        return Run.of(found)
+        c.loaders.latest_metrics.prime(found.run.id, found.metrics)  # read with the run
+        return Run.of(found.run)
 
     @strawberry.field(description="Search runs: the REST filter language and order.")
     async def runs(
@@ -154,8 +155,10 @@ class Query:
             limit=_first(info, first),
             cursor=after,
         )
+        for view in page.items:
+            c.loaders.latest_metrics.prime(view.run.id, view.metrics)  # read with the runs
         return RunConnection(
-            nodes=[Run.of(r) for r in page.items],
+            nodes=[Run.of(v.run) for v in page.items],
             page_info=PageInfo.of(page),
         )
 

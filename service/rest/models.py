@@ -112,7 +112,7 @@ def create_version(
     )
     if not created:
         response.status_code = 200
-    return ModelVersionOut.of(version, artifact)
+    return ModelVersionOut.with_artifact(version, artifact)
 
 
 @router.get(

@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from mlledger.store.entities import Run
 from mlledger.store.tracking.runs import NewRun
 
 from ..deps import DB, Caller
@@ -51,10 +50,6 @@ IdempotencyKey = Annotated[
 _NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
 
-def _out(db: DB, who: Caller, run: Run) -> RunOut:
-    return RunOut.of_run(run, runs.latest_metrics_many(db, who, [run.id])[run.id])
-
-
 @router.post(
     "",
     operation_id="createRun",
@@ -65,7 +60,7 @@ def _out(db: DB, who: Caller, run: Run) -> RunOut:
 def create_run(body: RunIn, db: DB, who: Caller, response: Response) -> RunOut:
     """Start a run in an experiment (created on first use)."""
     run_uuid = body.uuid or str(uuids.uuid4())
-    run, created = runs.create(
+    view, created = runs.create(
         db,
         who,
         NewRun(
@@ -81,7 +76,7 @@ def create_run(body: RunIn, db: DB, who: Caller, response: Response) -> RunOut:
     )
     if not created:
         response.status_code = 200
-    return _out(db, who, run)
+    return RunOut.of_view(view)
 
 
 @router.get("", operation_id="searchRuns", response_model=PageOut[RunOut])
@@ -112,15 +107,12 @@ def search_runs(
         limit=limit,
         cursor=cursor,
     )
-    latest = runs.latest_metrics_many(db, who, [r.id for r in page.items])
-    return PageOut(
-        items=[RunOut.of_run(r, latest[r.id]) for r in page.items], next_cursor=page.next_cursor
-    )
+    return PageOut(items=[RunOut.of_view(v) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{run}", operation_id="getRun", response_model=RunOut)
 def get_run(run: RunRef, db: DB, who: Caller) -> RunOut:
-    return _out(db, who, runs.get(db, who, run))
+    return RunOut.of_view(runs.get(db, who, run))
 
 
 @router.patch("/{run}", operation_id="updateRun", response_model=RunOut)
@@ -136,7 +128,7 @@ def update_run(run: RunRef, body: RunPatch, db: DB, who: Caller) -> RunOut:
         tags=body.tags,
         remove_tags=body.remove_tags,
     )
-    return _out(db, who, updated)
+    return RunOut.of_view(updated)
 
 
 @router.post("/{run}/metrics", operation_id="logMetrics", response_model=MetricBatchOut)

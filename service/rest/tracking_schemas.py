@@ -17,8 +17,9 @@ from pydantic import (
     model_validator,
 )
 
-from mlledger.store import entities
+from mlledger.store.entities import Artifact, ModelVersion
 
+from ..domain.runs import RunView
 from .schemas import (
     ArtifactIn,
     ArtifactOut,
@@ -139,8 +140,10 @@ class RunOut(EntityOut):
     )
 
     @classmethod
-    def of_run(cls, r: entities.Run, latest: list[entities.LatestMetric]) -> RunOut:
-        return cls.of(r).model_copy(update={"metrics": [LatestMetricOut.of(m) for m in latest]})
+    def of_view(cls, v: RunView) -> RunOut:
+        """The run's fields by name, and its latest metrics (read with it: domain/runs.py)."""
+        metrics = [LatestMetricOut.of(m) for m in v.metrics]
+        return cls.of(v.run).model_copy(update={"metrics": metrics})
 
 
 class MetricBatchIn(Strict):
@@ -189,7 +192,7 @@ class RegisteredModelPatch(Strict):
     remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
 
 
-class RegisteredModelOut(BaseModel):
+class RegisteredModelOut(EntityOut):
     id: int
     name: str
     description: str | None
@@ -198,19 +201,6 @@ class RegisteredModelOut(BaseModel):
     aliases: dict[str, int]
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, m: entities.RegisteredModel) -> RegisteredModelOut:
-        return cls(
-            id=m.id,
-            name=m.name,
-            description=m.description,
-            tags=m.tags,
-            latest_version=m.latest_version,
-            aliases=m.aliases,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
-        )
 
 
 def _model_version_rules(schema: dict[str, Any]) -> None:
@@ -241,7 +231,7 @@ class ModelVersionPatch(RegisteredModelPatch):
     pass
 
 
-class ModelVersionOut(BaseModel):
+class ModelVersionOut(EntityOut):
     id: int
     model: str
     version: int
@@ -255,22 +245,9 @@ class ModelVersionOut(BaseModel):
     artifact: ArtifactOut | None = None
 
     @classmethod
-    def of(
-        cls, v: entities.ModelVersion, artifact: entities.Artifact | None = None
-    ) -> ModelVersionOut:
-        return cls(
-            id=v.id,
-            model=v.model,
-            version=v.version,
-            artifact_id=v.artifact_id,
-            run_id=v.run_id,
-            description=v.description,
-            tags=v.tags,
-            metrics=v.metrics,
-            aliases=v.aliases,
-            created_at=v.created_at,
-            artifact=ArtifactOut.of(artifact) if artifact is not None else None,
-        )
+    def with_artifact(cls, v: ModelVersion, artifact: Artifact) -> ModelVersionOut:
+        """The version and the model artifact a create made with it."""
+        return cls.of(v).model_copy(update={"artifact": ArtifactOut.of(artifact)})
 
 
 class AliasIn(Strict):
