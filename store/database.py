@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -100,6 +100,15 @@ class Database:
             except BaseException:
                 session.rollback()
                 raise
+
+    def ping(self) -> str:
+        """ "ok", or the error's type: what a readiness probe reports (it never raises)."""
+        try:
+            with self.read() as session:
+                session.execute(text("SELECT 1"))
+        except Exception as exc:
+            return f"error: {type(exc).__name__}"
+        return "ok"
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -12,12 +12,13 @@ from sqlalchemy.orm import Session
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Context, Event, Execution, Page
 from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound
-from mlledger.store.metadata import artifacts, audit, contexts, events, executions, lineage
+from mlledger.store.metadata import artifacts, audit, contexts, events, executions
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.contexts import NewContext
 from mlledger.store.metadata.executions import NewExecution
 from mlledger.store.models.base import utcnow
 
+from . import rules
 from .principal import Principal
 
 TERMINAL_STATES = frozenset({"complete", "failed", "cached"})
@@ -109,7 +110,7 @@ def record_in(
     # batch's own edges are in, so a cycle through the batch is seen too.
     for i, rec in enumerate(records):
         if any(o.id is not None for o in rec.outputs):
-            refuse_cycles(session, created[i].id, f"executions[{i}]")
+            rules.refuse_cycles(session, created[i].id, f"executions[{i}]")
 
     entries = [
         audit.AuditEntry("execution.create", "execution", e.id, {"name": e.name, "kind": e.kind})
@@ -158,7 +159,7 @@ def add_events(
         edges = [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
         edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
         events.add_many(session, _dedupe(edges))
-        refuse_cycles(session, execution.id, f"execution {execution.id}")
+        rules.refuse_cycles(session, execution.id, f"execution {execution.id}")
         ctx = contexts.for_executions(session, [execution.id])[execution.id]
         contexts.attach(
             session,
@@ -356,19 +357,6 @@ def _resolve_contexts(
         ctx = [found[c] if isinstance(c, int) else next(made) for c in r.contexts]
         out.append(list({c.id: c for c in ctx}.values()))
     return out, fresh
-
-
-def refuse_cycles(session: Session, execution_id: int, where: str) -> None:
-    evs = events.of_executions(session, [execution_id])
-    outputs = [e.artifact_id for e in evs if e.type == "OUTPUT"]
-    inputs = [e.artifact_id for e in evs if e.type == "INPUT"]
-    looped = lineage.reachable(session, "artifact", outputs, "downstream", inputs)
-    if looped:  # the graph as it stands forbids it: a precondition, not a malformed request
-        raise FailedPrecondition(
-            f"{where}: input artifact {min(looped)} is downstream of this execution's outputs; "
-            "lineage must stay acyclic",
-            details={"artifact_ids": sorted(looped)},
-        )
 
 
 def _dedupe(edges: list[Event]) -> list[Event]:

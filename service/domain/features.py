@@ -317,6 +317,27 @@ def get_historical(
     return TrainingSet(artifact, result.execution.id, written.rows, written.columns, path)
 
 
+def training_set_file(db: Database, who: Principal, svc: FeatureBackends, artifact_id: int) -> Path:
+    """The Parquet file of a training set this server built (`get_historical`).
+
+    Raises:
+        NotFound: no such artifact, or not a training set stored here (nothing else is served:
+            the id cannot reach another file).
+    """
+    who.require("read")
+    with db.read() as session:
+        artifact = artifacts.get(session, who.project_id, artifact_id)
+    root = svc.datasets.resolve()
+    uri = artifact.uri or ""
+    path = root / uri.rsplit("/", 1)[-1]
+    if artifact.kind != "dataset" or not uri.startswith(root.as_uri()) or not path.is_file():
+        raise NotFound(
+            f"artifact {artifact_id} is not a training set stored by this server",
+            details={"artifact_id": artifact_id},
+        )
+    return path
+
+
 def push(
     db: Database,
     who: Principal,

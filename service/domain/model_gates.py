@@ -26,14 +26,13 @@ from mlledger.store.registry import blessings, models
 from mlledger.store.registry.blessings import Evaluation, ModelGate
 from mlledger.store.validation import gates
 
-from . import executions, thresholds
+from . import executions, rules, thresholds
 from .executions import ArtifactRef, ExecutionRecord
 from .gate_types import GateConfig
 from .principal import Principal
-from .runs import finite_metrics
+from .rules import INCUMBENT
 from .validation import dataset_version
 
-INCUMBENT = "production"
 JSON = "application/json"
 
 
@@ -157,9 +156,9 @@ def evaluate(
         NotFound: no such model, version or dataset.
     """
     who.require("write")
-    finite_metrics(submitted.metrics, "metrics")
+    rules.finite_metrics(submitted.metrics, "metrics")
     for i, s in enumerate(submitted.slices):
-        finite_metrics(s["metrics"], f"slices[{i}].metrics")
+        rules.finite_metrics(s["metrics"], f"slices[{i}].metrics")
     with db.write() as session:
         model = models.get_model(session, who.project_id, name)
         gate = blessings.get_gate(session, model.id)

@@ -15,9 +15,9 @@ from mlledger.store.registry import models
 from mlledger.store.registry.models import UNSET
 from mlledger.store.tracking import idempotency, runs
 
-from . import pushes
+from . import rules
 from .principal import Principal
-from .runs import attach_artifact, finite_metrics
+from .runs import attach_artifact
 
 
 def register(
@@ -43,7 +43,7 @@ def register(
     who.require("write")
     if (artifact is None) == (artifact_id is None):
         raise InvalidArgument("give exactly one of artifact and artifact_id")
-    finite_metrics(metrics or {}, "metrics")
+    rules.finite_metrics(metrics or {}, "metrics")
     with db.write() as session:
         if idempotency_key is not None:
             previous = idempotency.claim(session, who.project_id, idempotency_key, "model.version")
@@ -242,7 +242,7 @@ def set_alias(
     """
     who.require("write")
     with db.write() as session:
-        pushes.guard_alias(session, who.project_id, name, alias_name)
+        rules.guard_alias(session, who.project_id, name, alias_name)
         before, after = models.set_alias(
             session, who.project_id, name, alias_name, number, expected=expected
         )

@@ -15,33 +15,15 @@ from mlledger.store.database import Database
 from mlledger.store.entities import ModelVersion, Page
 from mlledger.store.errors import GateBlocked
 from mlledger.store.metadata import audit
-from mlledger.store.registry import blessings, models, pushes
+from mlledger.store.registry import models, pushes
 from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.registry.pushes import Push
 
 from .executions import ArtifactRef
 from .gate_types import PushReason
-from .model_gates import INCUMBENT, record_done
+from .model_gates import record_done
 from .principal import Principal
 from .verdicts import verdict_in
-
-
-def guard_alias(session: Session, project_id: int, name: str, alias: str) -> None:
-    """`production` of a gated model moves only by push, which checks the gate.
-
-    Raises:
-        GateBlocked: the alias is `production` and the model has a gate.
-    """
-    if alias != INCUMBENT:
-        return
-    model = models.get_model(session, project_id, name)
-    if blessings.get_gate(session, model.id) is not None:
-        raise GateBlocked(
-            f"model {name!r} has a gate: {INCUMBENT!r} moves only by push "
-            f"(`mlledger push --model {name} --version V`, POST /api/v1/models/{name}/pushes), "
-            "which checks the blessing and the training data",
-            details={"model": name, "alias": alias},
-        )
 
 
 def _log(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from mlledger.store.models.base import utcnow
 from mlledger.store.tracking import idempotency, metrics, runs
 from mlledger.store.tracking.runs import NewRun
 
-from .executions import refuse_cycles
+from . import rules
 from .principal import Principal
 
 MAX_POINTS_PER_BATCH = 10_000
@@ -246,7 +245,7 @@ def attach_artifact(
     events.add_many(session, [Event(run.id, artifact.id, direction, role)])
     contexts.attach(session, attributions=[(run.experiment_id, artifact.id)])
     if not created:  # an existing artifact may already be downstream of this run
-        refuse_cycles(session, run.id, f"run {run.uuid}")
+        rules.refuse_cycles(session, run.id, f"run {run.uuid}")
     if created:
         audit.record(
             session,
@@ -255,13 +254,3 @@ def attach_artifact(
             [audit.artifact_created(artifact)],
         )
     return artifact, created
-
-
-def finite_metrics(values: dict[str, float], what: str) -> dict[str, float]:
-    """Model metrics are compared by gates: a NaN there would make every comparison false."""
-    for key, value in values.items():
-        if not math.isfinite(value):
-            raise InvalidArgument(
-                f"{what}.{key} is {value}; it must be a finite number", details={"key": key}
-            )
-    return values

@@ -19,8 +19,9 @@ from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
 from .gate_types import PushReason, VerdictStatus
-from .model_gates import INCUMBENT, config_of, no_gate
+from .model_gates import config_of, no_gate
 from .principal import Principal
+from .rules import INCUMBENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from mlledger.store.errors import NotFound
-
 from ..deps import DB, Caller
-from ..domain import artifacts as artifact_cases
 from .schemas import ERRORS, ArtifactOut, ErrorOut, Name, Strict, exactly_one
 
 if TYPE_CHECKING:
@@ -123,15 +120,7 @@ def download(
     artifact_id: Annotated[int, Path(ge=1, le=2**63 - 1)], request: Request, db: DB, who: Caller
 ) -> FileResponse:
     """The Parquet file of a training set built by `POST /features/historical`."""
-    artifact = artifact_cases.get(db, who, artifact_id)
-    root = service_of(request).datasets.resolve()
-    uri = artifact.uri or ""
-    path = root / uri.rsplit("/", 1)[-1]
-    if artifact.kind != "dataset" or not uri.startswith(root.as_uri()) or not path.is_file():
-        raise NotFound(
-            f"artifact {artifact_id} is not a training set stored by this server",
-            details={"artifact_id": artifact_id},
-        )
+    path = feature_cases().training_set_file(db, who, service_of(request), artifact_id)
     return FileResponse(path, media_type="application/vnd.apache.parquet", filename=path.name)
 
 
