@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from mlledger.store.database import Database
 from mlledger.store.entities import Direction, LineageGraph, NodeType, node_key
 from mlledger.store.errors import InvalidArgument
@@ -66,7 +68,7 @@ def statuses(db: Database, who: Principal, graph: LineageGraph) -> dict[str, str
     runs = [n.id for n in graph.nodes if n.type == "execution" and n.kind in EXECUTION_STATUS]
     with db.read() as session:
         verdicts = gates.get_many(session, who.project_id, datasets) if datasets else {}
-        states = blessings.states_of_artifacts(session, who.project_id, models) if models else {}
+        states = model_statuses(session, who.project_id, models) if models else {}
         found = executions.get_many(session, who.project_id, runs) if runs else {}
     out = {node_key("artifact", i): g.status for i, g in verdicts.items()}
     out |= {node_key("artifact", i): s for i, s in states.items()}
@@ -74,6 +76,21 @@ def statuses(db: Database, who: Principal, graph: LineageGraph) -> dict[str, str
         status = execution_status(e.kind, e.properties)
         if status is not None:
             out[node_key("execution", i)] = status
+    return out
+
+
+def model_statuses(session: Session, project_id: int, artifact_ids: list[int]) -> dict[int, str]:
+    """How the explorer marks model versions: `refused` when the newest push of the version
+    was refused, else `blessed` / `not_blessed` by its newest evaluation; nothing when it was
+    never evaluated (or is not a registry version)."""
+    out: dict[int, str] = {}
+    for artifact_id, s in blessings.standing_of_artifacts(
+        session, project_id, artifact_ids
+    ).items():
+        if s.last_push == "refused":
+            out[artifact_id] = "refused"
+        elif s.blessed is not None:
+            out[artifact_id] = "blessed" if s.blessed else "not_blessed"
     return out
 
 

@@ -30,7 +30,7 @@ from mlledger.store.tracking import metrics, runs
 from mlledger.store.validation import gates
 from mlledger.store.validation.gates import Gate
 
-from ..domain import verdicts
+from ..domain import lineage, verdicts
 from ..domain.principal import Principal
 
 K = TypeVar("K")
@@ -82,7 +82,7 @@ class Loaders:
             lambda s, ids: _as_list(ids, verdicts.training_datasets_of(s, project, ids))
         )
         self.model_state: DataLoader[int, str | None] = self._loader(
-            lambda s, ids: _in_order(ids, blessings.states_of_artifacts(s, project, ids))
+            lambda s, ids: _in_order(ids, lineage.model_statuses(s, project, ids))
         )
 
     def _loader(self, fetch: Callable[[Session, list[Any]], list[Any]]) -> DataLoader[Any, Any]:

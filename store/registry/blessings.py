@@ -164,12 +164,19 @@ def of_version(session: Session, model_version_id: int, *, limit: int) -> list[E
     return [_evaluation(r) for r in rows]
 
 
-def states_of_artifacts(
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the registry knows of a model artifact that is a version: its newest evaluation's
+    blessing (None: never evaluated) and the outcome of the newest push of it (None: never)."""
+
+    blessed: bool | None
+    last_push: str | None
+
+
+def standing_of_artifacts(
     session: Session, project_id: int, artifact_ids: list[int]
-) -> dict[int, str]:
-    """For model artifacts that are registry versions: `refused` when the newest push attempt
-    of the version was refused, else `blessed` / `not_blessed` by its newest evaluation (none
-    when never evaluated) — how the explorer marks models in a graph."""
+) -> dict[int, Standing]:
+    """`Standing` of each model artifact that is a registry version, in three statements."""
     versions = session.execute(
         select(
             ModelVersionRow.artifact_id,
@@ -204,10 +211,7 @@ def states_of_artifacts(
     ):
         if number is not None:
             pushed[(model, number)] = outcome
-    out: dict[int, str] = {}
-    for artifact_id, version_id, model, number in versions:
-        if pushed.get((model, number)) == "refused":
-            out[artifact_id] = "refused"
-        elif version_id in blessed:
-            out[artifact_id] = "blessed" if blessed[version_id] else "not_blessed"
-    return out
+    return {
+        artifact_id: Standing(blessed.get(version_id), pushed.get((model, number)))
+        for artifact_id, version_id, model, number in versions
+    }
