@@ -19,6 +19,17 @@ import httpx
 from . import environment
 from .errors import ApiError, Unavailable
 from .features import Features
+from .results import (
+    Alias,
+    Evaluation,
+    MetricHistory,
+    ModelGate,
+    ModelPush,
+    ModelVerdict,
+    ModelVersion,
+    RegisteredModel,
+    RunRecord,
+)
 from .run import Run, check_key, param_text
 from .spool import Spool
 from .transport import Transport
@@ -170,8 +181,9 @@ class Client:
         with self._lock:
             self._runs.discard(run)
 
-    def get_run(self, run: str) -> dict[str, Any]:
-        return self.transport.call("GET", f"/api/v1/runs/{quote(run, safe='')}")
+    def get_run(self, run: str) -> RunRecord:
+        """A run by uuid or id, with the latest value of each metric."""
+        return RunRecord.of(self.transport.call("GET", f"/api/v1/runs/{quote(run, safe='')}"))
 
     def search_runs(
         self,
@@ -180,7 +192,7 @@ class Client:
         experiments: list[str] | None = None,
         order_by: str | None = None,
         limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> list[RunRecord]:
         """Every matching run (following pages), e.g. `metrics.auc > 0.9 and params.lr = "0.1"`."""
         params: dict[str, Any] = {"limit": min(limit, 1000)}
         if filter:
@@ -189,54 +201,70 @@ class Client:
             params["order_by"] = order_by
         if experiments:
             params["experiment"] = experiments
-        found: list[dict[str, Any]] = []
+        found: list[RunRecord] = []
         while len(found) < limit:
             page = self.transport.call("GET", "/api/v1/runs", params=params)
-            found += page["items"]
+            found += [RunRecord.of(r) for r in page["items"]]
             if not page["next_cursor"]:
                 break
             params["cursor"] = page["next_cursor"]
         return found[:limit]
 
-    def metric_history(self, run: str, key: str, *, max_points: int = 100_000) -> dict[str, Any]:
-        return self.transport.call(
-            "GET",
-            f"/api/v1/runs/{quote(run, safe='')}/metrics/{quote(key, safe='/')}",
-            params={"max_points": max_points},
+    def metric_history(self, run: str, key: str, *, max_points: int = 100_000) -> MetricHistory:
+        """A metric's points in step order; above `max_points`, downsampled into buckets."""
+        return MetricHistory.of(
+            self.transport.call(
+                "GET",
+                f"/api/v1/runs/{quote(run, safe='')}/metrics/{quote(key, safe='/')}",
+                params={"max_points": max_points},
+            )
         )
 
     # -- registry -------------------------------------------------------------------------
 
-    def get_model(self, name: str) -> dict[str, Any]:
-        return self.transport.call("GET", f"/api/v1/models/{quote(name, safe='')}")
+    def get_model(self, name: str) -> RegisteredModel:
+        return RegisteredModel.of(
+            self.transport.call("GET", f"/api/v1/models/{quote(name, safe='')}")
+        )
 
-    def model_version(self, name: str, version: int | str) -> dict[str, Any]:
+    def model_version(self, name: str, version: int | str) -> ModelVersion:
         """A version by number, or by alias (`"production"`)."""
         base = f"/api/v1/models/{quote(name, safe='')}"
         if isinstance(version, int):
-            return self.transport.call("GET", f"{base}/versions/{version}")
-        return self.transport.call("GET", f"{base}/aliases/{quote(version, safe='')}")
+            return ModelVersion.of(self.transport.call("GET", f"{base}/versions/{version}"))
+        return ModelVersion.of(
+            self.transport.call("GET", f"{base}/aliases/{quote(version, safe='')}")
+        )
 
     def set_alias(
         self, name: str, alias: str, version: int, *, expected_version: Any = ...
-    ) -> dict[str, Any]:
+    ) -> Alias:
         """Point `alias` at `version`; with `expected_version` (None: must not exist) only if
         nobody moved it meanwhile — ApiError 409 otherwise."""
         body: dict[str, Any] = {"version": version}
         if expected_version is not ...:
             body["expected_version"] = expected_version
-        return self.transport.call(
-            "PUT",
-            f"/api/v1/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}",
-            json=body,
+        return Alias.of(
+            self.transport.call(
+                "PUT",
+                f"/api/v1/models/{quote(name, safe='')}/aliases/{quote(alias, safe='')}",
+                json=body,
+            )
         )
 
     # -- model gates --------------------------------------------------------------------
 
-    def set_model_gate(self, name: str, gate: dict[str, Any]) -> dict[str, Any]:
+    def set_model_gate(self, name: str, gate: dict[str, Any]) -> ModelGate:
         """TFMA-style thresholds every version must meet before a push (see the README's
         "Model gates"); a changed gate makes earlier blessings stale."""
-        return self.transport.call("PUT", f"/api/v1/models/{quote(name, safe='')}/gate", json=gate)
+        path = f"/api/v1/models/{quote(name, safe='')}/gate"
+        return ModelGate.of(self.transport.call("PUT", path, json=gate))
+
+    def model_verdict(self, name: str, version: int) -> ModelVerdict:
+        """Would a push of this version go through (blessed against the incumbent, training
+        data passed its gates)? What `mlledger gate model` asks, without waiting."""
+        path = f"/api/v1/models/{quote(name, safe='')}/versions/{version}/gate"
+        return ModelVerdict.of(self.transport.call("GET", path))
 
     def evaluate_model(
         self,
@@ -247,7 +275,7 @@ class Client:
         slices: list[dict[str, Any]] | None = None,
         dataset: int | str | None = None,
         example_count: int | None = None,
-    ) -> dict[str, Any]:
+    ) -> Evaluation:
         """Submit a version's evaluation (overall metrics, and per slice:
         `{"slice": {"country": "DE"}, "metrics": {...}, "example_count": n}`); the answer is
         the blessing, with each threshold's value, bound and verdict."""
@@ -256,10 +284,12 @@ class Client:
             body["dataset"] = dataset
         if example_count is not None:
             body["example_count"] = example_count
-        return self.transport.call(
-            "POST",
-            f"/api/v1/models/{quote(name, safe='')}/versions/{version}/evaluations",
-            json=body,
+        return Evaluation.of(
+            self.transport.call(
+                "POST",
+                f"/api/v1/models/{quote(name, safe='')}/versions/{version}/evaluations",
+                json=body,
+            )
         )
 
     def push_model(
@@ -269,7 +299,7 @@ class Client:
         *,
         to: str = "production",
         rollback: bool = False,
-    ) -> dict[str, Any]:
+    ) -> ModelPush:
         """Move `to` to `version` if the gate allows (ApiError 409 `gate_blocked` with the
         reasons otherwise), or with `rollback=True` back to the version before the last push."""
         body: dict[str, Any] = {"to": to}
@@ -279,11 +309,13 @@ class Client:
             body["version"] = version
         # A retried push is safe (the second finds the alias moved: "unchanged"); a retried
         # rollback is not (it would roll back twice).
-        return self.transport.call(
-            "POST",
-            f"/api/v1/models/{quote(name, safe='')}/pushes",
-            json=body,
-            retries=0 if rollback else None,
+        return ModelPush.of(
+            self.transport.call(
+                "POST",
+                f"/api/v1/models/{quote(name, safe='')}/pushes",
+                json=body,
+                retries=0 if rollback else None,
+            )
         )
 
     # -- spool ----------------------------------------------------------------------------

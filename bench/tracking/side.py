@@ -55,7 +55,7 @@ def mlledger_side(url: str, calls: int, durable: int, history: int, reads: int) 
             t0 = time.perf_counter()
             h = client.metric_history(run.uuid, "hist", max_points=history)
             read.append(time.perf_counter() - t0)
-            assert len(h["values"]) == history, len(h["values"])
+            assert len(h.values) == history, len(h.values)
         out["history"] = {
             "points": history,
             "p50_ms": statistics.median(read) * 1000,

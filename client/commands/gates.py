@@ -188,13 +188,13 @@ def push(model, version, alias, rollback, as_format, url, token, project) -> Non
         except Exception as exc:
             sys.exit(gates.failure(exc))
     if as_format == "json":
-        click.echo(json.dumps({"pushed": True, **entry}, indent=2))
-    elif entry["outcome"] == "unchanged":
-        click.echo(f"{model} {alias} is already v{entry['version']}")
+        click.echo(json.dumps({"pushed": True, **entry.raw}, indent=2))
+    elif entry.outcome == "unchanged":
+        click.echo(f"{model} {alias} is already v{entry.version}")
     else:
-        was = entry["previous_version"]
+        was = entry.previous_version
         click.echo(
-            f"{'rolled back' if entry['action'] == 'rollback' else 'pushed'} {model} "
-            f"{alias}: {'(none)' if was is None else f'v{was}'} -> v{entry['version']}"
+            f"{'rolled back' if entry.action == 'rollback' else 'pushed'} {model} "
+            f"{alias}: {'(none)' if was is None else f'v{was}'} -> v{entry.version}"
         )
     sys.exit(gates.PASSED)

@@ -37,15 +37,13 @@ def runs_list(url, token, project, as_json, experiment, filter_, order_by, limit
         except (ApiError, Unavailable) as exc:
             fail(exc)
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        click.echo(json.dumps([r.raw for r in found], indent=2))
         return
-    keys = sorted({m["key"] for r in found for m in r["metrics"]})[:6]
+    keys = sorted({m.key for r in found for m in r.metrics})[:6]
     rows = []
     for r in found:
-        latest = {m["key"]: m["value"] for m in r["metrics"]}
-        rows.append(
-            [r["uuid"], r["experiment"], r["name"], r["state"], *[latest.get(k, "") for k in keys]]
-        )
+        latest = {m.key: m.value for m in r.metrics}
+        rows.append([r.uuid, r.experiment, r.name, r.state, *[latest.get(k, "") for k in keys]])
     table(rows, ["RUN", "EXPERIMENT", "NAME", "STATE", *keys])
 
 
@@ -60,24 +58,25 @@ def runs_show(url, token, project, as_json, run) -> None:  # type: ignore[no-unt
         except (ApiError, Unavailable) as exc:
             fail(exc)
     if as_json:
-        click.echo(json.dumps(found, indent=2))
+        click.echo(json.dumps(found.raw, indent=2))
         return
-    click.echo(f"run         {found['uuid']}  (execution {found['id']})")
-    click.echo(f"experiment  {found['experiment']}")
-    click.echo(f"name        {found['name']}")
-    click.echo(f"state       {found['state']}")
-    click.echo(f"started     {found['started_at']}")
-    click.echo(f"ended       {found['ended_at'] or '-'}")
-    click.echo(f"code        {found['code_version'] or '-'}")
-    for title, mapping in (("params", found["params"]), ("tags", found["tags"])):
+    ended = found.ended_at.isoformat() if found.ended_at else "-"
+    click.echo(f"run         {found.uuid}  (execution {found.id})")
+    click.echo(f"experiment  {found.experiment}")
+    click.echo(f"name        {found.name}")
+    click.echo(f"state       {found.state}")
+    click.echo(f"started     {found.started_at.isoformat()}")
+    click.echo(f"ended       {ended}")
+    click.echo(f"code        {found.code_version or '-'}")
+    for title, mapping in (("params", found.params), ("tags", found.tags)):
         if mapping:
             click.echo(f"{title}:")
             for k, v in sorted(mapping.items()):
                 click.echo(f"  {k} = {v}")
-    if found["metrics"]:
+    if found.metrics:
         click.echo("metrics (latest):")
         table(
-            [["  " + m["key"], m["value"], m["step"]] for m in found["metrics"]],
+            [["  " + m.key, m.value, m.step] for m in found.metrics],
             ["  KEY", "VALUE", "STEP"],
         )
 
@@ -125,11 +124,11 @@ def models_show(url, token, project, as_json, name) -> None:  # type: ignore[no-
         except (ApiError, Unavailable) as exc:
             fail(exc)
     if as_json:
-        click.echo(json.dumps({**model, "versions": versions}, indent=2))
+        click.echo(json.dumps({**model.raw, "versions": versions}, indent=2))
         return
-    click.echo(f"model  {model['name']}  ({model['latest_version']} versions)")
-    if model["description"]:
-        click.echo(model["description"])
+    click.echo(f"model  {model.name}  ({model.latest_version} versions)")
+    if model.description:
+        click.echo(model.description)
     table(
         [
             [
@@ -165,9 +164,9 @@ def models_gate(url, token, project, as_json, name, file) -> None:  # type: igno
         except (ApiError, Unavailable) as exc:
             fail(exc)
     if as_json:
-        click.echo(json.dumps(gate, indent=2))
+        click.echo(json.dumps(gate.raw, indent=2))
     else:
-        click.echo(f"{name}: gate revision {gate['revision']}")
+        click.echo(f"{name}: gate revision {gate.revision}")
 
 
 @models.command("evaluate")

@@ -13,9 +13,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    SerializerFunctionWrapHandler,
     StrictBool,
-    model_serializer,
     model_validator,
 )
 
@@ -179,14 +177,10 @@ class PushReason(BaseModel):
         None, description="data_gate: failed, error, pending, or none (never validated)."
     )
 
-    @model_serializer(mode="wrap")
-    def _applying(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Only the fields that apply to the kind, in the push log, a refusal's details and
-        every response alike (`slice: null` would read as "the slice named null")."""
-        return {k: v for k, v in handler(self).items() if v is not None}
-
     def wire(self) -> dict[str, Any]:
-        return self.model_dump()
+        """As the push log stores it and a refusal's details carry it: the fields that apply
+        to the kind (responses show the others as null, as their schema says)."""
+        return self.model_dump(exclude_none=True)
 
 
 VerdictStatus = Literal["passed", "blocked", "pending"]

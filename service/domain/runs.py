@@ -42,6 +42,10 @@ class RunView:
     run: Run
     metrics: list[LatestMetric]
 
+    def __getattr__(self, name: str) -> Any:
+        """The run's own fields, so a schema maps a view as it maps a run (by field name)."""
+        return getattr(self.run, name)
+
 
 def _view(session: Session, run: Run) -> RunView:
     return RunView(run, metrics.latest(session, [run.id])[run.id])

@@ -4,7 +4,7 @@ and the verdict CI asks for (what a push would decide; pushes themselves: pushes
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
@@ -25,7 +25,7 @@ from ..domain.gate_types import (
 )
 from .models import ModelPath, VersionPath
 from .schemas import ERRORS, Strict
-from .validation import DatasetRef
+from .validation import AnomalyReason, DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 
@@ -185,7 +185,7 @@ def list_evaluations(
 
 class TrainingDatasetOut(DatasetOut):
     status: str = Field(description="passed, failed, error, pending, or none (never validated).")
-    reasons: list[dict[str, Any]]
+    reasons: list[AnomalyReason]
 
     @classmethod
     def with_gate(cls, a: Artifact, g: Gate | None) -> TrainingDatasetOut:

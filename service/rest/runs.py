@@ -19,6 +19,7 @@ from .tracking_schemas import (
     LatestMetricOut,
     MetricBatchIn,
     MetricBatchOut,
+    MetricHistoryOut,
     RunArtifactIn,
     RunIn,
     RunOut,
@@ -76,7 +77,7 @@ def create_run(body: RunIn, db: DB, who: Caller, response: Response) -> RunOut:
     )
     if not created:
         response.status_code = 200
-    return RunOut.of_view(view)
+    return RunOut.of(view)
 
 
 @router.get("", operation_id="searchRuns", response_model=PageOut[RunOut])
@@ -107,12 +108,12 @@ def search_runs(
         limit=limit,
         cursor=cursor,
     )
-    return PageOut(items=[RunOut.of_view(v) for v in page.items], next_cursor=page.next_cursor)
+    return PageOut(items=[RunOut.of(v) for v in page.items], next_cursor=page.next_cursor)
 
 
 @router.get("/{run}", operation_id="getRun", response_model=RunOut)
 def get_run(run: RunRef, db: DB, who: Caller) -> RunOut:
-    return RunOut.of_view(runs.get(db, who, run))
+    return RunOut.of(runs.get(db, who, run))
 
 
 @router.patch("/{run}", operation_id="updateRun", response_model=RunOut)
@@ -128,7 +129,7 @@ def update_run(run: RunRef, body: RunPatch, db: DB, who: Caller) -> RunOut:
         tags=body.tags,
         remove_tags=body.remove_tags,
     )
-    return RunOut.of_view(updated)
+    return RunOut.of(updated)
 
 
 @router.post("/{run}/metrics", operation_id="logMetrics", response_model=MetricBatchOut)
@@ -161,8 +162,8 @@ def latest_metrics(run: RunRef, db: DB, who: Caller) -> list[LatestMetricOut]:
     operation_id="metricHistory",
     responses={
         200: {
+            "model": MetricHistoryOut,
             "description": "Columns: steps, timestamps, values (and mins, maxs when downsampled)",
-            "content": {"application/json": {"schema": {"type": "object"}}},
         }
     },
 )

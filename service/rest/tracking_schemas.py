@@ -19,7 +19,6 @@ from pydantic import (
 
 from mlledger.store.entities import Artifact, ModelVersion
 
-from ..domain.runs import RunView
 from .schemas import (
     ArtifactIn,
     ArtifactOut,
@@ -123,6 +122,20 @@ class LatestMetricOut(EntityOut):
     timestamp: int
 
 
+class MetricHistoryOut(BaseModel):
+    """The schema of a history answer, which the route writes itself (columns of plain
+    numbers, encoded without a model per point)."""
+
+    key: str
+    total: int = Field(description="Points in the range, before any downsampling.")
+    downsampled: bool
+    steps: list[int]
+    timestamps: list[int] = Field(description="Milliseconds since the Unix epoch.")
+    values: list[float | NonFinite] = Field(description="The bucket's mean when downsampled.")
+    mins: list[float | NonFinite] | None = Field(None, description="When downsampled.")
+    maxs: list[float | NonFinite] | None = Field(None, description="When downsampled.")
+
+
 class RunOut(EntityOut):
     id: int = Field(description="The run's execution id in the lineage graph.")
     uuid: str
@@ -136,14 +149,8 @@ class RunOut(EntityOut):
     started_at: datetime
     ended_at: datetime | None
     metrics: list[LatestMetricOut] = Field(
-        default_factory=list, description="The latest value of each metric key."
+        description="The latest value of each metric key (read with the run: domain/runs.py)."
     )
-
-    @classmethod
-    def of_view(cls, v: RunView) -> RunOut:
-        """The run's fields by name, and its latest metrics (read with it: domain/runs.py)."""
-        metrics = [LatestMetricOut.of(m) for m in v.metrics]
-        return cls.of(v.run).model_copy(update={"metrics": metrics})
 
 
 class MetricBatchIn(Strict):

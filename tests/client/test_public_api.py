@@ -76,14 +76,14 @@ def test_params_tags_evaluation_and_refusals_through_the_client(  # type: ignore
             raise AssertionError("a param changed")
         model = run.log_model("gated", path=tmp_path / "m.bin")
     shown = api.get_run(run.uuid)
-    assert shown["params"] == {"lr": "0.1"} and shown["tags"]["team"] == "fraud"
+    assert shown.params == {"lr": "0.1"} and shown.tags["team"] == "fraud"
 
     api.set_model_gate(
         "gated", {"thresholds": [{"metric": "auc", "value_threshold": {"lower_bound": 0.5}}]}
     )
     blessing = api.evaluate_model("gated", model.version, {"auc": 0.7})
-    assert blessing["blessed"] is True
-    assert [c["passed"] for c in blessing["checks"]] == [True]
+    assert blessing.blessed is True
+    assert [c.passed for c in blessing.checks] == [True]
     try:
         api.set_alias("gated", "production", model.version)
     except mlledger.GateBlocked as exc:  # production of a gated model moves only by push
