@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from mlledger.store.models import Base
+from mlledger.store.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import mlledger.store.models.base
+import mlledger.store.tables.base
 
 revision = "0001"
 down_revision = None
@@ -41,7 +41,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
     )
     with op.batch_alter_table("audit_log", schema=None) as batch_op:
@@ -57,7 +57,7 @@ def upgrade() -> None:
         ),
         sa.Column("name", sa.String(length=128), nullable=False),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_project")),
         sa.UniqueConstraint("name", name=op.f("uq_project_name")),
@@ -78,10 +78,10 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("scope", sa.String(length=8), nullable=False),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "revoked_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=True
+            "revoked_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.CheckConstraint("scope IN ('read','write','admin')", name=op.f("ck_api_token_scope")),
         sa.ForeignKeyConstraint(
@@ -119,7 +119,7 @@ def upgrade() -> None:
         ),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.CheckConstraint(
             "kind IN ('dataset', 'feature_view', 'model', 'schema', 'statistics', 'anomalies', 'evaluation', 'other')",
@@ -185,7 +185,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.CheckConstraint(
             "kind IN ('experiment', 'pipeline', 'pipeline_run')", name=op.f("ck_context_kind")
@@ -232,11 +232,11 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "started_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "started_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
-        sa.Column("ended_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ended_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.CheckConstraint(
             "kind IN ('run', 'validation', 'materialization', 'evaluation', 'push', 'other')",
@@ -330,7 +330,7 @@ def upgrade() -> None:
         sa.Column("type", sa.String(length=8), nullable=False),
         sa.Column("role", sa.String(length=128), nullable=True),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.CheckConstraint("type IN ('INPUT', 'OUTPUT')", name=op.f("ck_event_type")),
         sa.ForeignKeyConstraint(

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import mlledger.store.models.base
+import mlledger.store.tables.base
 
 revision = "0002"
 down_revision = "0001"
@@ -34,7 +34,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -64,10 +64,10 @@ def upgrade() -> None:
         ),
         sa.Column("last_version", sa.Integer(), nullable=False),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "updated_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "updated_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["project_id"],
@@ -152,7 +152,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["artifact_id"],
@@ -247,7 +247,7 @@ def upgrade() -> None:
             "model_version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column(
-            "updated_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "updated_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["model_version_id"],

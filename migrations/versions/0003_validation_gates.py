@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import mlledger.store.models.base
+import mlledger.store.tables.base
 
 revision = "0003"
 down_revision = "0002"
@@ -60,20 +60,20 @@ def upgrade() -> None:
         sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("worker", sa.String(length=200), nullable=True),
         sa.Column(
-            "lease_expires_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=True
+            "lease_expires_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column(
             "execution_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.Column(
-            "started_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=True
+            "started_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.Column(
-            "finished_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=True
+            "finished_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=True
         ),
         sa.ForeignKeyConstraint(
             ["dataset_id"],
@@ -124,7 +124,7 @@ def upgrade() -> None:
             "anomalies_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True
         ),
         sa.Column(
-            "updated_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "updated_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["anomalies_id"],

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import mlledger.store.models.base
+import mlledger.store.tables.base
 
 revision = "0004"
 down_revision = "0003"
@@ -51,7 +51,7 @@ def upgrade() -> None:
         ),
         sa.Column("actor", sa.String(length=256), nullable=False),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_model_push")),
     )
@@ -72,7 +72,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "updated_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "updated_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["registered_model_id"],
@@ -119,7 +119,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", mlledger.store.models.base.UtcDateTime(timezone=True), nullable=False
+            "created_at", mlledger.store.tables.base.UtcDateTime(timezone=True), nullable=False
         ),
         sa.ForeignKeyConstraint(
             ["artifact_id"],

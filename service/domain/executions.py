@@ -16,7 +16,7 @@ from mlledger.store.metadata import artifacts, audit, contexts, events, executio
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.contexts import NewContext
 from mlledger.store.metadata.executions import NewExecution
-from mlledger.store.models.base import utcnow
+from mlledger.store.tables.base import utcnow
 
 from . import rules
 from .principal import Principal

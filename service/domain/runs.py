@@ -14,7 +14,7 @@ from mlledger.store.entities import Artifact, Event, LatestMetric, MetricHistory
 from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit, contexts, events
 from mlledger.store.metadata.artifacts import NewArtifact
-from mlledger.store.models.base import utcnow
+from mlledger.store.tables.base import utcnow
 from mlledger.store.tracking import idempotency, metrics, runs
 from mlledger.store.tracking.runs import NewRun
 

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from ..entities import Artifact, Page
 from ..errors import AlreadyExists, InvalidArgument, NotFound
-from ..models import ArtifactRow, ArtifactSeriesRow, AttributionRow
-from ..models.base import utcnow
+from ..tables import ArtifactRow, ArtifactSeriesRow, AttributionRow
+from ..tables.base import utcnow
 from . import bulk
 from .pagination import keyset_page
 

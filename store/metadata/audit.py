@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ..models import AuditRow
-from ..models.base import utcnow
+from ..tables import AuditRow
+from ..tables.base import utcnow
 from . import bulk
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..entities import Context, Page
 from ..errors import AlreadyExists, NotFound
-from ..models import AssociationRow, AttributionRow, ContextRow
-from ..models.base import utcnow
+from ..tables import AssociationRow, AttributionRow, ContextRow
+from ..tables.base import utcnow
 from . import bulk
 from .pagination import keyset_page
 

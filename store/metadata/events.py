@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..entities import Event
-from ..models import EventRow
-from ..models.base import utcnow
+from ..tables import EventRow
+from ..tables.base import utcnow
 from . import bulk
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ..entities import Execution, Page
 from ..errors import NotFound
-from ..models import AssociationRow, ExecutionRow
-from ..models.base import to_utc, utcnow
+from ..tables import AssociationRow, ExecutionRow
+from ..tables.base import to_utc, utcnow
 from . import bulk
 from .pagination import keyset_page
 

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from ..entities import Project, Scope, Token
 from ..errors import NotFound
 from ..features import names
-from ..models import ProjectRow, TokenRow
-from ..models.base import utcnow
+from ..tables import ProjectRow, TokenRow
+from ..tables.base import utcnow
 from . import bulk
 
 TOKEN_PREFIX = "mll_"

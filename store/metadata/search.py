@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..kinds import ARTIFACT_KINDS
-from ..models import (
+from ..tables import (
     ArtifactRow,
     ArtifactSeriesRow,
     ContextRow,

@@ -10,14 +10,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import (
+from ..tables import (
     ModelEvaluationRow,
     ModelGateRow,
     ModelPushRow,
     ModelVersionRow,
     RegisteredModelRow,
 )
-from ..models.base import utcnow
+from ..tables.base import utcnow
 
 
 @dataclass(frozen=True, slots=True)

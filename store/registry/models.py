@@ -17,8 +17,8 @@ from ..entities import ModelVersion, Page, RegisteredModel
 from ..errors import FailedPrecondition, NotFound
 from ..metadata import bulk
 from ..metadata.pagination import keyset_page
-from ..models import ModelAliasRow, ModelVersionRow, RegisteredModelRow
-from ..models.base import utcnow
+from ..tables import ModelAliasRow, ModelVersionRow, RegisteredModelRow
+from ..tables.base import utcnow
 
 UNSET: Any = object()
 

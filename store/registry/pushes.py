@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ..entities import Page
 from ..metadata.pagination import keyset_page
-from ..models import ModelPushRow
-from ..models.base import utcnow
+from ..tables import ModelPushRow
+from ..tables.base import utcnow
 
 
 @dataclass(frozen=True, slots=True)

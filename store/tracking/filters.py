@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, not_, or
 from sqlalchemy.sql.expression import literal
 
 from ..errors import InvalidArgument
-from ..models import ExecutionRow, LatestMetricRow, RunRow
-from ..models.base import to_utc
+from ..tables import ExecutionRow, LatestMetricRow, RunRow
+from ..tables.base import to_utc
 
 MAX_LENGTH = 4000
 MAX_TERMS = 64

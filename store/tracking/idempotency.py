@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from ..errors import InvalidArgument
 from ..metadata import bulk
 from ..metadata.bulk import table_of
-from ..models import IdempotencyKeyRow
-from ..models.base import utcnow
+from ..tables import IdempotencyKeyRow
+from ..tables.base import utcnow
 
 
 def claim(session: Session, project_id: int, key: str, operation: str) -> dict[str, Any] | None:

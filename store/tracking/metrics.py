@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..entities import LatestMetric, MetricHistory
 from ..metadata import bulk
-from ..models import LatestMetricRow, MetricRow
+from ..tables import LatestMetricRow, MetricRow
 
 NAN = float("nan")
 

@@ -17,8 +17,8 @@ from ..metadata import contexts, executions
 from ..metadata.contexts import NewContext
 from ..metadata.executions import NewExecution
 from ..metadata.pagination import decode_cursor, encode_cursor
-from ..models import ContextRow, ExecutionRow, LatestMetricRow, RunRow
-from ..models.base import to_utc
+from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunRow
+from ..tables.base import to_utc
 from . import filters
 
 

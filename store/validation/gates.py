@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
-from ..models import ArtifactRow, BlobRow, DataGateRow
-from ..models.base import utcnow
+from ..tables import ArtifactRow, BlobRow, DataGateRow
+from ..tables.base import utcnow
 
 
 @dataclass(frozen=True, slots=True)

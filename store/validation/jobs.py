@@ -20,8 +20,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..errors import FailedPrecondition, NotFound
-from ..models import ArtifactRow, DataGateRow, ValidationJobRow
-from ..models.base import utcnow
+from ..tables import ArtifactRow, DataGateRow, ValidationJobRow
+from ..tables.base import utcnow
 
 ACTIVE = ("queued", "running")
 

@@ -36,7 +36,7 @@ def test_a_name_taken_under_the_old_mapping_is_not_given_again(db) -> None:  # t
         legacy = projects.get_or_create_project(s, f"x-{tag}")
         newcomer = projects.get_or_create_project(s, f"x.{tag}")
     with db.write() as s:  # what migration 0005 records for a project with feature views
-        from mlledger.store.models import ProjectRow
+        from mlledger.store.tables import ProjectRow
 
         s.get(ProjectRow, legacy.id).feast_project = encode(f"x.{tag}")
     with db.write() as s:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from mlledger import migrations
 from mlledger.store.database import create_db_engine
-from mlledger.store.models import Base
+from mlledger.store.tables import Base
 
 
 @pytest.fixture

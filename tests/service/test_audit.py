@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from mlledger.service.app import create_app
 from mlledger.service.domain import tokens
-from mlledger.store.models import AuditRow, ProjectRow
+from mlledger.store.tables import AuditRow, ProjectRow
 
 
 def audit(db, project: str) -> list[tuple[str, str, str, int | None]]:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from mlledger.service.app import create_app
 from mlledger.service.domain import tokens
 from mlledger.service.settings import ServerSettings
-from mlledger.store.models import TokenRow
+from mlledger.store.tables import TokenRow
 
 
 @pytest.fixture
