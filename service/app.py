@@ -20,6 +20,7 @@ from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
 from .rest import (
     artifacts,
     contexts,
+    data_gates,
     executions,
     features,
     health,
@@ -30,7 +31,6 @@ from .rest import (
     pushes,
     runs,
     tokens,
-    validation,
 )
 from .rest.openapi import tighten
 from .settings import Settings
@@ -86,7 +86,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         pushes,
         features,
         tokens,
-        validation,
+        data_gates,
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mlledger.store.data_gates import gates
 from mlledger.store.database import Database
 from mlledger.store.entities import Direction, LineageGraph, NodeType, node_key
 from mlledger.store.errors import InvalidArgument
 from mlledger.store.metadata import executions, lineage
 from mlledger.store.registry import blessings
-from mlledger.store.validation import gates
 
 from .principal import Principal
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mlledger.store.data_gates import gates
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, ModelVersion
 from mlledger.store.errors import FailedPrecondition
@@ -24,14 +25,13 @@ from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
 from mlledger.store.registry import blessings, models
 from mlledger.store.registry.blessings import Evaluation, ModelGate
-from mlledger.store.validation import gates
 
 from . import executions, rules, thresholds
+from .data_gates import dataset_version
 from .executions import ArtifactRef, ExecutionRecord
 from .gate_types import GateConfig
 from .principal import Principal
 from .rules import INCUMBENT
-from .validation import dataset_version
 
 JSON = "application/json"
 

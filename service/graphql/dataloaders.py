@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
+from mlledger.store.data_gates import gates
+from mlledger.store.data_gates.gates import Gate
 from mlledger.store.database import Database
 from mlledger.store.entities import (
     Artifact,
@@ -27,8 +29,6 @@ from mlledger.store.metadata import artifacts, contexts, events, executions
 from mlledger.store.registry import blessings, models
 from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.tracking import metrics, runs
-from mlledger.store.validation import gates
-from mlledger.store.validation.gates import Gate
 
 from ..domain import lineage, verdicts
 from ..domain.principal import Principal

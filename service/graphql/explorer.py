@@ -9,16 +9,16 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from mlledger.store.data_gates.gates import Gate
 from mlledger.store.errors import FailedPrecondition, NotFound
 from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.registry.pushes import Push
-from mlledger.store.validation.gates import Gate
 from mlledger.validation import protos
 
+from ..domain import data_gates as data_gate_cases
 from ..domain import model_gates
 from ..domain import pushes as push_cases
 from ..domain import runs as run_cases
-from ..domain import validation as validation_cases
 from .context import Ctx
 
 
@@ -49,7 +49,7 @@ class DataGate:
             return None
         c = info.context
         _, _, data = await asyncio.to_thread(
-            validation_cases.content, c.db, c.who, self.statistics_id
+            data_gate_cases.content, c.db, c.who, self.statistics_id
         )
         return JSON(protos.summary(data))
 

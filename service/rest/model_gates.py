@@ -9,9 +9,9 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+from mlledger.store.data_gates.gates import Gate
 from mlledger.store.entities import Artifact
 from mlledger.store.registry.blessings import Evaluation, ModelGate
-from mlledger.store.validation.gates import Gate
 
 from ..deps import DB, Caller
 from ..domain import model_gates, verdicts
@@ -23,9 +23,9 @@ from ..domain.gate_types import (
     SliceKey,
     VerdictStatus,
 )
+from .data_gates import AnomalyReason, DatasetRef
 from .models import ModelPath, VersionPath
 from .schemas import ERRORS, Strict
-from .validation import AnomalyReason, DatasetRef
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 

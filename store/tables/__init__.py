@@ -2,6 +2,7 @@
 
 from .audit import AuditRow
 from .base import Base
+from .data_gates import BlobRow, DataGateRow, ValidationJobRow
 from .lineage import (
     ArtifactRow,
     ArtifactSeriesRow,
@@ -21,7 +22,6 @@ from .registry import (
     RegisteredModelRow,
 )
 from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunRow
-from .validation import BlobRow, DataGateRow, ValidationJobRow
 
 __all__ = [
     "ArtifactRow",

@@ -7,7 +7,8 @@ import threading
 
 import pytest
 
-from mlledger.service.domain import artifacts, validation
+from mlledger.service.domain import artifacts
+from mlledger.service.domain import data_gates as validation
 from mlledger.service.domain.principal import Principal
 from mlledger.store.errors import FailedPrecondition, PermissionDenied
 from mlledger.store.metadata.artifacts import NewArtifact
@@ -31,14 +32,14 @@ def datasets(db, who, n: int) -> list[int]:  # type: ignore[no-untyped-def]
 def test_concurrent_workers_never_take_the_same_job(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
     ids = datasets(db, principal, 24)
     for i in ids:
-        validation.request(db, principal, i, {}, rerun=False)
+        data_gates.request(db, principal, i, {}, rerun=False)
     taken: list[int] = []
     lock = threading.Lock()
     errors: list[BaseException] = []
 
     def work(name: str) -> None:
         try:
-            while (got := validation.lease(db, worker, name, 60, ["direct"])) is not None:
+            while (got := data_gates.lease(db, worker, name, 60, ["direct"])) is not None:
                 with lock:
                     taken.append(got.job.id)
         except BaseException as exc:  # surfaced below
@@ -55,32 +56,32 @@ def test_concurrent_workers_never_take_the_same_job(db, principal, worker) -> No
 
 def test_a_dead_workers_job_is_retried_then_failed(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
     (dataset,) = datasets(db, principal, 1)
-    job, _, new = validation.request(db, principal, dataset, {}, rerun=False)
+    job, _, new = data_gates.request(db, principal, dataset, {}, rerun=False)
     assert new
-    again, _, new_again = validation.request(db, principal, dataset, {}, rerun=False)
+    again, _, new_again = data_gates.request(db, principal, dataset, {}, rerun=False)
     assert again.id == job.id and not new_again  # one job per version while it is open
 
-    first = validation.lease(db, worker, "dies", 60, ["direct"])
+    first = data_gates.lease(db, worker, "dies", 60, ["direct"])
     assert first is not None and first.job.attempts == 1
-    assert validation.lease(db, worker, "other", 60, ["direct"]) is None  # still leased
+    assert data_gates.lease(db, worker, "other", 60, ["direct"]) is None  # still leased
     # A lease renewed for 0 s is over by the next call (the clock has moved on): no sleeping.
-    validation.heartbeat(db, worker, job.id, "dies", first.secret, 0)  # then "dies" dies
-    second = validation.lease(db, worker, "survivor", 0, ["direct"])
+    data_gates.heartbeat(db, worker, job.id, "dies", first.secret, 0)  # then "dies" dies
+    second = data_gates.lease(db, worker, "survivor", 0, ["direct"])
     assert second is not None and second.job.id == job.id and second.job.attempts == 2
     with pytest.raises(FailedPrecondition, match="not leased to 'dies'"):
-        validation.heartbeat(db, worker, job.id, "dies", first.secret, 60)
+        data_gates.heartbeat(db, worker, job.id, "dies", first.secret, 60)
     with pytest.raises(FailedPrecondition):
         validation.report(
             db, worker, job.id, validation.Report(worker="dies", lease=first.secret, error="late")
         )
 
-    assert validation.lease(db, worker, "third", 0, ["direct"]) is not None  # attempt 3
-    assert validation.lease(db, worker, "fourth", 60, ["direct"]) is None  # out of attempts
+    assert data_gates.lease(db, worker, "third", 0, ["direct"]) is not None  # attempt 3
+    assert data_gates.lease(db, worker, "fourth", 60, ["direct"]) is None  # out of attempts
     _, gate, failed = validation.gate(db, principal, dataset)
     assert failed is not None and failed.state == "failed" and "3 attempts" in (failed.error or "")
     assert gate is not None and gate.status == "error"
     assert "3 attempts" in gate.reasons[0]["message"]
-    rerun, _, new = validation.request(db, principal, dataset, {}, rerun=False)
+    rerun, _, new = data_gates.request(db, principal, dataset, {}, rerun=False)
     assert new and rerun.id != job.id  # a failed job does not block a new request
 
 
@@ -88,18 +89,18 @@ def test_only_a_worker_holding_the_lease_secret_may_report(db, principal, worker
     """A write token cannot lease or report; a worker that knows the job's id and the
     leaseholder's name (both readable with `read`) still cannot report without the secret."""
     (dataset,) = datasets(db, principal, 1)
-    job, _, _ = validation.request(db, principal, dataset, {}, rerun=False)
+    job, _, _ = data_gates.request(db, principal, dataset, {}, rerun=False)
     for scope in ("read", "write", "admin"):
         other = Principal(principal.project_id, principal.project_name, scope, "token:9:x")
         with pytest.raises(PermissionDenied, match="needs 'worker'"):
-            validation.lease(db, other, "forger", 60, ["direct"])
+            data_gates.lease(db, other, "forger", 60, ["direct"])
         with pytest.raises(PermissionDenied):
             validation.report(
                 db, other, job.id, validation.Report(worker="w", lease="x" * 43, error="forged")
             )
     with pytest.raises(PermissionDenied):  # a worker token reads nothing else
         validation.get_job(db, worker, job.id)
-    got = validation.lease(db, worker, "w", 60, ["direct"])
+    got = data_gates.lease(db, worker, "w", 60, ["direct"])
     assert got is not None and len(got.secret) >= 40
     leased = validation.get_job(db, principal, job.id)
     assert leased.worker == "w"  # known to any reader, and still not enough:
@@ -108,8 +109,8 @@ def test_only_a_worker_holding_the_lease_secret_may_report(db, principal, worker
             db, worker, job.id, validation.Report(worker="w", lease="y" * 43, error="forged")
         )
     with pytest.raises(FailedPrecondition):
-        validation.heartbeat(db, worker, job.id, "w", "y" * 43, 60)
-    validation.heartbeat(db, worker, job.id, "w", got.secret, 60)
+        data_gates.heartbeat(db, worker, job.id, "w", "y" * 43, 60)
+    data_gates.heartbeat(db, worker, job.id, "w", got.secret, 60)
     _, gate, done = validation.report(
         db, worker, job.id, validation.Report(worker="w", lease=got.secret, error="unreadable")
     )
@@ -122,12 +123,12 @@ def test_only_a_worker_holding_the_lease_secret_may_report(db, principal, worker
 
 def test_jobs_go_only_to_workers_with_their_profile(db, principal, worker) -> None:  # type: ignore[no-untyped-def]
     a, b = datasets(db, principal, 2)
-    validation.request(db, principal, a, {}, profile="flink", rerun=False)
-    validation.request(db, principal, b, {}, rerun=False)
-    got = validation.lease(db, worker, "plain", 60, ["direct"])
+    data_gates.request(db, principal, a, {}, profile="flink", rerun=False)
+    data_gates.request(db, principal, b, {}, rerun=False)
+    got = data_gates.lease(db, worker, "plain", 60, ["direct"])
     assert got is not None and got.job.dataset_id == b and got.job.profile == "direct"
-    assert validation.lease(db, worker, "plain", 60, ["direct"]) is None
-    flink = validation.lease(db, worker, "big", 60, ["direct", "flink"])
+    assert data_gates.lease(db, worker, "plain", 60, ["direct"]) is None
+    flink = data_gates.lease(db, worker, "big", 60, ["direct", "flink"])
     assert flink is not None and flink.job.dataset_id == a and flink.job.profile == "flink"
 
 
@@ -140,7 +141,7 @@ def test_concurrent_requests_for_one_version_queue_one_job(db, principal) -> Non
     def ask() -> None:
         try:
             barrier.wait()
-            job, _, _ = validation.request(db, principal, dataset, {}, rerun=False)
+            job, _, _ = data_gates.request(db, principal, dataset, {}, rerun=False)
             ids.append(job.id)
         except BaseException as exc:  # surfaced below
             errors.append(exc)

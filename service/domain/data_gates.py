@@ -18,15 +18,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mlledger.store.data_gates import gates, jobs
+from mlledger.store.data_gates.gates import Gate
+from mlledger.store.data_gates.jobs import Job
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact
 from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
-from mlledger.store.validation import gates, jobs
-from mlledger.store.validation.gates import Gate
-from mlledger.store.validation.jobs import Job
 from mlledger.validation import protos
 
 from . import executions

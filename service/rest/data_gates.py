@@ -12,14 +12,14 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, StrictStr
 
+from mlledger.store.data_gates.gates import Gate
+from mlledger.store.data_gates.jobs import Job
 from mlledger.store.entities import Artifact
 from mlledger.store.errors import InvalidArgument
-from mlledger.store.validation.gates import Gate
-from mlledger.store.validation.jobs import Job
 from mlledger.validation import protos
 
 from ..deps import DB, Caller
-from ..domain import validation as cases
+from ..domain import data_gates as cases
 from .schemas import ERRORS, ArtifactOut, Id, Name, PathVersion, Strict
 
 router = APIRouter(tags=["validation"], responses=ERRORS)
