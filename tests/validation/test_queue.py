@@ -71,13 +71,13 @@ def test_a_dead_workers_job_is_retried_then_failed(db, principal, worker) -> Non
     with pytest.raises(FailedPrecondition, match="not leased to 'dies'"):
         data_gates.heartbeat(db, worker, job.id, "dies", first.secret, 60)
     with pytest.raises(FailedPrecondition):
-        validation.report(
-            db, worker, job.id, validation.Report(worker="dies", lease=first.secret, error="late")
+        data_gates.report(
+            db, worker, job.id, data_gates.Report(worker="dies", lease=first.secret, error="late")
         )
 
     assert data_gates.lease(db, worker, "third", 0, ["direct"]) is not None  # attempt 3
     assert data_gates.lease(db, worker, "fourth", 60, ["direct"]) is None  # out of attempts
-    _, gate, failed = validation.gate(db, principal, dataset)
+    _, gate, failed = data_gates.gate(db, principal, dataset)
     assert failed is not None and failed.state == "failed" and "3 attempts" in (failed.error or "")
     assert gate is not None and gate.status == "error"
     assert "3 attempts" in gate.reasons[0]["message"]
@@ -95,29 +95,29 @@ def test_only_a_worker_holding_the_lease_secret_may_report(db, principal, worker
         with pytest.raises(PermissionDenied, match="needs 'worker'"):
             data_gates.lease(db, other, "forger", 60, ["direct"])
         with pytest.raises(PermissionDenied):
-            validation.report(
-                db, other, job.id, validation.Report(worker="w", lease="x" * 43, error="forged")
+            data_gates.report(
+                db, other, job.id, data_gates.Report(worker="w", lease="x" * 43, error="forged")
             )
     with pytest.raises(PermissionDenied):  # a worker token reads nothing else
-        validation.get_job(db, worker, job.id)
+        data_gates.get_job(db, worker, job.id)
     got = data_gates.lease(db, worker, "w", 60, ["direct"])
     assert got is not None and len(got.secret) >= 40
-    leased = validation.get_job(db, principal, job.id)
+    leased = data_gates.get_job(db, principal, job.id)
     assert leased.worker == "w"  # known to any reader, and still not enough:
     with pytest.raises(FailedPrecondition, match="lease secret"):
-        validation.report(
-            db, worker, job.id, validation.Report(worker="w", lease="y" * 43, error="forged")
+        data_gates.report(
+            db, worker, job.id, data_gates.Report(worker="w", lease="y" * 43, error="forged")
         )
     with pytest.raises(FailedPrecondition):
         data_gates.heartbeat(db, worker, job.id, "w", "y" * 43, 60)
     data_gates.heartbeat(db, worker, job.id, "w", got.secret, 60)
-    _, gate, done = validation.report(
-        db, worker, job.id, validation.Report(worker="w", lease=got.secret, error="unreadable")
+    _, gate, done = data_gates.report(
+        db, worker, job.id, data_gates.Report(worker="w", lease=got.secret, error="unreadable")
     )
     assert done.state == "failed" and gate.status == "error"
     with pytest.raises(FailedPrecondition):  # a finished lease's secret is spent
-        validation.report(
-            db, worker, job.id, validation.Report(worker="w", lease=got.secret, error="again")
+        data_gates.report(
+            db, worker, job.id, data_gates.Report(worker="w", lease=got.secret, error="again")
         )
 
 
