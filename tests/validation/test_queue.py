@@ -7,8 +7,7 @@ import threading
 
 import pytest
 
-from mlledger.service.domain import artifacts
-from mlledger.service.domain import data_gates
+from mlledger.service.domain import artifacts, data_gates
 from mlledger.service.domain.principal import Principal
 from mlledger.store.errors import FailedPrecondition, PermissionDenied
 from mlledger.store.metadata.artifacts import NewArtifact
