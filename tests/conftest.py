@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from _support.helpers import LocalClient
+from _support.servers import Server
 from fastapi.testclient import TestClient
-from helpers import LocalClient
-from servers import Server
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -129,6 +130,15 @@ def server(
     s.start()
     yield s
     s.stop()
+
+
+@pytest.fixture
+def api(server: Server, project: str) -> Iterator[httpx.Client]:
+    """Plain HTTP to `server`'s REST API (`/api/v1`) in the test's project."""
+    with httpx.Client(
+        base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project}, timeout=60
+    ) as c:
+        yield c
 
 
 @pytest.fixture

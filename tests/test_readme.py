@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import clean_env, free_port, wait_healthy
+from _support.servers import clean_env, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 FENCE = re.compile(r"^(?P<indent> *)```(?P<lang>\w+)\n(?P<body>.*?)^(?P=indent)```", re.M | re.S)
@@ -64,8 +64,7 @@ def runnable(body: str) -> bool:
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The user's folder with the files the examples name, and the server started in it."""
-    sys.path.insert(0, str(ROOT / "tests" / "features"))
-    from feature_repo import DRIVERS, driver_frame
+    from _support.feature_repo import DRIVERS, driver_frame
 
     folder = tmp_path_factory.mktemp("readme")
     (folder / "data").mkdir()

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 
 import httpx
-from servers import clean_env, free_port, wait_healthy
+from _support.servers import clean_env, free_port, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 UV = ROOT / ".venv" / "bin" / "uv"

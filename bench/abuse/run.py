@@ -30,7 +30,7 @@ from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests"))
-from servers import free_port, wait_healthy  # noqa: E402
+from _support.servers import free_port, wait_healthy  # noqa: E402
 
 LINEAGE = """query ($node: String!) {
   lineage(nodeId: $node, direction: BOTH, depth: 100) {

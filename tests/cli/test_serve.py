@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from servers import clean_env, free_port
+from _support.servers import clean_env, free_port
 
 MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-from servers import Server
+from _support.servers import Server
 
 from mlledger.store.database import Database
 
@@ -19,12 +18,3 @@ def own_server(db: Database, database_url: str, tmp_path: Path) -> Iterator[Serv
     s.start()
     yield s
     s.stop()
-
-
-@pytest.fixture
-def api(server: Server, project: str) -> Iterator[httpx.Client]:
-    """Plain HTTP to read back what the client wrote."""
-    with httpx.Client(
-        base_url=server.url, headers={"X-Mlledger-Project": project}, timeout=30
-    ) as c:
-        yield c

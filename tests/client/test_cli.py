@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from servers import clean_env
+from _support.servers import clean_env
 
 import mlledger
 
@@ -59,12 +59,9 @@ def test_runs_and_models_commands(server, project: str, tmp_path: Path) -> None:
     assert missing.returncode == 1 and "does not exist" in missing.stderr
 
 
-def test_gate_data_takes_the_rest_requests_options(server, project: str) -> None:
+def test_gate_data_takes_the_rest_requests_options(server, project: str, api) -> None:  # type: ignore[no-untyped-def]
     """Drift and skew thresholds, the serving dataset and the environment as options, like
     `POST /validation/jobs`; the same options again reuse the job, other options rerun it."""
-    import httpx
-
-    api = httpx.Client(base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project})
     for name in ("train", "served"):
         made = api.post("/artifacts", json={"kind": "dataset", "name": name, "uri": "/tmp/x.pq"})
         assert made.status_code == 201

@@ -21,7 +21,7 @@ import mlledger
 def totals(api: httpx.Client, run: str, keys: list[str]) -> dict[str, tuple[int, list[int]]]:
     out = {}
     for key in keys:
-        h = api.get(f"/api/v1/runs/{run}/metrics/{key}", params={"max_points": 1_000_000}).json()
+        h = api.get(f"/runs/{run}/metrics/{key}", params={"max_points": 1_000_000}).json()
         out[key] = (h["total"], h["steps"])
     return out
 
@@ -69,7 +69,7 @@ def test_100k_points_from_4_threads_in_2_processes_arrive_exactly_once(
     for key in keys:
         total, steps = got[key]
         assert total == 12_500 and steps == list(range(12_500)), key
-    assert api.get(f"/api/v1/runs/{run_id}").json()["state"] == "complete"
+    assert api.get(f"/runs/{run_id}").json()["state"] == "complete"
 
 
 class LoseFirstAcks(httpx.HTTPTransport):
@@ -120,10 +120,12 @@ def test_server_down_mid_run_then_back(own_server, project: str, tmp_path: Path)
     own_server.start()
     assert client.transport.drain(timeout=60)
     client.close()
-    with httpx.Client(base_url=own_server.url, headers={"X-Mlledger-Project": project}) as api:
+    with httpx.Client(
+        base_url=f"{own_server.url}/api/v1", headers={"X-Mlledger-Project": project}
+    ) as api:
         total, steps = totals(api, run.uuid, ["loss"])["loss"]
         assert total == 3000 and steps == list(range(3000))
-        body = api.get(f"/api/v1/runs/{run.uuid}").json()
+        body = api.get(f"/runs/{run.uuid}").json()
         assert body["state"] == "complete" and body["tags"] == {"phase": "offline"}
 
 
@@ -150,9 +152,11 @@ def test_a_run_started_while_the_server_is_down_is_replayed_by_mlledger_sync(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "pending 0, rejected 0" in done.stdout
     assert not list(spool.glob("*.jsonl"))
-    with httpx.Client(base_url=own_server.url, headers={"X-Mlledger-Project": project}) as api:
+    with httpx.Client(
+        base_url=f"{own_server.url}/api/v1", headers={"X-Mlledger-Project": project}
+    ) as api:
         assert totals(api, run.uuid, ["loss"])["loss"][0] == 500
-        assert api.get(f"/api/v1/runs/{run.uuid}").json()["state"] == "complete"
+        assert api.get(f"/runs/{run.uuid}").json()["state"] == "complete"
 
 
 KILLED = textwrap.dedent(
@@ -187,7 +191,7 @@ def test_sigkill_after_an_acknowledged_flush_keeps_what_was_acknowledged(
     run_uuid = proc.stdout.readline().strip()
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
-    h = api.get(f"/api/v1/runs/{run_uuid}/metrics/loss", params={"max_points": 1_000_000}).json()
+    h = api.get(f"/runs/{run_uuid}/metrics/loss", params={"max_points": 1_000_000}).json()
     assert h["steps"][:20_000] == list(range(20_000))
     assert len(set(h["steps"])) == len(h["steps"])  # whatever else arrived, arrived once
 
@@ -197,13 +201,11 @@ def test_the_spool_survives_a_killed_writer(tmp_path: Path) -> None:
     from mlledger.client.spool import Record, Spool
 
     spool = Spool(tmp_path, server="http://x", project="p", name="a.jsonl")
-    spool.append(Record("POST", "/api/v1/runs", {"uuid": "u"}, "k1"))
+    spool.append(Record("POST", "/runs", {"uuid": "u"}, "k1"))
     with spool.path.open("a") as f:
         f.write('{"method": "POST", "pa')
     reopened = Spool.open(spool.path)
-    assert reopened.size() == 1 and reopened.peek() == Record(
-        "POST", "/api/v1/runs", {"uuid": "u"}, "k1"
-    )
+    assert reopened.size() == 1 and reopened.peek() == Record("POST", "/runs", {"uuid": "u"}, "k1")
 
 
 @pytest.mark.parametrize("threads", [8])

@@ -46,7 +46,7 @@ def test_a_training_script_end_to_end(
     assert model.version == 1
     assert model.artifact.version == 1 and model.artifact.id is not None
 
-    body = api.get(f"/api/v1/runs/{run.uuid}").json()
+    body = api.get(f"/runs/{run.uuid}").json()
     assert body["state"] == "complete" and body["ended_at"]
     assert body["params"] == {"lr": "0.1"}
     env = body["environment"]
@@ -54,10 +54,10 @@ def test_a_training_script_end_to_end(
     assert body["code_version"] is None or len(body["code_version"]) >= 40
     latest = {m["key"]: m["value"] for m in body["metrics"]}
     assert latest == {"loss": 1.0 / 50, "auc": 0.91, "logloss": 0.3}
-    history = api.get(f"/api/v1/runs/{run.uuid}/metrics/loss").json()
+    history = api.get(f"/runs/{run.uuid}/metrics/loss").json()
     assert history["steps"] == list(range(50))
 
-    execution = api.get(f"/api/v1/executions/{body['id']}").json()
+    execution = api.get(f"/executions/{body['id']}").json()
     inputs = {e["artifact"]["name"]: e for e in execution["inputs"]}
     assert set(inputs) == {"churn-train", "python-environment"}
     assert inputs["python-environment"]["role"] == "environment"
@@ -67,9 +67,9 @@ def test_a_training_script_end_to_end(
         "churn-model",
     }
     # The model version's lineage reaches the training data.
-    version = api.get("/api/v1/models/churn-model/versions/1").json()
+    version = api.get("/models/churn-model/versions/1").json()
     up = api.get(
-        f"/api/v1/lineage/artifact/{version['artifact_id']}", params={"direction": "upstream"}
+        f"/lineage/artifact/{version['artifact_id']}", params={"direction": "upstream"}
     ).json()
     assert "churn-train" in {n.get("name") for n in up["nodes"]}
 
@@ -88,7 +88,7 @@ def test_an_exception_marks_the_run_failed_and_propagates(
     ):
         run.log_metric("loss", 0.5)
         1 / 0  # noqa: B018
-    body = api.get(f"/api/v1/runs/{run.uuid}").json()
+    body = api.get(f"/runs/{run.uuid}").json()
     assert body["state"] == "failed"
     assert body["metrics"][0]["value"] == 0.5
 

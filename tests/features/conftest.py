@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
+from _support.feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
 
 from mlledger.service.settings import Settings
 

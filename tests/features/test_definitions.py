@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from feature_repo import DRIVERS, write_repo
-from helpers import LocalClient
+from _support.feature_repo import DRIVERS, write_repo
+from _support.helpers import LocalClient
 
 from mlledger.client.feast_repo import registry_of
 from mlledger.service.app import create_app
@@ -86,7 +86,7 @@ def test_every_process_sees_an_apply_at_once(  # type: ignore[no-untyped-def]
 
 
 def _frame(now):  # type: ignore[no-untyped-def]
-    from feature_repo import driver_frame
+    from _support.feature_repo import driver_frame
 
     return driver_frame(DRIVERS, hours=6, end=now)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from feature_repo import DRIVERS, apply_repo
-from helpers import LocalClient
+from _support.feature_repo import DRIVERS, apply_repo
+from _support.helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.domain import features

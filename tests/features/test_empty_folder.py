@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from feature_repo import DRIVERS, driver_frame, write_repo
-from servers import clean_env, free_port, wait_healthy
+from _support.feature_repo import DRIVERS, driver_frame, write_repo
+from _support.servers import clean_env, free_port, wait_healthy
 
 MLLEDGER = [sys.executable, "-m", "mlledger.client"]
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from feature_repo import apply_repo
-from helpers import LocalClient
+from _support.feature_repo import apply_repo
+from _support.helpers import LocalClient
 
 from mlledger.service.domain import features
 from mlledger.service.domain.principal import Principal

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import redis
+from _support.feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
+from _support.helpers import LocalClient
 from fastapi.testclient import TestClient
-from feature_repo import DRIVERS, apply_repo, driver_frame, write_repo
-from helpers import LocalClient
 
 FEATURES = [
     "driver_hourly_stats:conv_rate",

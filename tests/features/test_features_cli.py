@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from _support.feature_repo import DRIVERS
+from _support.servers import Server, clean_env
 from fastapi.testclient import TestClient
-from feature_repo import DRIVERS
-from servers import Server, clean_env
 
 import mlledger
 

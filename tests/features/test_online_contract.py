@@ -11,8 +11,8 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from feature_repo import DRIVERS, driver_frame, write_repo
-from helpers import LocalClient
+from _support.feature_repo import DRIVERS, driver_frame, write_repo
+from _support.helpers import LocalClient
 
 from mlledger.client.feast_repo import registry_of
 from mlledger.service.app import create_app

@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from feature_repo import DRIVERS, apply_repo
-from helpers import LocalClient
+from _support.feature_repo import DRIVERS, apply_repo
+from _support.helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import Settings

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from _support.helpers import LocalClient, new, run
 from fastapi.testclient import TestClient
-from helpers import LocalClient, new, run
 from sqlalchemy import select
 
 from mlledger.service.app import create_app

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from _support.helpers import LocalClient
+from _support.servers import clean_env
 from fastapi.testclient import TestClient
-from helpers import LocalClient
-from servers import clean_env
 from sqlalchemy import select
 
 from mlledger.service.app import create_app
@@ -154,7 +154,7 @@ def test_a_server_on_all_interfaces_serves_no_anonymous_request_from_the_network
     import sys
 
     import httpx
-    from servers import free_port, wait_healthy
+    from _support.servers import free_port, wait_healthy
 
     probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from _support.helpers import LocalClient
 from fastapi.testclient import TestClient
-from helpers import LocalClient
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import ServerSettings

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import LocalClient
+from _support.helpers import LocalClient
 
 from mlledger.service.domain import artifacts, executions
 from mlledger.service.domain.executions import ArtifactRef, ExecutionRecord

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from _support.helpers import ids, new, run
 from fastapi.testclient import TestClient
-from helpers import ids, new, run
 
 
 def count(client: TestClient, path: str, **params: object) -> int:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from _support.helpers import LocalClient, count_statements, new, run
 from fastapi.testclient import TestClient
-from helpers import LocalClient, count_statements, new, run
 
 from mlledger.service.app import create_app
 from mlledger.service.settings import GraphQLSettings

@@ -3,9 +3,9 @@ with their threshold tables, the push log, and metric curves."""
 
 from __future__ import annotations
 
+from _support.helpers import count_statements
+from _support.pushing import GATE, M, evaluate, push, version
 from fastapi.testclient import TestClient
-from helpers import count_statements
-from pushing import GATE, M, evaluate, push, version
 
 
 def gql(client: TestClient, query: str, **variables: object) -> dict:  # type: ignore[type-arg]
@@ -165,7 +165,7 @@ def test_the_explorers_list_queries_cost_the_same_statements_at_any_size(  # typ
     """HOME, RUNS and VERSIONS, as the explorer sends them: the statement count does not grow
     with the number of runs, models or versions. A comparison's curves are one request but
     still a few statements per (run, key) series — each is its own downsampling aggregate."""
-    from helpers import histories_document
+    from _support.helpers import histories_document
 
     def grow(start: int, stop: int) -> None:
         for n in range(start, stop):

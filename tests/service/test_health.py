@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from _support.helpers import LocalClient
 from fastapi.testclient import TestClient
-from helpers import LocalClient
 
 from mlledger.service.app import create_app
 

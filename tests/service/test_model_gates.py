@@ -10,9 +10,9 @@ import threading
 from typing import Any
 
 import pytest
+from _support.helpers import LocalClient
+from _support.pushing import GATE, M, evaluate, push, version
 from fastapi.testclient import TestClient
-from helpers import LocalClient
-from pushing import GATE, M, evaluate, push, version
 from sqlalchemy import text
 
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from _support.servers import Server
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
-from servers import Server
 
 from mlledger.service.domain import tokens
 

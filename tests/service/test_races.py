@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 
 CLIENTS = 100
 
@@ -43,13 +42,6 @@ def statuses(answers: list[httpx.Response]) -> dict[int, int]:
     for r in answers:
         out[r.status_code] = out.get(r.status_code, 0) + 1
     return out
-
-
-@pytest.fixture
-def api(server, project) -> httpx.Client:  # type: ignore[no-untyped-def]
-    return httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project}, timeout=60
-    )
 
 
 def test_one_context_per_name(server, project) -> None:  # type: ignore[no-untyped-def]
@@ -167,15 +159,13 @@ def test_executions_creating_one_context_by_name(server, project) -> None:  # ty
     assert len(ids) == 1
 
 
-def test_one_feature_apply_at_a_time(server, project) -> None:  # type: ignore[no-untyped-def]
+def test_one_feature_apply_at_a_time(server, project, api) -> None:  # type: ignore[no-untyped-def]
     """The same Feast definitions applied by 100 callers at once: every apply answers 200, the
     lineage records ONE `features apply` execution (the rest find nothing changed), and the
     views are there — nothing half-written in the shared registry."""
-    import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "features"))
-    from feature_repo import DRIVERS, driver_frame, write_repo
+    from _support.feature_repo import DRIVERS, driver_frame, write_repo
 
     from mlledger.client.feast_repo import registry_of
 
@@ -187,7 +177,4 @@ def test_one_feature_apply_at_a_time(server, project) -> None:  # type: ignore[n
     assert statuses(answers) == {200: CLIENTS}
     recorded = [r.json()["execution_id"] for r in answers if r.json()["execution_id"]]
     assert len(recorded) == 1, recorded
-    with httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project}, timeout=60
-    ) as c:
-        assert [v["name"] for v in c.get("/features/views").json()] == ["driver_hourly_stats"]
+    assert [v["name"] for v in api.get("/features/views").json()] == ["driver_hourly_stats"]

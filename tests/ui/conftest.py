@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-from servers import Server, clean_env
+from _support.servers import Server, clean_env
 
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
 VALIDATOR = Path(__file__).resolve().parents[2] / ".venv-validator" / "bin" / "mlledger"
@@ -88,12 +88,9 @@ def validate(server: Server, project: str, api: httpx.Client, dataset_id: int) -
 
 
 @pytest.fixture
-def seeded(server: Server, project: str, tmp_path: Path) -> dict[str, Any]:
+def seeded(server: Server, project: str, api: httpx.Client, tmp_path: Path) -> dict[str, Any]:
     """Two runs of `churn` reading one validated dataset, each writing a model version; a gate;
     v1 blessed and pushed, v2 evaluated worse and refused."""
-    api = httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project}, timeout=30
-    )
     train = tmp_path / "churn-train.parquet"
     rng = np.random.default_rng(0)
     pd.DataFrame(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from servers import Server
+from _support.servers import Server
 
 
 def click_node(page: Any, node_id: str) -> None:

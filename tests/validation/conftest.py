@@ -12,18 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from servers import Server, clean_env
+from _support.servers import Server, clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATOR = ROOT / ".venv-validator" / "bin" / "mlledger"
-
-
-@pytest.fixture
-def api(server: Server, project: str) -> Iterator[httpx.Client]:
-    with httpx.Client(
-        base_url=f"{server.url}/api/v1", headers={"X-Mlledger-Project": project}, timeout=60
-    ) as c:
-        yield c
 
 
 class Workers:

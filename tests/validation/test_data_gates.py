@@ -10,21 +10,10 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pandas as pd
 import pytest
-from servers import clean_env
-
-
-def frame(n: int = 400, *, seed: int = 0, shift: float = 0.0, countries=("DE", "FR", "IT")):  # type: ignore[no-untyped-def]
-    rng = np.random.default_rng(seed)
-    return pd.DataFrame(
-        {
-            "age": rng.normal(40 + shift, 5, n).round(1),
-            "country": rng.choice(list(countries), n),
-            "clicks": rng.integers(0, 100, n),
-        }
-    )
+from _support.customers import frame
+from _support.servers import clean_env
 
 
 def kinds(gate: dict) -> dict[str | None, str]:  # type: ignore[type-arg]

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from servers import clean_env
-from test_data_gates import frame
+from _support.customers import frame
+from _support.servers import clean_env
 
 GATE = {
     "thresholds": [
