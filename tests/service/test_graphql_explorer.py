@@ -210,3 +210,63 @@ def test_the_explorers_list_queries_cost_the_same_statements_at_any_size(  # typ
     many = counts()
     assert many[:3] == few[:3]
     assert many[3] <= 4 * 20 * 2 + 5, many[3]  # 20 runs x 2 keys
+
+
+def _ui_document(name: str) -> str:
+    """`_ui_query` with the module's shared field lists substituted, as the bundle sends it."""
+    import re
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "ui" / "src" / "queries.js").read_text()
+    shared = dict(re.findall(r"const (\w+) = `([^`$]*)`;", source))
+    return re.sub(r"\$\{(\w+)\}", lambda m: shared[m.group(1)], _ui_query(name))
+
+
+def test_the_explorers_detail_pages_cost_the_same_statements_at_any_size(  # type: ignore[no-untyped-def]
+    client: TestClient, db
+) -> None:
+    """ARTIFACT, EXECUTION, RUN and LINEAGE as the explorer sends them: a dataset read by 3 or
+    by 30 executions, an execution with 3 or 30 inputs, a run with 3 or 30 metrics and inputs,
+    the lineage around them — the statement count does not grow with the neighbours."""
+    from _support.helpers import ids, new, run
+
+    shared = run(client, "make", [], [new("dataset", "shared")])
+    dataset = ids(shared, "outputs")[0]
+    tracked = client.post("/api/v1/runs", json={"experiment": "wide", "name": "wide"}).json()
+
+    def grow(start: int, stop: int) -> dict[str, int]:
+        for n in range(start, stop):
+            run(client, f"reader-{n}", [{"artifact_id": dataset}], [new("model", f"m{n}")])
+            client.post(
+                f"/api/v1/runs/{tracked['uuid']}/metrics",
+                json={"keys": [f"k{n}"], "values": [0.5], "steps": [0], "timestamps": [1]},
+            ).raise_for_status()
+            client.post(
+                f"/api/v1/runs/{tracked['uuid']}/inputs",
+                json={"artifact": {"kind": "dataset", "name": f"in-{n}"}},
+            ).raise_for_status()
+        wide = run(
+            client, f"wide-{stop}", [new("dataset", f"w{stop}-{i}") for i in range(stop)], []
+        )
+        return {"execution": wide["id"]}
+
+    def counts(made: dict[str, int]) -> list[int]:
+        out = []
+        for query, variables in (
+            (_ui_document("ARTIFACT"), {"id": dataset}),
+            (_ui_document("EXECUTION"), {"id": made["execution"]}),
+            (_ui_document("RUN"), {"id": tracked["uuid"]}),
+            (
+                _ui_document("LINEAGE"),
+                {"node": f"artifact:{dataset}", "direction": "BOTH", "depth": 2},
+            ),
+        ):
+            with count_statements(db) as n:
+                data = gql(client, query, **variables)
+            assert all(v is not None for v in data.values()), (query, data)
+            out.append(n[0])
+        return out
+
+    few = counts(grow(0, 3))
+    many = counts(grow(3, 30))
+    assert many == few, (few, many)

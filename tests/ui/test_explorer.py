@@ -101,8 +101,11 @@ def test_search_a_model_and_open_its_lineage_then_expand_a_dataset(page, seeded,
 
 def test_open_a_run_with_its_metric_chart_and_compare_two_runs(page, seeded, shot) -> None:  # type: ignore[no-untyped-def]
     first, second = seeded["runs"]
+    asked: list[str] = []
+    page.on("request", lambda r: r.url.endswith("/graphql") and asked.append(r.url))
     page.goto(f"/ui/#/run/{first['id']}")
     page.wait_for_selector(".charts .uplot")
+    assert len(asked) == 3  # the run; its curves and its experiment's runs, at once
     charts = page.locator(".charts .uplot")
     assert charts.count() == 2  # loss and auc
     assert page.locator("table.metrics").inner_text().count("loss") == 1
@@ -110,8 +113,10 @@ def test_open_a_run_with_its_metric_chart_and_compare_two_runs(page, seeded, sho
     shot(page, "run")
 
     page.locator(f"input[data-run='{second['id']}']").check()
+    asked.clear()
     page.click("#compare-button")
     page.wait_for_selector(".overlay .uplot")
+    assert len(asked) == 2  # both runs in one document, every curve of both in one more
     params = page.locator("table.compare-params")
     assert "lr-0.1" in params.inner_text() and "lr-0.3" in params.inner_text()
     assert params.locator("tr.differs").count() == 1  # lr differs, depth does not

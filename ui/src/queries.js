@@ -56,6 +56,18 @@ export function histories(runCount, keyCount) {
   return `query(${vars.join(", ")}) { ${roots.join(" ")} }`;
 }
 
+// Several runs' params and latest metrics in ONE request: run i is `r{i}` (at most 20, the
+// server's root-field limit, as above).
+export function runsByIds(count) {
+  const vars = [];
+  const roots = [];
+  for (let r = 0; r < count; r++) {
+    vars.push(`$r${r}: String!`);
+    roots.push(`r${r}: run(id: $r${r}) { id uuid name params metrics { key value } }`);
+  }
+  return `query(${vars.join(", ")}) { ${roots.join(" ")} }`;
+}
+
 export const RUNS = `query($experiment: [String!], $first: Int!) {
   runs(experiment: $experiment, first: $first) {
     nodes { id uuid name experiment state startedAt metrics { key value } } } }`;

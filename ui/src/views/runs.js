@@ -21,6 +21,18 @@ async function histories(runs, keys) {
   return out;
 }
 
+// Runs by id, 20 a request (the comparison's table): the ones that exist, in the given order.
+async function runsByIds(ids) {
+  const found = [];
+  for (let start = 0; start < ids.length; start += Q.MAX_RUNS_PER_HISTORY) {
+    const chunk = ids.slice(start, start + Q.MAX_RUNS_PER_HISTORY);
+    const vars = Object.fromEntries(chunk.map((id, i) => [`r${i}`, String(id)]));
+    const data = await gql(Q.runsByIds(chunk.length), vars);
+    chunk.forEach((_, i) => data[`r${i}`] && found.push(data[`r${i}`]));
+  }
+  return found;
+}
+
 export async function runView(el, id, _params, live) {
   const { run } = await gql(Q.RUN, { id });
   if (!live()) return;
@@ -29,10 +41,13 @@ export async function runView(el, id, _params, live) {
     return;
   }
   const keys = run.metrics.map((m) => m.key).slice(0, 12);
-  const [series] = await histories([run], keys);
+  // The curves and the experiment's other runs (to compare with) need only the run: together.
+  const [[series], { runs }] = await Promise.all([
+    histories([run], keys),
+    gql(Q.RUNS, { experiment: [run.experiment], first: 50 }),
+  ]);
   if (!live()) return;
   const charts = h("div", { class: "charts" });
-  const { runs } = await gql(Q.RUNS, { experiment: [run.experiment], first: 50 });
   const picked = new Set([String(run.id)]);
   const compare = h(
     "button",
@@ -114,7 +129,7 @@ export async function compareView(el, _arg, params, live) {
     el.append(h("p", {}, "Pick two or more runs to compare (from a run's page)."));
     return;
   }
-  const runs = (await Promise.all(ids.map((id) => gql(Q.RUN, { id })))).map((d) => d.run).filter(Boolean);
+  const runs = await runsByIds(ids);
   if (!live()) return;
   const label = (r) => r.name || r.uuid.slice(0, 8);
   const paramKeys = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
