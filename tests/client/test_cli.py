@@ -7,20 +7,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _support.servers import clean_env
+from _support.cli import Completed
+from _support.cli import mlledger as mlledger_cli
 
 import mlledger
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env()
-    return subprocess.run(
-        [sys.executable, "-m", "mlledger.client", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+def cli(*args: str) -> Completed:
+    return mlledger_cli(*args)
 
 
 def test_runs_and_models_commands(server, project: str, tmp_path: Path) -> None:

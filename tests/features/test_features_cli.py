@@ -5,16 +5,16 @@ processes against a real server (over HTTP, as CI applies a repo), and
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from _support.cli import Completed
+from _support.cli import mlledger as mlledger_cli
 from _support.feature_repo import DRIVERS
-from _support.servers import Server, clean_env
+from _support.servers import Server
 from fastapi.testclient import TestClient
 
 import mlledger
@@ -34,16 +34,8 @@ def served(settings, tmp_path: Path) -> Iterator[Server]:  # type: ignore[no-unt
     server.stop()
 
 
-def cli(*args: str, url: str, project: str) -> subprocess.CompletedProcess[str]:
-    env = clean_env()
-    env |= {"MLLEDGER_URL": url, "MLLEDGER_PROJECT": project}
-    return subprocess.run(
-        [sys.executable, "-m", "mlledger.client", "features", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-    )
+def cli(*args: str, url: str, project: str) -> Completed:
+    return mlledger_cli("features", *args, env={"MLLEDGER_URL": url, "MLLEDGER_PROJECT": project})
 
 
 def test_apply_materialize_then_read_through_the_client(
@@ -108,7 +100,7 @@ def test_features_get_prints_what_a_model_server_is_served(
         == 0
     )
 
-    def get(*args: str) -> subprocess.CompletedProcess[str]:
+    def get(*args: str) -> Completed:
         return cli("get", *args, url=url, project=project_name)
 
     shown = get("-e", f"driver_id={DRIVERS[0]},424242", "-f", "driver_hourly_stats:city")

@@ -4,16 +4,15 @@ environment, real Parquet and CSV files."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from _support.cli import Completed
+from _support.cli import mlledger as mlledger_cli
 from _support.customers import frame
-from _support.servers import clean_env
 
 
 def kinds(gate: dict) -> dict[str | None, str]:  # type: ignore[type-arg]
@@ -214,20 +213,13 @@ def test_gate_data_speaks_ci(tmp_path: Path, server, project: str, workers, log_
     step summary; the validation is requested when none ran yet."""
     summary = tmp_path / "summary.md"
 
-    def gate(*args: str, url: str | None = None) -> subprocess.CompletedProcess[str]:
-        env = clean_env()
-        env |= {
+    def gate(*args: str, url: str | None = None) -> Completed:
+        env = {
             "MLLEDGER_URL": url or server.url,
             "MLLEDGER_PROJECT": project,
             "GITHUB_STEP_SUMMARY": str(summary),
         }
-        return subprocess.run(
-            [sys.executable, "-m", "mlledger.client", "gate", "data", *args],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=300,
-        )
+        return mlledger_cli("gate", "data", *args, env=env)
 
     good, bad = tmp_path / "good.parquet", tmp_path / "bad.parquet"
     frame(seed=1).to_parquet(good)

@@ -4,15 +4,14 @@ blesses and pushes, and CI talks to it through `mlledger gate model` and `mlledg
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import httpx
+from _support.cli import Completed, mlledger_process
+from _support.cli import mlledger as mlledger_cli
 from _support.customers import frame
-from _support.servers import clean_env
 
 GATE = {
     "thresholds": [
@@ -26,18 +25,11 @@ GATE = {
 }
 
 
-def cli(server, project: str, *args: str, summary: Path | None = None):  # type: ignore[no-untyped-def]
-    env = clean_env()
-    env |= {"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project}
+def cli(server, project: str, *args: str, summary: Path | None = None) -> Completed:  # type: ignore[no-untyped-def]
+    env = {"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project}
     if summary is not None:
         env["GITHUB_STEP_SUMMARY"] = str(summary)
-    return subprocess.run(
-        [sys.executable, "-m", "mlledger.client", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+    return mlledger_cli(*args, env=env)
 
 
 class Trainer:
@@ -181,7 +173,14 @@ def test_worse_models_and_models_trained_on_failed_data_never_reach_production( 
     with ThreadPoolExecutor(2) as pool:
         results = list(
             pool.map(
-                lambda v: cli(server, project, "push", "--model", "churn", "--version", str(v)),
+                lambda v: mlledger_process(
+                    "push",
+                    "--model",
+                    "churn",
+                    "--version",
+                    str(v),
+                    env={"MLLEDGER_URL": server.url, "MLLEDGER_PROJECT": project},
+                ),
                 (v4, v5),
             )
         )
