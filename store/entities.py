@@ -192,3 +192,87 @@ class ModelVersion:
     metrics: dict[str, float]
     aliases: list[str]
     created_at: datetime
+
+
+# Data gates (store/data_gates/) and the model registry's gates, evaluations, pushes.
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    dataset_id: int
+    status: str  # pending passed failed error
+    reasons: list[dict[str, Any]]
+    job_id: int | None
+    statistics_id: int | None
+    schema_id: int | None
+    anomalies_id: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    project_id: int
+    dataset_id: int
+    state: str
+    options: dict[str, Any]
+    profile: str
+    attempts: int
+    max_attempts: int
+    worker: str | None
+    lease_expires_at: datetime | None
+    error: str | None
+    execution_id: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelGate:
+    model_id: int
+    revision: int
+    config: dict[str, Any]
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """An evaluation of one version and its blessing."""
+
+    id: int
+    model_version_id: int
+    artifact_id: int
+    execution_id: int
+    dataset_id: int | None
+    baseline_version: int | None
+    gate_revision: int
+    blessed: bool
+    metrics: dict[str, Any]
+    checks: list[dict[str, Any]]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What the registry knows of a model artifact that is a version: its newest evaluation's
+    blessing (None: never evaluated) and the outcome of the newest push of it (None: never)."""
+
+    blessed: bool | None
+    last_push: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Push:
+    id: int
+    model: str
+    alias: str
+    action: str  # push rollback
+    version: int | None
+    previous_version: int | None
+    outcome: str  # pushed refused unchanged
+    reasons: list[dict[str, Any]]
+    evaluation_id: int | None
+    execution_id: int | None
+    actor: str
+    created_at: datetime

@@ -19,10 +19,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mlledger.store.data_gates import gates, jobs
-from mlledger.store.data_gates.gates import Gate
-from mlledger.store.data_gates.jobs import Job
 from mlledger.store.database import Database
-from mlledger.store.entities import Artifact
+from mlledger.store.entities import Artifact, Gate, Job
 from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact

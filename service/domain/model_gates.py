@@ -18,13 +18,12 @@ from sqlalchemy.orm import Session
 
 from mlledger.store.data_gates import gates
 from mlledger.store.database import Database
-from mlledger.store.entities import Artifact, ModelVersion
+from mlledger.store.entities import Artifact, Evaluation, ModelGate, ModelVersion
 from mlledger.store.errors import FailedPrecondition
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
 from mlledger.store.registry import blessings, models
-from mlledger.store.registry.blessings import Evaluation, ModelGate
 
 from . import executions, rules, thresholds
 from .data_gates import dataset_version

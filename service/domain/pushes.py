@@ -12,12 +12,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
-from mlledger.store.entities import ModelVersion, Page
+from mlledger.store.entities import Evaluation, ModelVersion, Page, Push
 from mlledger.store.errors import GateBlocked
 from mlledger.store.metadata import audit
 from mlledger.store.registry import models, pushes
-from mlledger.store.registry.blessings import Evaluation
-from mlledger.store.registry.pushes import Push
 
 from .executions import ArtifactRef
 from .gate_types import PushReason

@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from mlledger.store.data_gates import gates
-from mlledger.store.data_gates.gates import Gate
 from mlledger.store.database import Database
-from mlledger.store.entities import Artifact, ModelVersion, RegisteredModel
+from mlledger.store.entities import Artifact, Evaluation, Gate, ModelVersion, RegisteredModel
 from mlledger.store.metadata import artifacts, events
 from mlledger.store.registry import blessings, models
-from mlledger.store.registry.blessings import Evaluation
 
 from .gate_types import PushReason, VerdictStatus
 from .model_gates import config_of, no_gate

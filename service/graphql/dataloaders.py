@@ -14,20 +14,20 @@ from sqlalchemy.orm import Session
 from strawberry.dataloader import DataLoader
 
 from mlledger.store.data_gates import gates
-from mlledger.store.data_gates.gates import Gate
 from mlledger.store.database import Database
 from mlledger.store.entities import (
     Artifact,
     Context,
+    Evaluation,
     Event,
     Execution,
+    Gate,
     LatestMetric,
     ModelVersion,
     Run,
 )
 from mlledger.store.metadata import artifacts, contexts, events, executions
 from mlledger.store.registry import blessings, models
-from mlledger.store.registry.blessings import Evaluation
 from mlledger.store.tracking import metrics, runs
 
 from ..domain import lineage, verdicts

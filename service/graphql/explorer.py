@@ -9,10 +9,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from mlledger.store.data_gates.gates import Gate
+from mlledger.store.entities import Evaluation, Gate, Push
 from mlledger.store.errors import FailedPrecondition, NotFound
-from mlledger.store.registry.blessings import Evaluation
-from mlledger.store.registry.pushes import Push
 from mlledger.validation import protos
 
 from ..domain import data_gates as data_gate_cases

@@ -12,9 +12,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, Field, StrictStr
 
-from mlledger.store.data_gates.gates import Gate
-from mlledger.store.data_gates.jobs import Job
-from mlledger.store.entities import Artifact
+from mlledger.store.entities import Artifact, Gate, Job
 from mlledger.store.errors import InvalidArgument
 from mlledger.validation import protos
 

@@ -9,9 +9,7 @@ from typing import Annotated, Self
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-from mlledger.store.data_gates.gates import Gate
-from mlledger.store.entities import Artifact
-from mlledger.store.registry.blessings import Evaluation, ModelGate
+from mlledger.store.entities import Artifact, Evaluation, Gate, ModelGate
 
 from ..deps import DB, Caller
 from ..domain import model_gates, verdicts

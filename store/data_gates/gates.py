@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..entities import Gate
 from ..errors import NotFound
 from ..tables import ArtifactRow, BlobRow, DataGateRow
 from ..tables.base import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Gate:
-    dataset_id: int
-    status: str  # pending passed failed error
-    reasons: list[dict[str, Any]]
-    job_id: int | None
-    statistics_id: int | None
-    schema_id: int | None
-    anomalies_id: int | None
-    updated_at: datetime
 
 
 def _gate(row: DataGateRow) -> Gate:

@@ -12,37 +12,18 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from ..entities import Job
 from ..errors import FailedPrecondition, NotFound
 from ..tables import ArtifactRow, DataGateRow, ValidationJobRow
 from ..tables.base import utcnow
 
 ACTIVE = ("queued", "running")
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    id: int
-    project_id: int
-    dataset_id: int
-    state: str
-    options: dict[str, Any]
-    profile: str
-    attempts: int
-    max_attempts: int
-    worker: str | None
-    lease_expires_at: datetime | None
-    error: str | None
-    execution_id: int | None
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
 
 
 def _entity(row: ValidationJobRow) -> Job:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..entities import Evaluation, ModelGate, Standing
 from ..tables import (
     ModelEvaluationRow,
     ModelGateRow,
@@ -18,31 +17,6 @@ from ..tables import (
     RegisteredModelRow,
 )
 from ..tables.base import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class ModelGate:
-    model_id: int
-    revision: int
-    config: dict[str, Any]
-    updated_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """An evaluation of one version and its blessing."""
-
-    id: int
-    model_version_id: int
-    artifact_id: int
-    execution_id: int
-    dataset_id: int | None
-    baseline_version: int | None
-    gate_revision: int
-    blessed: bool
-    metrics: dict[str, Any]
-    checks: list[dict[str, Any]]
-    created_at: datetime
 
 
 def get_gate(session: Session, model_id: int) -> ModelGate | None:
@@ -162,15 +136,6 @@ def of_version(session: Session, model_version_id: int, *, limit: int) -> list[E
         .limit(limit)
     )
     return [_evaluation(r) for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Standing:
-    """What the registry knows of a model artifact that is a version: its newest evaluation's
-    blessing (None: never evaluated) and the outcome of the newest push of it (None: never)."""
-
-    blessed: bool | None
-    last_push: str | None
 
 
 def standing_of_artifacts(

@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..entities import Page
+from ..entities import Page, Push
 from ..metadata.pagination import keyset_page
 from ..tables import ModelPushRow
 from ..tables.base import utcnow
-
-
-@dataclass(frozen=True, slots=True)
-class Push:
-    id: int
-    model: str
-    alias: str
-    action: str  # push rollback
-    version: int | None
-    previous_version: int | None
-    outcome: str  # pushed refused unchanged
-    reasons: list[dict[str, Any]]
-    evaluation_id: int | None
-    execution_id: int | None
-    actor: str
-    created_at: datetime
 
 
 def _push(row: ModelPushRow) -> Push:
