@@ -2,27 +2,128 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
+from mlledger.store.entities import Artifact, ModelVersion
 from mlledger.store.registry.models import UNSET
 
 from ..deps import DB, Caller
 from ..domain import models
 from .artifacts import to_new
 from .runs import IdempotencyKey
-from .schemas import ERRORS, Cursor, PageOut
-from .tracking_schemas import (
-    AliasIn,
-    AliasOut,
-    ModelVersionIn,
-    ModelVersionOut,
-    ModelVersionPatch,
-    RegisteredModelIn,
-    RegisteredModelOut,
-    RegisteredModelPatch,
+from .schemas import (
+    ERRORS,
+    ArtifactIn,
+    ArtifactOut,
+    Cursor,
+    EntityOut,
+    Id,
+    Key,
+    ModelName,
+    PageOut,
+    RunUuid,
+    Strict,
+    Tags,
+    Text,
+    Version,
+    exactly_one,
 )
+
+
+class RegisteredModelIn(Strict):
+    name: ModelName
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+
+
+class RegisteredModelPatch(Strict):
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+    remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class RegisteredModelOut(EntityOut):
+    id: int
+    name: str
+    description: str | None
+    tags: dict[str, str]
+    latest_version: int
+    aliases: dict[str, int]
+    created_at: datetime
+    updated_at: datetime
+
+
+def _model_version_rules(schema: dict[str, Any]) -> None:
+    schema.update(exactly_one(("artifact",), ("artifact_id",)))
+    # A new artifact here is a model: the OpenAPI says so, as the server does.
+    artifact = schema["properties"]["artifact"]
+    schema["properties"]["artifact"] = {
+        "allOf": [artifact, {"properties": {"kind": {"const": "model"}}}]
+    }
+
+
+class ModelVersionIn(Strict):
+    model_config = ConfigDict(json_schema_extra=_model_version_rules)
+
+    run: RunUuid | Annotated[str, StringConstraints(pattern=r"^[0-9]{1,18}$")] | None = Field(
+        None, description="The run (uuid or id) that wrote the model: the version's lineage."
+    )
+    artifact: ArtifactIn | None = Field(None, description="A new model artifact (kind model).")
+    artifact_id: Id | None = None
+    description: Text | None = None
+    tags: Tags = Field(default_factory=dict)
+    metrics: Annotated[dict[Key, Annotated[float, Field(strict=True)]], Field(max_length=1000)] = (
+        Field(default_factory=dict)
+    )
+
+
+class ModelVersionPatch(RegisteredModelPatch):
+    pass
+
+
+class ModelVersionOut(EntityOut):
+    id: int
+    model: str
+    version: int
+    artifact_id: int
+    run_id: int | None
+    description: str | None
+    tags: dict[str, str]
+    metrics: dict[str, float]
+    aliases: list[str]
+    created_at: datetime
+    artifact: ArtifactOut | None = None
+
+    @classmethod
+    def with_artifact(cls, v: ModelVersion, artifact: Artifact) -> ModelVersionOut:
+        """The version and the model artifact a create made with it."""
+        return cls.of(v).model_copy(update={"artifact": ArtifactOut.of(artifact)})
+
+
+class AliasIn(Strict):
+    version: Version
+    expected_version: Version | None = Field(
+        None,
+        description="Compare-and-set: move only if the alias now points at this version "
+        "(null: only if it does not exist). Omit to move unconditionally.",
+    )
+
+
+class AliasOut(BaseModel):
+    model: str
+    alias: str
+    version: int | None
+    previous_version: int | None
+
 
 router = APIRouter(prefix="/models", tags=["models"], responses=ERRORS)
 

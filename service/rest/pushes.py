@@ -12,8 +12,7 @@ from ..deps import DB, Caller
 from ..domain import pushes
 from ..domain.gate_types import PushReason
 from .models import ModelPath
-from .schemas import ERRORS, Cursor, EntityOut, PageOut, Strict, Version
-from .tracking_schemas import AliasName
+from .schemas import ERRORS, AliasName, Cursor, EntityOut, PageOut, Strict, Version
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import uuid as uuids
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from mlledger.store.tracking.runs import NewRun
 
@@ -14,18 +22,122 @@ from ..deps import DB, Caller
 from ..domain import runs
 from ..domain.runs import MetricBatch
 from .artifacts import to_new
-from .schemas import ERRORS, ArtifactOut, Cursor, PageOut
-from .tracking_schemas import (
-    LatestMetricOut,
-    MetricBatchIn,
-    MetricBatchOut,
-    MetricHistoryOut,
-    RunArtifactIn,
-    RunIn,
-    RunOut,
-    RunPatch,
+from .schemas import (
+    ERRORS,
+    ArtifactIn,
+    ArtifactOut,
+    Cursor,
+    EntityOut,
+    Int64,
+    JsonObject,
+    Key,
+    MetricValue,
+    Millis,
+    Name,
+    NonFinite,
+    PageOut,
+    Params,
+    RunUuid,
+    Strict,
+    Tags,
     wire_float,
 )
+
+
+class RunIn(Strict):
+    uuid: RunUuid | None = Field(
+        None,
+        description="Client-chosen id (not all digits). Creating a run that exists returns it "
+        "(200): retries and other processes of the same job attach to one run.",
+    )
+    experiment: Name = "default"
+    name: Name | None = None
+    params: Params = Field(default_factory=dict)
+    tags: Tags = Field(default_factory=dict)
+    code_version: Annotated[str, StringConstraints(max_length=256)] | None = None
+    environment: JsonObject = Field(default_factory=dict)
+    started_at: datetime | None = None
+
+
+class RunPatch(Strict):
+    state: Literal["running", "complete", "failed"] | None = None
+    ended_at: datetime | None = None
+    params: Params = Field(default_factory=dict, description="Added; a param never changes.")
+    tags: Tags = Field(default_factory=dict, description="Merged into the run's tags.")
+    remove_tags: Annotated[list[Key], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class LatestMetricOut(EntityOut):
+    key: str
+    value: Annotated[float | NonFinite, BeforeValidator(wire_float)]
+    step: int
+    timestamp: int
+
+
+class MetricHistoryOut(BaseModel):
+    """The schema of a history answer, which the route writes itself (columns of plain
+    numbers, encoded without a model per point)."""
+
+    key: str
+    total: int = Field(description="Points in the range, before any downsampling.")
+    downsampled: bool
+    steps: list[int]
+    timestamps: list[int] = Field(description="Milliseconds since the Unix epoch.")
+    values: list[float | NonFinite] = Field(description="The bucket's mean when downsampled.")
+    mins: list[float | NonFinite] | None = Field(None, description="When downsampled.")
+    maxs: list[float | NonFinite] | None = Field(None, description="When downsampled.")
+
+
+class RunOut(EntityOut):
+    id: int = Field(description="The run's execution id in the lineage graph.")
+    uuid: str
+    experiment: str
+    name: str
+    state: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    code_version: str | None
+    environment: dict[str, Any]
+    started_at: datetime
+    ended_at: datetime | None
+    metrics: list[LatestMetricOut] = Field(
+        description="The latest value of each metric key (read with the run: domain/runs.py)."
+    )
+
+
+class MetricBatchIn(Strict):
+    """Points as parallel columns (point i is keys[i], values[i], steps[i], timestamps[i]).
+
+    Non-finite values are the strings "NaN", "Infinity", "-Infinity" (proto3 JSON)."""
+
+    keys: Annotated[list[Key], Field(min_length=1, max_length=10_000)]
+    values: Annotated[list[MetricValue], Field(max_length=10_000)]
+    steps: Annotated[list[Int64], Field(max_length=10_000)]
+    timestamps: Annotated[list[Millis], Field(max_length=10_000)] = Field(
+        description="Milliseconds since the Unix epoch."
+    )
+
+    @model_validator(mode="after")
+    def _same_length(self) -> MetricBatchIn:
+        n = len(self.keys)
+        if not (len(self.values) == len(self.steps) == len(self.timestamps) == n):
+            raise ValueError("keys, values, steps and timestamps must have the same length")
+        if n == 0:
+            raise ValueError("the batch holds no points")
+        return self
+
+
+class MetricBatchOut(BaseModel):
+    accepted: int
+    duplicate: bool = Field(
+        description="True when this Idempotency-Key was applied before: nothing was added."
+    )
+
+
+class RunArtifactIn(Strict):
+    artifact: ArtifactIn
+    role: Annotated[str, StringConstraints(max_length=128)] | None = None
+
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
 

@@ -10,6 +10,7 @@ from fastapi import Query
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
@@ -196,3 +197,64 @@ class ContextOut(EntityOut):
     name: str
     properties: dict[str, Any]
     created_at: datetime
+
+
+# Field types of runs and the registry (shared by runs.py, models.py, pushes.py).
+
+# As MLflow: letters, digits, underscores, dashes, periods, spaces, slashes (and colons).
+Key = Annotated[str, StringConstraints(min_length=1, max_length=250, pattern=r"^[\w\-. /:]+$")]
+
+
+def _not_all_digits(value: str) -> str:
+    if value.isascii() and value.isdigit():
+        raise ValueError("a run uuid cannot be all digits: digits address a run by its id")
+    return value
+
+
+RunUuid = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-.:]+$"),
+    AfterValidator(_not_all_digits),
+    # The same rule, stated for the OpenAPI (pydantic's regex engine has no lookahead).
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 64,
+            "pattern": r"^(?![0-9]+$)[A-Za-z0-9_\-.:]+$",
+        }
+    ),
+]
+ModelName = Annotated[
+    str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f/]+$")
+]
+AliasName = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-.]+$")
+]
+Text = Annotated[str, StringConstraints(max_length=5000)]
+
+
+def _param_text(value: Any) -> Any:
+    """Params are strings (as in MLflow), so `params.lr = "0.1"` matches whatever type the
+    training code passed; numbers and booleans are stored as Python writes them."""
+    if isinstance(value, bool | int | float) and not isinstance(value, str):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"{value} is not a valid param value")
+        return str(value)
+    return value
+
+
+ParamValue = Annotated[str, BeforeValidator(_param_text), StringConstraints(max_length=6000)]
+Params = Annotated[dict[Key, ParamValue], Field(max_length=1000)]
+Tags = Annotated[dict[Key, Text], Field(max_length=1000)]
+NonFinite = Literal["NaN", "Infinity", "-Infinity"]
+MetricValue = Annotated[float, Field(strict=True)] | NonFinite
+
+
+def wire_float(value: float) -> float | str:
+    """Non-finite doubles as proto3's JSON mapping writes them: "NaN", "Infinity"."""
+    if math.isfinite(value):
+        return value
+    if value != value:
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from mlledger.service.graphql.schema import build_schema
-from mlledger.service.rest import executions, schemas, tracking_schemas
+from mlledger.service.rest import executions, models, runs, schemas
 from mlledger.service.settings import Settings
 from mlledger.store import entities
 
@@ -19,9 +19,9 @@ PAIRS = [
     (entities.Artifact, schemas.ArtifactOut, "Artifact"),
     (entities.Execution, executions.ExecutionOut, "Execution"),
     (entities.Context, schemas.ContextOut, "Context"),
-    (entities.Run, tracking_schemas.RunOut, "Run"),
-    (entities.ModelVersion, tracking_schemas.ModelVersionOut, "ModelVersion"),
-    (entities.RegisteredModel, tracking_schemas.RegisteredModelOut, "RegisteredModel"),
+    (entities.Run, runs.RunOut, "Run"),
+    (entities.ModelVersion, models.ModelVersionOut, "ModelVersion"),
+    (entities.RegisteredModel, models.RegisteredModelOut, "RegisteredModel"),
 ]
 # Fields a transport leaves out on purpose.
 NOT_SHOWN = {
