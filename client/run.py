@@ -254,7 +254,7 @@ class Run:
         """Deliver or spool. A refusal (4xx) is the caller's mistake: raised when the caller is
         still on the line, logged when it happened in the background."""
         try:
-            return self.client.transport.send(method, path, body)
+            return self.client.transport.send(method, path, body, needs=self.uuid)
         except ApiError:
             if raise_refusal:
                 raise

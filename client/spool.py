@@ -25,6 +25,9 @@ class Record:
     path: str
     body: Any
     key: str
+    # The run (uuid) this write belongs to. Its creation may still be spooled by another
+    # process, so a 404 on replay means "not yet", not "refused": replay waits for it.
+    needs: str | None = None
 
 
 class Spool:

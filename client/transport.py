@@ -122,12 +122,21 @@ class Transport:
 
     # -- writes that must not be lost -------------------------------------------------------
 
-    def send(self, method: str, path: str, body: Any, *, key: str | None = None) -> Any:
-        """Deliver a write now, or spool it; the answer, or None when spooled."""
-        return self.send_with_status(method, path, body, key=key)[0]
+    def send(
+        self, method: str, path: str, body: Any, *, key: str | None = None, needs: str | None = None
+    ) -> Any:
+        """Deliver a write now, or spool it; the answer, or None when spooled. `needs`: the
+        run (uuid) the write belongs to (spool.Record.needs)."""
+        return self.send_with_status(method, path, body, key=key, needs=needs)[0]
 
     def send_with_status(
-        self, method: str, path: str, body: Any, *, key: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        key: str | None = None,
+        needs: str | None = None,
     ) -> tuple[Any, int | None]:
         """Deliver a write now, or spool it for replay: (answer, status), or (None, None)
         when spooled.
@@ -137,7 +146,7 @@ class Transport:
                 outage). A write the server keeps failing with the same 5xx is set aside in
                 the spool's `.rejected` file with the reason instead (training goes on).
         """
-        record = Record(method=method, path=path, body=body, key=key or new_key())
+        record = Record(method=method, path=path, body=body, key=key or new_key(), needs=needs)
         with self._order:
             if self.spool.pending():
                 self._append(record)
@@ -201,8 +210,8 @@ class Transport:
             except Unavailable:
                 return False
             except ApiError as exc:  # a 4xx, or the same 5xx three times: set aside, go on
-                if exc.status == 404 and "/runs/" in record.path:
-                    # The run is created by a write still spooled elsewhere (another process).
+                if exc.status == 404 and record.needs is not None:
+                    # Its run is created by a write still spooled elsewhere (another process).
                     return False
                 self.spool.reject(record, exc)
                 if on_rejected is not None:

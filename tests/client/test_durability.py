@@ -229,3 +229,42 @@ def test_many_threads_logging_and_flushing(
     client.close()
     got = totals(api, run.uuid, [f"t{t}" for t in range(threads)])
     assert all(total == 3000 and steps == list(range(3000)) for total, steps in got.values())
+
+
+def test_replay_waits_for_a_run_still_to_be_created_and_sets_aside_other_404s(
+    server, project: str, api: httpx.Client, tmp_path: Path
+) -> None:
+    """A spooled write that belongs to a run (`Record.needs`) and meets a 404 waits: the run's
+    creation is still spooled by another process. A 404 on anything else is a refusal: set
+    aside (not retried forever), and replay goes on."""
+    import uuid
+
+    from mlledger.client.spool import Record
+
+    client = mlledger.Client(server.url, project=project, spool_dir=tmp_path, retries=0)
+    run_uuid = str(uuid.uuid4())
+    points = {"keys": ["loss"], "values": [0.5], "steps": [0], "timestamps": [1]}
+    spool = client.transport.spool
+    spool.append(
+        Record("POST", f"/api/v1/runs/{run_uuid}/metrics", points, "key-0001", needs=run_uuid)
+    )
+    assert client.transport.replay_once() is False  # the run does not exist yet: wait
+    assert spool.size() == 1 and not spool.path.with_suffix(".rejected").exists()
+
+    api.post("/runs", json={"experiment": "late", "uuid": run_uuid}).raise_for_status()
+    assert client.transport.replay_once() is True
+    assert api.get(f"/runs/{run_uuid}/metrics/loss").json()["steps"] == [0]
+
+    # A model version the run wrote (not a /runs/ path) waits for its run just the same.
+    later = str(uuid.uuid4())
+    version = {"run": later, "artifact": {"kind": "model", "name": "late-model"}}
+    spool.append(Record("POST", "/api/v1/models/late/versions", version, "key-0003", needs=later))
+    assert client.transport.replay_once() is False and spool.size() == 1
+    api.post("/runs", json={"experiment": "late", "uuid": later}).raise_for_status()
+    assert client.transport.replay_once() is True
+    assert api.get("/models/late/versions/1").json()["run_id"] is not None
+
+    spool.append(Record("GET", "/api/v1/models/no-such-model", None, "key-0002"))
+    assert client.transport.replay_once() is True  # a plain 404: set aside, not waited on
+    assert "no-such-model" in spool.path.with_suffix(".rejected").read_text()
+    client.close()
