@@ -167,6 +167,7 @@ class Evaluation(Result):
     gate_revision: int
     dataset: Dataset | None
     checks: list[Check]
+    metrics: dict[str, Any] = Field(description="What was submitted: metrics, slices...")
     artifact_id: int
     execution_id: int
     created_at: datetime

@@ -18,6 +18,7 @@ from ..domain import model_gates
 from ..domain import pushes as push_cases
 from ..domain import runs as run_cases
 from .context import Ctx
+from .mapping import from_entity
 
 
 @strawberry.type
@@ -83,18 +84,7 @@ class Blessing:
 
     @classmethod
     def of(cls, e: Evaluation) -> Blessing:
-        return cls(
-            id=e.id,
-            blessed=e.blessed,
-            baseline_version=e.baseline_version,
-            gate_revision=e.gate_revision,
-            dataset_id=e.dataset_id,
-            artifact_id=e.artifact_id,
-            execution_id=e.execution_id,
-            checks=JSON(e.checks),
-            metrics=JSON(e.metrics),
-            created_at=e.created_at,
-        )
+        return from_entity(cls, e)
 
 
 @strawberry.type
@@ -106,22 +96,26 @@ class PushEntry:
     previous_version: int | None
     outcome: str = strawberry.field(description="pushed, refused or unchanged.")
     reasons: JSON
+    evaluation_id: int | None = strawberry.field(description="The blessing it went by.")
+    execution_id: int | None = strawberry.field(description="The push in the lineage graph.")
     actor: str
     created_at: datetime
 
     @classmethod
     def of(cls, p: Push) -> PushEntry:
-        return cls(
-            id=p.id,
-            alias=p.alias,
-            action=p.action,
-            version=p.version,
-            previous_version=p.previous_version,
-            outcome=p.outcome,
-            reasons=JSON(p.reasons),
-            actor=p.actor,
-            created_at=p.created_at,
-        )
+        return from_entity(cls, p)
+
+
+@strawberry.type(description="A model's gate: what every version must meet to be pushed.")
+class ModelGate:
+    revision: int = strawberry.field(
+        description="Bumped on every change; blessings hold for one revision."
+    )
+    config: JSON = strawberry.field(
+        description="The gate as set: thresholds, slicing_specs, min_slice_size, "
+        "require_training_data (as REST's `config`)."
+    )
+    updated_at: datetime
 
 
 @strawberry.type
@@ -191,10 +185,10 @@ async def push_log(info: Ctx, model: str, first: int) -> list[PushEntry]:
     return [PushEntry.of(p) for p in page.items]
 
 
-async def model_gate(info: Ctx, model: str) -> JSON | None:
+async def model_gate(info: Ctx, model: str) -> ModelGate | None:
     c = info.context
     try:
         gate = await asyncio.to_thread(model_gates.get_gate, c.db, c.who, model)
     except (FailedPrecondition, NotFound):  # no gate, or no model: nothing to show
         return None
-    return JSON({"revision": gate.revision, **gate.config})
+    return from_entity(ModelGate, gate)

@@ -186,8 +186,8 @@ class RegisteredModel:
     async def pushes(self, info: Ctx, first: int = 50) -> list[explorer.PushEntry]:
         return await explorer.push_log(info, self.name, max(1, min(first, 1000)))
 
-    @strawberry.field(description="The gate's thresholds and revision (null: no gate).")
-    async def gate(self, info: Ctx) -> JSON | None:
+    @strawberry.field(description="The model's gate (null: no gate).")
+    async def gate(self, info: Ctx) -> explorer.ModelGate | None:
         return await explorer.model_gate(info, self.name)
 
     @classmethod

@@ -4,7 +4,7 @@ and the verdict CI asks for (what a push would decide; pushes themselves: pushes
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, StrictBool, StrictInt, StrictStr, model_validator
@@ -23,7 +23,7 @@ from ..domain.gate_types import (
 )
 from .data_gates import AnomalyReason, DatasetRef
 from .models import ModelPath, VersionPath
-from .schemas import ERRORS, Strict
+from .schemas import ERRORS, EntityOut, Strict
 
 router = APIRouter(prefix="/models", tags=["model gates"], responses=ERRORS)
 
@@ -96,17 +96,13 @@ class EvaluationIn(Strict):
         return self
 
 
-class DatasetOut(BaseModel):
+class DatasetOut(EntityOut):
     id: int
     name: str
     version: int
 
-    @classmethod
-    def of(cls, a: Artifact) -> DatasetOut:
-        return cls(id=a.id, name=a.name, version=a.version)
 
-
-class EvaluationOut(BaseModel):
+class EvaluationOut(EntityOut):
     id: int
     model: str
     version: int
@@ -115,24 +111,25 @@ class EvaluationOut(BaseModel):
     gate_revision: int
     dataset: DatasetOut | None
     checks: list[Check]
+    metrics: dict[str, Any] = Field(
+        description="What was submitted: metrics, example_count and slices."
+    )
     artifact_id: int = Field(description="The evaluation artifact (its content: the document).")
     execution_id: int
     created_at: datetime
 
     @classmethod
-    def of(cls, name: str, version: int, e: Evaluation, dataset: Artifact | None) -> EvaluationOut:
-        return cls(
-            id=e.id,
-            model=name,
-            version=version,
-            blessed=e.blessed,
-            baseline_version=e.baseline_version,
-            gate_revision=e.gate_revision,
-            dataset=DatasetOut.of(dataset) if dataset else None,
-            checks=[Check(**c) for c in e.checks],
-            artifact_id=e.artifact_id,
-            execution_id=e.execution_id,
-            created_at=e.created_at,
+    def of_version(
+        cls, name: str, version: int, e: Evaluation, dataset: Artifact | None
+    ) -> EvaluationOut:
+        """The evaluation's fields by name, under its model and version, with its dataset."""
+        return cls.model_validate(
+            {
+                **{f: getattr(e, f) for f in cls.model_fields if hasattr(e, f)},
+                "model": name,
+                "version": version,
+                "dataset": DatasetOut.of(dataset) if dataset else None,
+            }
         )
 
 
@@ -159,7 +156,7 @@ def evaluate(
             slices=[s.model_dump() for s in body.slices],
         ),
     )
-    return EvaluationOut.of(name, version, done.evaluation, done.dataset)
+    return EvaluationOut.of_version(name, version, done.evaluation, done.dataset)
 
 
 @router.get(
@@ -176,7 +173,7 @@ def list_evaluations(
 ) -> list[EvaluationOut]:
     """Newest first; the first is the one a push goes by."""
     return [
-        EvaluationOut.of(name, version, e, d)
+        EvaluationOut.of_version(name, version, e, d)
         for e, d in model_gates.evaluations(db, who, name, version, limit=limit)
     ]
 
@@ -214,7 +211,9 @@ def get_verdict(name: ModelPath, version: VersionPath, db: DB, who: Caller) -> V
     v = verdicts.verdict(db, who, name, version)
     sets = {a.id: a for a, _ in v.datasets}
     evaluation = (
-        EvaluationOut.of(name, version, v.evaluation, sets.get(v.evaluation.dataset_id or 0))
+        EvaluationOut.of_version(
+            name, version, v.evaluation, sets.get(v.evaluation.dataset_id or 0)
+        )
         if v.evaluation
         else None
     )

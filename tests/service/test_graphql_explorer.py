@@ -58,12 +58,14 @@ def test_models_carry_blessings_push_history_and_status_in_the_graph(
     data = gql(
         client,
         """{ model(name: "churn") {
-              gate
+              gate { revision config updatedAt }
               pushes { action version outcome reasons }
               versions { version artifact { nodeId status }
                          blessing { blessed baselineVersion checks } } } }""",
     )["model"]
-    assert data["gate"]["revision"] == 1 and data["gate"]["thresholds"][0]["metric"] == "auc"
+    gate = data["gate"]
+    assert gate["revision"] == 1 and gate["config"]["thresholds"][0]["metric"] == "auc"
+    assert gate["config"] == client.get(f"{M}/gate").json()["config"]  # REST's shape, as set
     assert [(p["version"], p["outcome"]) for p in data["pushes"]] == [
         (v2, "refused"),
         (v1, "pushed"),

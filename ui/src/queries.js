@@ -74,7 +74,7 @@ export const RUNS = `query($experiment: [String!], $first: Int!) {
 
 export const MODEL = `query($name: String!) {
   model(name: $name) {
-    name description tags latestVersion aliases gate
+    name description tags latestVersion aliases gate { revision config updatedAt }
     pushes(first: 100) { id alias action version previousVersion outcome reasons actor createdAt }
     versions(first: 50) {
       version createdAt aliases metrics runId description

@@ -63,17 +63,17 @@ export async function modelView(el, name, params, live) {
       h("h2", {}, `Gate (revision ${model.gate.revision})`),
       table(
         ["metric", "value threshold", "change threshold"],
-        model.gate.thresholds.map((t) => [
+        model.gate.config.thresholds.map((t) => [
           t.metric,
           t.value_threshold ? JSON.stringify(t.value_threshold) : "–",
           t.change_threshold ? JSON.stringify(t.change_threshold) : "–",
         ]),
       ),
-      model.gate.slicing_specs?.length
+      model.gate.config.slicing_specs?.length
         ? h(
             "p",
             { class: "muted" },
-            `slices: ${model.gate.slicing_specs.map((s) => JSON.stringify(s)).join(", ")}`,
+            `slices: ${model.gate.config.slicing_specs.map((s) => JSON.stringify(s)).join(", ")}`,
           )
         : "",
     );
