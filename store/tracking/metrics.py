@@ -73,15 +73,17 @@ def _advance_latest(
         current = best.get(k)
         if current is None or (s, t) >= current[:2]:
             best[k] = (s, t, v)
-    sqlite = session.get_bind().dialect.name == "sqlite"
     # Keys in sorted order: concurrent batches lock the same rows in the same order, no deadlock.
+    # NaN is NULL here on both databases (SQLite has no NaN; Postgres' compares greater than
+    # every number), so search's comparisons and orders treat it alike: it matches nothing and
+    # sorts last. It reads back as NaN (`latest`).
     rows = [
         {
             "execution_id": execution_id,
             "key": k,
             "step": s,
             "timestamp": t,
-            "value": None if (sqlite and v != v) else v,
+            "value": None if v != v else v,
         }
         for k, (s, t, v) in sorted(best.items())
     ]

@@ -181,7 +181,9 @@ def finish(session: Session, run: Run, state: str, ended_at: datetime) -> Run:
     return get(session, run.project_id, run.uuid)
 
 
-def _order(text: str, spec: str) -> list[Any]:
+def _order(text: str, spec: str, *, postgres: bool) -> list[Any]:
+    """ORDER BY clauses; strings in code-point order on both databases (Postgres would use the
+    database's locale, SQLite compares bytes: the same runs must come back in the same order)."""
     clauses: list[Any] = []
     for part in [p.strip() for p in spec.split(",") if p.strip()]:
         words = part.split()
@@ -203,7 +205,9 @@ def _order(text: str, spec: str) -> list[Any]:
                 .scalar_subquery()
             )
         else:
-            column = filters._column(field)[0]
+            column, kind = filters._column(field)
+            if postgres and kind == "string":
+                column = column.collate("C")
         ordered = column.desc() if direction == "desc" else column.asc()
         clauses.append(ordered.nulls_last())
     return clauses
@@ -230,7 +234,8 @@ def search(
     condition = filters.parse(filter or "")
     if condition is not None:
         query = query.where(condition)
-    ordering = _order(order_by or "", order_by or "") if order_by else []
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
     query = query.order_by(*ordering, ExecutionRow.id.desc())
     offset = decode_cursor(cursor) or 0
     rows = session.execute(query.offset(offset).limit(limit + 1)).all()
