@@ -47,8 +47,8 @@ def fill(conn: Connection, project_id: int, experiment_id: int, runs: int, *, se
     conn.execute(
         text(
             """
-            INSERT INTO metric_latest (execution_id, key, step, "timestamp", value)
-            SELECT r.execution_id, k, 100, 1700000000000, random()
+            INSERT INTO metric_latest (execution_id, key, experiment_id, step, "timestamp", value)
+            SELECT r.execution_id, k, r.experiment_id, 100, 1700000000000, random()
             FROM run AS r CROSS JOIN unnest(CAST(:keys AS text[])) AS k
             WHERE r.project_id = :p AND r.experiment_id = :e
             """

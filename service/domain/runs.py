@@ -154,7 +154,15 @@ def log_metrics(
             previous = idempotency.claim(session, who.project_id, idempotency_key, "run.metrics")
             if previous is not None:
                 return {**previous, "duplicate": True}
-        metrics.insert(session, run.id, batch.keys, batch.values, batch.steps, batch.timestamps)
+        metrics.insert(
+            session,
+            run.id,
+            batch.keys,
+            batch.values,
+            batch.steps,
+            batch.timestamps,
+            experiment_id=run.experiment_id,
+        )
         answer = {"accepted": len(batch.keys)}
         if idempotency_key is not None:
             idempotency.answer(session, who.project_id, idempotency_key, answer)

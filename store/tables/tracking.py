@@ -68,12 +68,19 @@ class LatestMetricRow(Base):
     orders by, kept current by an upsert in the same transaction as each batch."""
 
     __tablename__ = "metric_latest"
-    __table_args__ = (Index("ix_metric_latest_key_value", "key", "value"),)
+    __table_args__ = (
+        Index("ix_metric_latest_key_value", "key", "value"),
+        # Search ordered by a metric walks this index from its end: a page of an experiment's
+        # best runs reads a page of index entries, however many runs the experiment has.
+        Index("ix_metric_latest_experiment_key_value", "experiment_id", "key", "value"),
+    )
 
     execution_id: Mapped[int] = mapped_column(
         ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    # The run's experiment, copied from `run` (which never changes it) for the index above.
+    experiment_id: Mapped[int | None] = mapped_column(Id, nullable=True)
     step: Mapped[int] = mapped_column(BigInteger)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     value: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)

@@ -28,8 +28,11 @@ def insert(
     values: Sequence[float],
     steps: Sequence[int],
     timestamps: Sequence[int],
+    *,
+    experiment_id: int | None,
 ) -> None:
-    """Append points and move each key's latest value forward, in the caller's transaction."""
+    """Append points and move each key's latest value forward, in the caller's transaction
+    (`experiment_id`: the run's, kept beside the latest values for search's index)."""
     if not keys:
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -57,12 +60,13 @@ def insert(
         ]
         for part in bulk.chunks(rows):
             session.execute(bulk.table_of(MetricRow).insert(), list(part))
-    _advance_latest(session, execution_id, keys, values, steps, timestamps)
+    _advance_latest(session, execution_id, experiment_id, keys, values, steps, timestamps)
 
 
 def _advance_latest(
     session: Session,
     execution_id: int,
+    experiment_id: int | None,
     keys: Sequence[str],
     values: Sequence[float],
     steps: Sequence[int],
@@ -81,6 +85,7 @@ def _advance_latest(
         {
             "execution_id": execution_id,
             "key": k,
+            "experiment_id": experiment_id,
             "step": s,
             "timestamp": t,
             "value": None if v != v else v,

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ..entities import Page, Run
 from ..errors import FailedPrecondition, InvalidArgument, NotFound
@@ -229,16 +229,94 @@ def search(
         InvalidArgument: a malformed filter, order or cursor — with the position of the problem.
     """
     query = _select().where(RunRow.project_id == project_id)
+    experiment_ids: list[int] | None = None
     if experiments:
-        query = query.where(ContextRow.name.in_(list(experiments)))
+        experiment_ids = list(
+            session.scalars(
+                select(ContextRow.id).where(
+                    ContextRow.project_id == project_id,
+                    ContextRow.kind == "experiment",
+                    ContextRow.name.in_(list(experiments)),
+                )
+            )
+        )
+        query = query.where(RunRow.experiment_id.in_(experiment_ids))
     condition = filters.parse(filter or "")
     if condition is not None:
         query = query.where(condition)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
-    query = query.order_by(*ordering, ExecutionRow.id.desc())
     offset = decode_cursor(cursor) or 0
-    rows = session.execute(query.offset(offset).limit(limit + 1)).all()
+    by_metric = _single_metric(order_by or "")
+    if by_metric is not None:
+        rows = _by_metric(session, query, *by_metric, experiment_ids, offset, limit)
+    else:
+        postgres = session.get_bind().dialect.name == "postgresql"
+        ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
+        query = query.order_by(*ordering, ExecutionRow.id.desc())
+        rows = list(session.execute(query.offset(offset).limit(limit + 1)).all())
     items = [_entity(*r) for r in rows[:limit]]
     following = encode_cursor(offset + limit) if len(rows) > limit else None
     return Page(items=items, next_cursor=following)
+
+
+def _single_metric(spec: str) -> tuple[str, bool] | None:
+    """(key, descending) when the order is one metric, the shape `_by_metric` serves."""
+    parts = [p.strip() for p in spec.split(",") if p.strip()]
+    if len(parts) != 1:
+        return None
+    words = parts[0].split()
+    if len(words) > 2 or (len(words) == 2 and words[1].lower() not in {"asc", "desc"}):
+        return None  # `_order` says what is wrong with it
+    field = filters.parse_field(spec, words[0], 0)
+    if field.section != "metrics":
+        return None
+    return field.key, len(words) == 2 and words[1].lower() == "desc"
+
+
+def _by_metric(
+    session: Session,
+    query: Any,
+    key: str,
+    descending: bool,
+    experiment_ids: list[int] | None,
+    offset: int,
+    limit: int,
+) -> list[Any]:
+    """Up to `limit + 1` rows from `offset` of `query` ordered by the latest `key` (then
+    newest first), as two ordered reads instead of one sort of every run: first the runs that
+    have the metric, walking (experiment, key, value) from the end the order starts at, then
+    the runs without it (or with NaN), newest first — where `nulls last` puts them."""
+    ranked = aliased(LatestMetricRow)
+    having = query.join(
+        ranked,
+        and_(
+            ranked.execution_id == ExecutionRow.id,
+            ranked.key == key,
+            ranked.value.is_not(None),
+            *([ranked.experiment_id.in_(experiment_ids)] if experiment_ids is not None else []),
+        ),
+    )
+    value = ranked.value.desc() if descending else ranked.value.asc()
+    rows = list(
+        session.execute(
+            having.order_by(value, ExecutionRow.id.desc()).offset(offset).limit(limit + 1)
+        ).all()
+    )
+    if len(rows) > limit:
+        return rows
+    if rows or offset == 0:
+        with_metric = offset + len(rows)
+    else:  # a page past all of them: how many there were, to continue among the others
+        counted = select(func.count()).select_from(
+            having.with_only_columns(ExecutionRow.id).subquery()
+        )
+        with_metric = session.scalar(counted) or 0
+    present = select(literal(1)).where(
+        LatestMetricRow.execution_id == ExecutionRow.id,
+        LatestMetricRow.key == key,
+        LatestMetricRow.value.is_not(None),
+    )
+    without = query.where(~exists(present)).order_by(ExecutionRow.id.desc())
+    rest = session.execute(
+        without.offset(max(0, offset - with_metric)).limit(limit + 1 - len(rows))
+    ).all()
+    return rows + list(rest)
