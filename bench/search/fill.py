@@ -3,6 +3,8 @@ a few seconds per 100,000 runs): 3 params, 1 tag and 5 latest metrics each, as t
 API would have written them — so search is measured on realistic rows without spending an
 hour logging them through the API.
 
+Also fills what the write path keeps for search (`run_field`, `metric_latest.experiment_id`).
+
 Each run: params optimizer (adam/sgd/rmsprop), depth (1..8), lr (0.1/0.01/0.001); tag team
 (risk/growth/ops/core); metrics auc, loss, f1, recall, precision uniform in [0, 1).
 """
@@ -55,6 +57,20 @@ def fill(conn: Connection, project_id: int, experiment_id: int, runs: int, *, se
         ),
         {"p": project_id, "e": experiment_id, "keys": list(METRICS)},
     )
+    for section, source, join in (
+        ("params", "e.params", "JOIN execution AS e ON e.id = r.execution_id"),
+        ("tags", "r.tags", ""),
+    ):  # search's copy of params and tags (run_field), as the write path keeps it
+        conn.execute(
+            text(
+                "INSERT INTO run_field (execution_id, section, key, experiment_id, head, value) "
+                f"SELECT r.execution_id, '{section}', f.key, r.experiment_id, left(f.value, 200), "
+                f"f.value FROM run AS r {join}, jsonb_each_text({source}) AS f "
+                "WHERE r.project_id = :p AND r.experiment_id = :e"
+            ),
+            {"p": project_id, "e": experiment_id},
+        )
+    conn.execute(text("ANALYZE run_field"))
     conn.execute(text("ANALYZE execution"))
     conn.execute(text("ANALYZE run"))
     conn.execute(text("ANALYZE metric_latest"))

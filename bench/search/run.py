@@ -120,6 +120,13 @@ def measure(url: str, rounds: int) -> list[dict[str, Any]]:
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, server)
+        # Feast loads in the background after start-up (GIL-bound for a few seconds): measure
+        # search after it, not beside it.
+        deadline = time.monotonic() + 120
+        while httpx.get(f"{base}/api/v1/health").json()["features"] != "ready":
+            if time.monotonic() > deadline:
+                raise SystemExit("the feature store did not finish loading")
+            time.sleep(0.2)
         out = []
         with httpx.Client(base_url=base, headers={"X-Mlledger-Project": PROJECT}, timeout=120) as c:
             for label, filter_, order in SHAPES:
@@ -158,11 +165,18 @@ def main() -> None:
     p.add_argument("--sizes", default="100000,1000000")
     p.add_argument("--rounds", type=int, default=20)
     p.add_argument("--explain", action="store_true", help="print each shape's plan")
+    p.add_argument(
+        "--reuse", action="store_true", help="measure the databases a previous run filled"
+    )
     a = p.parse_args()
     results: dict[int, list[dict[str, Any]]] = {}
     for size in [int(s) for s in a.sizes.split(",")]:
-        url = fresh_database(a.admin_url, f"mlledger_search_{size}")
-        prepare(url, size)
+        name = f"mlledger_search_{size}"
+        if a.reuse:
+            url = a.admin_url.rsplit("/", 1)[0] + f"/{name}"
+        else:
+            url = fresh_database(a.admin_url, name)
+            prepare(url, size)
         results[size] = measure(url, a.rounds)
         if a.explain:
             for shape in SHAPES:

@@ -21,7 +21,7 @@ from .registry import (
     ModelVersionRow,
     RegisteredModelRow,
 )
-from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunRow
+from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunFieldRow, RunRow
 
 __all__ = [
     "ArtifactRow",
@@ -45,6 +45,7 @@ __all__ = [
     "ModelVersionRow",
     "ProjectRow",
     "RegisteredModelRow",
+    "RunFieldRow",
     "RunRow",
     "TokenRow",
     "ValidationJobRow",

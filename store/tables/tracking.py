@@ -102,3 +102,29 @@ class IdempotencyKeyRow(Base):
     operation: Mapped[str] = mapped_column(String(64))
     response: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+HEAD = 200  # characters of a value kept in the index (a btree entry has a size limit)
+
+
+class RunFieldRow(Base):
+    """A run's params and tags as rows, written in the same transaction as the JSON they copy,
+    for search: `params.optimizer = "adam"` becomes a semi-join on an index with statistics
+    the planner can trust (it has none for a JSON extraction), so it chooses between walking a
+    metric's order and reading the matching runs first by how many there really are."""
+
+    __tablename__ = "run_field"
+    __table_args__ = (
+        Index(
+            "ix_run_field_experiment_section_key_head", "experiment_id", "section", "key", "head"
+        ),
+    )
+
+    execution_id: Mapped[int] = mapped_column(
+        ForeignKey("execution.id", ondelete="CASCADE"), primary_key=True
+    )
+    section: Mapped[str] = mapped_column(String(8), primary_key=True)  # params | tags
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(Id)
+    head: Mapped[str] = mapped_column(String(HEAD))  # value[:HEAD]: what the index holds
+    value: Mapped[str] = mapped_column(String(6000))

@@ -22,8 +22,9 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, not_, or
 from sqlalchemy.sql.expression import literal
 
 from ..errors import InvalidArgument
-from ..tables import ExecutionRow, LatestMetricRow, RunRow
+from ..tables import ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
 from ..tables.base import to_utc
+from ..tables.tracking import HEAD
 
 MAX_LENGTH = 4000
 MAX_TERMS = 64
@@ -160,37 +161,47 @@ class _Parser:
             raise _error(self.text, self.tok.pos, f"expected {what}, found {found}")
         return t
 
+    # Negations are pushed down to the comparisons (De Morgan, valid in SQL's three-valued
+    # logic), so every comparison is compiled knowing whether it stands under a `not`. A
+    # param or tag comparison can then be a semi-join on `run_field` — true or false, never
+    # unknown — and still select exactly the runs the three-valued original selects: without
+    # a `not` above it, unknown and false drop a run alike.
+
     def parse(self) -> ColumnElement[bool]:
-        expr = self.or_expr()
+        expr = self.or_expr(False)
         if self.tok.kind != "end":
             raise _error(
                 self.text, self.tok.pos, f"expected 'and', 'or' or the end, found {self.tok.text!r}"
             )
         return expr
 
-    def or_expr(self) -> ColumnElement[bool]:
-        parts = [self.and_expr()]
+    def or_expr(self, negated: bool) -> ColumnElement[bool]:
+        parts = [self.and_expr(negated)]
         while self.take("keyword", "or"):
-            parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else or_(*parts)
+            parts.append(self.and_expr(negated))
+        if len(parts) == 1:
+            return parts[0]
+        return and_(*parts) if negated else or_(*parts)  # not (a or b) = not a and not b
 
-    def and_expr(self) -> ColumnElement[bool]:
-        parts = [self.not_expr()]
+    def and_expr(self, negated: bool) -> ColumnElement[bool]:
+        parts = [self.not_expr(negated)]
         while self.take("keyword", "and"):
-            parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else and_(*parts)
+            parts.append(self.not_expr(negated))
+        if len(parts) == 1:
+            return parts[0]
+        return or_(*parts) if negated else and_(*parts)
 
-    def not_expr(self) -> ColumnElement[bool]:
+    def not_expr(self, negated: bool) -> ColumnElement[bool]:
         pos = self.tok.pos
         if self.take("keyword", "not"):
             with self._nested(pos):
-                return not_(self.not_expr())
+                return self.not_expr(not negated)
         if self.take("op", "("):
             with self._nested(pos):
-                expr = self.or_expr()
+                expr = self.or_expr(negated)
             self.expect("op", ")", "')'")
             return expr
-        return self.comparison()
+        return self.comparison(negated)
 
     @contextmanager
     def _nested(self, pos: int) -> Iterator[None]:
@@ -202,7 +213,7 @@ class _Parser:
         finally:
             self.depth -= 1
 
-    def comparison(self) -> ColumnElement[bool]:
+    def comparison(self, negated: bool) -> ColumnElement[bool]:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise _error(self.text, self.tok.pos, f"more than {MAX_TERMS} comparisons")
@@ -212,21 +223,20 @@ class _Parser:
         if self.take("keyword", "is"):
             negate = self.take("keyword", "not") is not None
             self.expect("keyword", "null", "'null'")
-            return _compile(
-                self.text, field, "is not null" if negate else "is null", None, op_tok.pos
-            )
+            null = "is not null" if negate else "is null"
+            return _compile(self.text, field, null, None, op_tok.pos, negated)
         if self.take("keyword", "not"):
             self.expect("keyword", "in", "'in' after 'not'")
-            return _compile(self.text, field, "not in", self.value_list(), op_tok.pos)
+            return _compile(self.text, field, "not in", self.value_list(), op_tok.pos, negated)
         if self.take("keyword", "in"):
-            return _compile(self.text, field, "in", self.value_list(), op_tok.pos)
+            return _compile(self.text, field, "in", self.value_list(), op_tok.pos, negated)
         if self.take("keyword", "like") or self.take("keyword", "ilike"):
             value = self.value()
-            return _compile(self.text, field, op_tok.text, value, op_tok.pos)
+            return _compile(self.text, field, op_tok.text, value, op_tok.pos, negated)
         op = self.expect("op", None, "a comparison operator (= != < <= > >= like in is)")
         if op.text in {"(", ")", ","}:
             raise _error(self.text, op.pos, f"expected a comparison operator, found {op.text!r}")
-        return _compile(self.text, field, op.text, self.value(), op.pos)
+        return _compile(self.text, field, op.text, self.value(), op.pos, negated)
 
     def value(self) -> _Tok:
         t = self.take("number") or self.take("string")
@@ -257,41 +267,94 @@ def _literal(text: str, tok: _Tok) -> Any:
 
 
 def _compile(
-    text: str, field: Field, op: str, value: _Tok | list[_Tok] | None, pos: int
+    text: str,
+    field: Field,
+    op: str,
+    value: _Tok | list[_Tok] | None,
+    pos: int,
+    negated: bool = False,
 ) -> ColumnElement[bool]:
     op = {"==": "=", "<>": "!="}.get(op, op)
     if field.section == "metrics":
-        return _metric(text, field.key, op, value, pos)
-    column, kind = _column(field)
-    if op in {"is null", "is not null"}:
-        return column.is_(None) if op == "is null" else column.is_not(None)
-    values = value if isinstance(value, list) else [value]
-    literals = []
-    for v in values:
-        assert v is not None
-        lit = _literal(text, v)
-        if kind == "string" and not isinstance(lit, str):
-            raise _error(
-                text,
-                v.pos,
-                f"{field.section}.{field.key} holds strings: quote the value, "
-                f'e.g. {field.section}.{field.key} = "{v.text}"',
-            )
-        if kind == "time":
-            lit = _time(text, v, lit)
-        literals.append(lit)
-    if op == "in":
-        return column.in_(literals)
-    if op == "not in":
-        return column.not_in(literals)
-    (lit,) = literals
-    if op in {"like", "ilike"}:
-        if kind != "string":
+        found = _metric(text, field.key, op, value, pos)
+        return not_(found) if negated else found  # an exists(): never unknown
+    kind = "string" if field.section in ("params", "tags") else _column(field)[1]
+    literals: list[Any] = []
+    if op not in {"is null", "is not null"}:
+        for v in value if isinstance(value, list) else [value]:
+            assert v is not None
+            lit = _literal(text, v)
+            if kind == "string" and not isinstance(lit, str):
+                raise _error(
+                    text,
+                    v.pos,
+                    f"{field.section}.{field.key} holds strings: quote the value, "
+                    f'e.g. {field.section}.{field.key} = "{v.text}"',
+                )
+            literals.append(_time(text, v, lit) if kind == "time" else lit)
+        if op in {"like", "ilike"} and kind != "string":
             raise _error(text, pos, f"{op} applies to strings, not {field.section}.{field.key}")
-        return column.like(lit) if op == "like" else func.lower(column).like(lit.lower())
-    if kind == "string" and op not in {"=", "!="}:
-        raise _error(text, pos, f"{field.section}.{field.key} is a string: use = != like ilike in")
+        if kind == "string" and op not in {"=", "!=", "in", "not in", "like", "ilike"}:
+            raise _error(
+                text, pos, f"{field.section}.{field.key} is a string: use = != like ilike in"
+            )
+    if field.section in ("params", "tags"):
+        return _field(field, op, literals, negated)
+    column = _column(field)[0]
+    found = _condition(column, op, literals)
+    return not_(found) if negated else found  # SQL's NOT keeps unknown unknown, as it should
+
+
+def _condition(column: Any, op: str, literals: list[Any]) -> ColumnElement[bool]:
+    if op == "is null":
+        return column.is_(None)  # type: ignore[no-any-return]
+    if op == "is not null":
+        return column.is_not(None)  # type: ignore[no-any-return]
+    if op == "in":
+        return column.in_(literals)  # type: ignore[no-any-return]
+    if op == "not in":
+        return column.not_in(literals)  # type: ignore[no-any-return]
+    (lit,) = literals
+    if op == "like":
+        return column.like(lit)  # type: ignore[no-any-return]
+    if op == "ilike":
+        return func.lower(column).like(lit.lower())
     return _apply(column, op, lit)
+
+
+_OPPOSITE = {"=": "!=", "!=": "=", "in": "not in", "not in": "in"}
+
+
+def _field(field: Field, op: str, literals: list[Any], negated: bool) -> ColumnElement[bool]:
+    """A param or tag comparison as a semi-join on `run_field` (its index has the statistics
+    a JSON extraction lacks). A run without the key makes the comparison unknown: under a
+    `not` it must still not match, so `not (params.lr = "0.1")` is "has lr, and it is not
+    0.1" — exists(lr != 0.1) — as SQL's three-valued NOT of the original."""
+    held = (
+        (RunFieldRow.execution_id == ExecutionRow.id)
+        # Redundant for the answer; it lets the planner carry the search's experiment into
+        # the index (experiment, section, key, head), which leads with it.
+        & (RunFieldRow.experiment_id == RunRow.experiment_id)
+        & (RunFieldRow.section == field.section)
+        & (RunFieldRow.key == field.key)
+    )
+    if op in {"is null", "is not null"}:
+        present = exists().where(held)
+        return ~present if (op == "is null") != negated else present
+    if negated:
+        if op in _OPPOSITE:
+            op = _OPPOSITE[op]
+        else:  # like / ilike
+            return exists().where(held, not_(_condition(RunFieldRow.value, op, literals)))
+    if op in {"=", "in"} and all(len(v) < HEAD for v in literals):
+        # A value shorter than the head is equal to a stored one exactly when the head is
+        # (a longer stored value has a head of full length): the index alone decides, and the
+        # planner's estimate is the head's statistics, not a product of two correlated ones.
+        return exists().where(held, _condition(RunFieldRow.head, op, literals))
+    condition = _condition(RunFieldRow.value, op, literals)
+    if op in {"=", "in"}:  # through the index: the head, then the whole value
+        condition = _condition(RunFieldRow.head, op, [v[:HEAD] for v in literals]) & condition
+    return exists().where(held, condition)
 
 
 def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:

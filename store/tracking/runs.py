@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, select
+from sqlalchemy import and_, delete, exists, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -17,8 +17,9 @@ from ..metadata import contexts, executions
 from ..metadata.contexts import NewContext
 from ..metadata.executions import NewExecution
 from ..metadata.pagination import decode_cursor, encode_cursor
-from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunRow
+from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
 from ..tables.base import to_utc
+from ..tables.tracking import HEAD
 from . import filters
 
 
@@ -128,11 +129,50 @@ def create(session: Session, project_id: int, spec: NewRun) -> tuple[Run, bool]:
                 )
             )
             session.flush()
+            _write_fields(session, execution.id, experiment.id, "params", spec.params)
+            _write_fields(session, execution.id, experiment.id, "tags", spec.tags)
     except IntegrityError:
         # Another process created this uuid between our read and our insert.
         return get(session, project_id, spec.uuid), False
     contexts.attach(session, associations=[(experiment.id, execution.id)])
     return get(session, project_id, spec.uuid), True
+
+
+def _write_fields(
+    session: Session,
+    execution_id: int,
+    experiment_id: int,
+    section: str,
+    values: dict[str, Any],
+    *,
+    remove: Sequence[str] = (),
+) -> None:
+    """Mirror params or tags set (and tags removed) into `run_field`, search's index of them,
+    in the caller's transaction: search never sees a value the run does not hold."""
+    gone = sorted({*values, *remove})
+    if not gone:
+        return
+    session.execute(
+        delete(RunFieldRow).where(
+            RunFieldRow.execution_id == execution_id,
+            RunFieldRow.section == section,
+            RunFieldRow.key.in_(gone),
+        )
+    )
+    rows = [
+        {
+            "execution_id": execution_id,
+            "section": section,
+            "key": k,
+            "experiment_id": experiment_id,
+            "head": str(v)[:HEAD],
+            "value": str(v),
+        }
+        for k, v in sorted(values.items())
+        if k not in remove
+    ]
+    if rows:
+        session.execute(insert(RunFieldRow), rows)
 
 
 def log_params(session: Session, run: Run, params: dict[str, str]) -> Run:
@@ -151,6 +191,7 @@ def log_params(session: Session, run: Run, params: dict[str, str]) -> Run:
         assert row is not None
         row.params = {**run.params, **changed}
         session.flush()
+        _write_fields(session, run.id, run.experiment_id, "params", changed)
     return get(session, run.project_id, run.uuid)
 
 
@@ -162,6 +203,7 @@ def set_tags(session: Session, run: Run, tags: dict[str, str], remove: Sequence[
         merged.pop(key, None)
     row.tags = merged
     session.flush()
+    _write_fields(session, run.id, run.experiment_id, "tags", tags, remove=remove)
     return get(session, run.project_id, run.uuid)
 
 

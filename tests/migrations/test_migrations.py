@@ -58,3 +58,50 @@ def test_downgrade_and_upgrade_again(empty_url: str):
     migrations.upgrade(engine)
     assert "artifact" in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_search_tables_are_filled_from_runs_written_before_them(empty_url: str) -> None:
+    """0007-0009 on a database with runs: a NaN latest metric becomes NULL, the latest values
+    learn their run's experiment, and params and tags are copied into `run_field`."""
+    from mlledger.store.database import Database
+    from mlledger.store.tracking import metrics, runs
+    from mlledger.store.tracking.runs import NewRun
+
+    engine = create_db_engine(empty_url)
+    migrations.upgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO project (id, name, created_at) VALUES (1, 'p', :t)"),
+            {"t": "2026-01-01"},
+        )
+    engine.dispose()
+    engine = create_db_engine(empty_url)
+    migrations.upgrade(engine)
+    db = Database(engine)
+    with db.write() as session:
+        run, _ = runs.create(
+            session,
+            1,
+            NewRun(
+                uuid="u-1", experiment="e", name="r", params={"lr": "0.1"}, tags={"team": "risk"}
+            ),
+        )
+        metrics.insert(session, run.id, ["auc"], [float("nan")], [0], [1], experiment_id=None)
+    # As a database written before 0007: no run_field rows, no experiment, a NaN on Postgres.
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM run_field"))
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("UPDATE metric_latest SET value = 'NaN'::float8"))
+    migrations.downgrade(engine, "0006")
+    migrations.upgrade(engine)
+    with engine.connect() as conn:
+        fields = conn.execute(
+            text("SELECT section, key, head, value FROM run_field ORDER BY section, key")
+        ).all()
+        latest = conn.execute(text("SELECT experiment_id, value FROM metric_latest")).one()
+    assert [tuple(f) for f in fields] == [
+        ("params", "lr", "0.1", "0.1"),
+        ("tags", "team", "risk", "risk"),
+    ]
+    assert latest == (run.experiment_id, None)
+    engine.dispose()
