@@ -44,19 +44,16 @@ def redis_connection_string(url: str, cluster: bool) -> str:
     return ",".join(parts)
 
 
-_schema_ready: set[str] = set()
-_lock = threading.Lock()
-
-
 def _ensure_feast_schema(url: str) -> None:
-    with _lock:
-        if url in _schema_ready:
-            return
-        engine = create_engine(url)
+    """Feast's tables live in their own schema. Made whenever a project's store is built
+    (once per project and process; idempotent): a cache by URL would go stale when the
+    database behind the URL is dropped and made again, as a test session does."""
+    engine = create_engine(url)
+    try:
         with engine.begin() as conn:
             conn.execute(text("CREATE SCHEMA IF NOT EXISTS feast"))
+    finally:
         engine.dispose()
-        _schema_ready.add(url)
 
 
 def repo_config(cfg: EngineConfig, project: str) -> RepoConfig:
