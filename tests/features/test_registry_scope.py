@@ -5,22 +5,40 @@ snapshot costs the same with one project in the database or with hundreds."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from feast import Entity
 from feast.value_type import ValueType
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
 from mlledger.store.features.engine import EngineConfig, Engines
 from mlledger.store.features.registry import ProjectSqlRegistry
 
 
 @pytest.fixture
-def engines(database_url: str, tmp_path: Path) -> Engines:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the SQL registry is Feast's on Postgres (the embedded one is a file)")
-    return Engines(EngineConfig(database_url=database_url, redis_url=None, home=tmp_path))
+def engines(services: dict[str, str], tmp_path: Path) -> Iterator[Engines]:
+    """Engines on a Postgres database of the test's own: the SQL registry is Postgres' (the
+    embedded default keeps one registry file), so these tests are not run per database."""
+    url = make_url(services["postgres"])
+    name = f"scope_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield Engines(
+            EngineConfig(
+                database_url=url.set(database=name).render_as_string(hide_password=False),
+                redis_url=None,
+                home=tmp_path,
+            )
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def _project(engines: Engines) -> str:
