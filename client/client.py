@@ -20,6 +20,7 @@ from . import environment
 from .errors import ApiError, Unavailable
 from .features import Features
 from .results import (
+    HISTORY_COLUMNS,
     Alias,
     Evaluation,
     MetricHistory,
@@ -212,13 +213,15 @@ class Client:
 
     def metric_history(self, run: str, key: str, *, max_points: int = 100_000) -> MetricHistory:
         """A metric's points in step order; above `max_points`, downsampled into buckets."""
-        return MetricHistory.of(
-            self.transport.call(
-                "GET",
-                f"/api/v1/runs/{quote(run, safe='')}/metrics/{quote(key, safe='/')}",
-                params={"max_points": max_points},
-            )
+        response = self.transport.request(
+            "GET",
+            f"/api/v1/runs/{quote(run, safe='')}/metrics/{quote(key, safe='/')}",
+            params={"max_points": max_points},
+            accept=f"{HISTORY_COLUMNS}, application/json;q=0.5",
         )
+        if response.headers.get("content-type", "").startswith(HISTORY_COLUMNS):
+            return MetricHistory.unpack(key, response.content, response.headers)
+        return MetricHistory.of(response.json())  # a server from before packed columns
 
     # -- registry -------------------------------------------------------------------------
 

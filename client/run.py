@@ -115,8 +115,10 @@ class Run:
             raise ValueError(f"metric {key!r}: step {step} does not fit in 64 bits")
         if timestamp is None:
             timestamp = time.time_ns() // 1_000_000
-        elif type(timestamp) is not int or timestamp < 0:
-            raise TypeError(f"metric {key!r}: timestamp must be non-negative epoch milliseconds")
+        elif type(timestamp) is not int or not 0 <= timestamp < _INT64:
+            raise TypeError(
+                f"metric {key!r}: timestamp must be non-negative epoch milliseconds in 64 bits"
+            )
         self._buffer.add((key, value, step, timestamp))
 
     def log_metrics(self, metrics: dict[str, float], step: int = 0) -> None:
@@ -140,7 +142,7 @@ class Run:
             "steps": steps,
             "timestamps": stamps,
         }
-        self._send("POST", f"{self._path}/metrics", body)
+        self._send("POST", f"{self._path}/metrics", body, fast_json=True)
 
     # -- params, tags, artifacts --------------------------------------------------------------
 
@@ -250,11 +252,21 @@ class Run:
 
     # -- delivery ---------------------------------------------------------------------------
 
-    def _send(self, method: str, path: str, body: Any, *, raise_refusal: bool = False) -> Any:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        raise_refusal: bool = False,
+        fast_json: bool = False,
+    ) -> Any:
         """Deliver or spool. A refusal (4xx) is the caller's mistake: raised when the caller is
         still on the line, logged when it happened in the background."""
         try:
-            return self.client.transport.send(method, path, body, needs=self.uuid)
+            return self.client.transport.send(
+                method, path, body, needs=self.uuid, fast_json=fast_json
+            )
         except ApiError:
             if raise_refusal:
                 raise

@@ -112,6 +112,8 @@ class Spool:
             os.replace(tmp, self.path.with_suffix(".done"))
 
     def reject(self, record: Record, reason: Exception) -> None:
+        # The first write refused may come before anything was spooled: no directory yet.
+        self.directory.mkdir(parents=True, exist_ok=True)
         with self.path.with_suffix(".rejected").open("a") as f:
             f.write(json.dumps({**asdict(record), "reason": str(reason)}) + "\n")
 

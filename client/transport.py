@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import orjson
 
 from .errors import ApiError, ServerError, Unavailable, api_error
 from .spool import Record, Spool
@@ -78,15 +79,43 @@ class Transport:
         params: dict[str, Any] | None = None,
         key: str | None = None,
         retries: int | None = None,
+        fast_json: bool = False,
     ) -> Any:
-        """Send with retries; the decoded JSON answer.
+        """Send with retries; (the decoded JSON answer, its status). `fast_json`: the body
+        holds only strings and numbers within 64 bits (a metric batch), which orjson encodes
+        exactly and ten times faster than the standard library (it would refuse a larger
+        integer, so it is not used for other calls). Raises as `request`."""
+        response = self.request(
+            method, path, json=json, params=params, key=key, retries=retries, fast_json=fast_json
+        )
+        return (response.json() if response.content else None), response.status_code
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        key: str | None = None,
+        retries: int | None = None,
+        fast_json: bool = False,
+        accept: str | None = None,
+    ) -> httpx.Response:
+        """Send with retries; the first answer that is not an error.
 
         Raises:
             ApiError: a 4xx (the request is wrong).
             ServerError: the same 5xx (not 502/503/504) on every attempt.
             Unavailable: no answer after the retries, or only "not now" answers.
         """
-        headers = {"Idempotency-Key": key} if key else None
+        headers = {"Idempotency-Key": key} if key else {}
+        if accept:
+            headers["Accept"] = accept
+        content = None
+        if fast_json and json is not None:
+            content, json = orjson.dumps(json), None
+            headers["Content-Type"] = "application/json"
         attempts = 1 + (self.retries if retries is None else retries)
         last: Exception | None = None
         answers: set[int] = set()  # statuses of the attempts the server answered
@@ -96,7 +125,7 @@ class Transport:
                 time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
             try:
                 response = self._http.request(
-                    method, path, json=json, params=params, headers=headers
+                    method, path, json=json, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
                 last, unreachable = exc, True
@@ -107,7 +136,7 @@ class Transport:
                 continue
             if response.status_code >= 400:
                 raise _api_error(response)
-            return (response.json() if response.content else None), response.status_code
+            return response
         if not unreachable and len(answers) == 1 and not answers & UNAVAILABLE_STATUSES:
             assert isinstance(last, ApiError)
             raise ServerError(last.status, last.code, last.message, last.details)
@@ -123,11 +152,20 @@ class Transport:
     # -- writes that must not be lost -------------------------------------------------------
 
     def send(
-        self, method: str, path: str, body: Any, *, key: str | None = None, needs: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        key: str | None = None,
+        needs: str | None = None,
+        fast_json: bool = False,
     ) -> Any:
         """Deliver a write now, or spool it; the answer, or None when spooled. `needs`: the
-        run (uuid) the write belongs to (spool.Record.needs)."""
-        return self.send_with_status(method, path, body, key=key, needs=needs)[0]
+        run (uuid) the write belongs to (spool.Record.needs); `fast_json` as in `call`."""
+        return self.send_with_status(method, path, body, key=key, needs=needs, fast_json=fast_json)[
+            0
+        ]
 
     def send_with_status(
         self,
@@ -137,6 +175,7 @@ class Transport:
         *,
         key: str | None = None,
         needs: str | None = None,
+        fast_json: bool = False,
     ) -> tuple[Any, int | None]:
         """Deliver a write now, or spool it for replay: (answer, status), or (None, None)
         when spooled.
@@ -152,7 +191,9 @@ class Transport:
                 self._append(record)
                 return None, None
         try:
-            return self.call_with_status(method, path, json=body, key=record.key)
+            return self.call_with_status(
+                method, path, json=body, key=record.key, fast_json=fast_json
+            )
         except ServerError as exc:
             self.spool.reject(record, exc)
             log.error(

@@ -21,7 +21,7 @@ from mlledger.store.tracking.runs import NewRun
 from . import rules
 from .principal import Principal
 
-MAX_POINTS_PER_BATCH = 10_000
+MAX_POINTS_PER_BATCH = 100_000
 RUN_STATES = ("running", "complete", "failed")
 
 

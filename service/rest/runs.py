@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import sys
 import uuid as uuids
+from array import array
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -16,12 +19,14 @@ from pydantic import (
     model_validator,
 )
 
+from mlledger.store.entities import MetricHistory
 from mlledger.store.tracking.runs import NewRun
 
 from ..deps import DB, Caller
 from ..domain import runs
-from ..domain.runs import MetricBatch
+from ..domain.runs import MAX_POINTS_PER_BATCH, MetricBatch
 from .artifacts import to_new
+from .routing import OrjsonBodyRoute
 from .schemas import (
     ERRORS,
     ArtifactIn,
@@ -110,10 +115,10 @@ class MetricBatchIn(Strict):
 
     Non-finite values are the strings "NaN", "Infinity", "-Infinity" (proto3 JSON)."""
 
-    keys: Annotated[list[Key], Field(min_length=1, max_length=10_000)]
-    values: Annotated[list[MetricValue], Field(max_length=10_000)]
-    steps: Annotated[list[Int64], Field(max_length=10_000)]
-    timestamps: Annotated[list[Millis], Field(max_length=10_000)] = Field(
+    keys: Annotated[list[Key], Field(min_length=1, max_length=MAX_POINTS_PER_BATCH)]
+    values: Annotated[list[MetricValue], Field(max_length=MAX_POINTS_PER_BATCH)]
+    steps: Annotated[list[Int64], Field(max_length=MAX_POINTS_PER_BATCH)]
+    timestamps: Annotated[list[Millis], Field(max_length=MAX_POINTS_PER_BATCH)] = Field(
         description="Milliseconds since the Unix epoch."
     )
 
@@ -140,6 +145,9 @@ class RunArtifactIn(Strict):
 
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
+ingest = APIRouter(route_class=OrjsonBodyRoute)  # included in `router`, at the end
+
+HISTORY_COLUMNS = "application/vnd.mlledger.metric-history"
 
 RunRef = Annotated[
     str,
@@ -244,7 +252,7 @@ def update_run(run: RunRef, body: RunPatch, db: DB, who: Caller) -> RunOut:
     return RunOut.of(updated)
 
 
-@router.post("/{run}/metrics", operation_id="logMetrics", response_model=MetricBatchOut)
+@ingest.post("/{run}/metrics", operation_id="logMetrics", response_model=MetricBatchOut)
 def log_metrics(
     run: RunRef,
     body: MetricBatchIn,
@@ -252,7 +260,7 @@ def log_metrics(
     who: Caller,
     idempotency_key: IdempotencyKey = None,
 ) -> MetricBatchOut:
-    """Append up to 10,000 points in one statement (COPY on Postgres)."""
+    """Append up to 100,000 points, stored as one chunk per key."""
     values = [_NON_FINITE[v] if isinstance(v, str) else v for v in body.values]
     result = runs.log_metrics(
         db,
@@ -275,7 +283,12 @@ def latest_metrics(run: RunRef, db: DB, who: Caller) -> list[LatestMetricOut]:
     responses={
         200: {
             "model": MetricHistoryOut,
-            "description": "Columns: steps, timestamps, values (and mins, maxs when downsampled)",
+            "description": "Columns: steps, timestamps, values (and mins, maxs when "
+            f"downsampled). With `Accept: {HISTORY_COLUMNS}`, the same columns packed: n "
+            "little-endian int64 steps, n int64 timestamps, n float64 values (then n float64 "
+            "mins and n maxs when downsampled); `X-Mlledger-Total` and "
+            "`X-Mlledger-Downsampled` carry the rest.",
+            "content": {HISTORY_COLUMNS: {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )
@@ -287,10 +300,13 @@ def metric_history(
     max_points: Annotated[int, Query(ge=2, le=1_000_000)] = 100_000,
     min_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
     max_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """A metric's points in step order, as columns. Above `max_points`, the steps are split into
     `max_points` equal buckets: each bucket's mean, min and max (spikes stay visible)."""
     h = runs.history(db, who, run, key, max_points=max_points, min_step=min_step, max_step=max_step)
+    if accept is not None and HISTORY_COLUMNS in accept:
+        return _packed(h)
     body = {
         "key": h.key,
         "total": h.total,
@@ -306,8 +322,31 @@ def metric_history(
     return Response(orjson.dumps(body), media_type="application/json")
 
 
+def _packed(h: MetricHistory) -> Response:
+    """The history as packed little-endian columns: a 100,000-point read is 2.4 MB of bytes
+    copied, not 300,000 numbers printed and parsed (the Python client asks for this)."""
+    columns: list[array[Any]] = [
+        array("q", h.steps),
+        array("q", h.timestamps),
+        array("d", h.values),
+    ]
+    if h.downsampled:
+        columns += [array("d", h.mins or []), array("d", h.maxs or [])]
+    if sys.byteorder == "big":
+        for c in columns:
+            c.byteswap()
+    return Response(
+        b"".join(c.tobytes() for c in columns),
+        media_type=HISTORY_COLUMNS,
+        headers={
+            "X-Mlledger-Total": str(h.total),
+            "X-Mlledger-Downsampled": "true" if h.downsampled else "false",
+        },
+    )
+
+
 def _column(values: list[float]) -> list[float | str]:
-    if all(v == v and v not in (float("inf"), float("-inf")) for v in values):
+    if all(map(math.isfinite, values)):  # in C: a 100,000-point history costs ~1 ms here
         return values  # type: ignore[return-value]
     return [wire_float(v) for v in values]
 
@@ -352,3 +391,6 @@ def log_output(
 ) -> ArtifactOut:
     """A file the run wrote: an OUTPUT edge."""
     return _log_artifact(run, body, db, who, response, "OUTPUT")
+
+
+router.include_router(ingest)

@@ -21,7 +21,7 @@ from .registry import (
     ModelVersionRow,
     RegisteredModelRow,
 )
-from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricRow, RunFieldRow, RunRow
+from .tracking import IdempotencyKeyRow, LatestMetricRow, MetricChunkRow, RunFieldRow, RunRow
 
 __all__ = [
     "ArtifactRow",
@@ -37,7 +37,7 @@ __all__ = [
     "ExecutionRow",
     "IdempotencyKeyRow",
     "LatestMetricRow",
-    "MetricRow",
+    "MetricChunkRow",
     "ModelAliasRow",
     "ModelEvaluationRow",
     "ModelGateRow",

@@ -1,8 +1,8 @@
 """Experiment tracking: a run is an execution of kind `run`; these tables hold what only runs have.
 
-Metrics are the high-volume table. Timestamps are integer milliseconds since the epoch (as in
-MLflow) so a batch of ten thousand points is written with COPY without per-value conversion, and
-values are doubles: NULL stands for NaN, which SQLite cannot store.
+Metrics are the high-volume table: points are stored in chunks of packed columns, a row per
+batch and key. Timestamps are integer milliseconds since the epoch (as in MLflow). In the
+latest-value table NULL stands for NaN, which SQLite cannot store as a number.
 """
 
 from __future__ import annotations
@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, Id, Json, UtcDateTime, utcnow
@@ -44,23 +53,26 @@ class RunRow(Base):
     tags: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
 
 
-class MetricRow(Base):
-    """One point. No foreign key to `execution`: on the hottest insert path a per-row RI check
-    doubled the cost of a 10,000-point COPY. The domain resolves the run inside the same
+class MetricChunkRow(Base):
+    """Up to 10,000 points of one series, as packed columns (store/tracking/chunks.py says why
+    and how). No foreign key to `execution`: the domain resolves the run inside the same
     transaction before inserting, and executions are never deleted."""
 
-    __tablename__ = "metric"
+    __tablename__ = "metric_chunk"
     __table_args__ = (
-        # The history read is one index range scan, already in order.
-        Index("ix_metric_execution_id_key_step", "execution_id", "key", "step", "timestamp"),
+        # A history read is one range scan of a series' chunks.
+        Index("ix_metric_chunk_execution_id_key_first_step", "execution_id", "key", "first_step"),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     execution_id: Mapped[int] = mapped_column(Id)
     key: Mapped[str] = mapped_column(String(250))
-    step: Mapped[int] = mapped_column(BigInteger)
-    timestamp: Mapped[int] = mapped_column(BigInteger)
-    value: Mapped[float | None] = mapped_column(Float(precision=53), nullable=True)
+    first_step: Mapped[int] = mapped_column(BigInteger)
+    last_step: Mapped[int] = mapped_column(BigInteger)
+    points: Mapped[int] = mapped_column(Integer)
+    step_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    timestamp_bytes: Mapped[bytes] = mapped_column(LargeBinary)
+    value_bytes: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LatestMetricRow(Base):

@@ -104,3 +104,23 @@ def test_an_outage_still_spools_and_waits(tmp_path: Path) -> None:
         assert t.spool.pending() and not t.spool.path.with_suffix(".rejected").exists()
     finally:
         t.close()
+
+
+def test_a_refusal_before_anything_was_spooled_is_still_set_aside(tmp_path: Path) -> None:
+    """The spool's directory is made by the first spooled write; a rejection can come first."""
+    server = Server()
+    t = Transport(
+        "http://mlledger.test",
+        token=None,
+        project="p",
+        timeout=5,
+        retries=0,
+        spool=Spool(tmp_path / "not-made-yet", server="http://mlledger.test", project="p"),
+        transport=httpx.MockTransport(server),
+    )
+    try:
+        assert t.send("POST", "/w", {"n": 1, "tag": "poison"}) is None
+        rejected = t.spool.path.with_suffix(".rejected").read_text().splitlines()
+        assert json.loads(rejected[0])["body"]["n"] == 1
+    finally:
+        t.close()

@@ -127,3 +127,31 @@ def test_log_metric_costs_microseconds(client: mlledger.Client) -> None:
         assert run.flush(timeout=60)
     # 20k network round trips would take seconds; buffering takes milliseconds.
     assert elapsed < 2.0
+
+
+def test_metric_history_packed_reads_as_the_json_answer(
+    client: mlledger.Client, api: httpx.Client
+) -> None:
+    """The client asks for packed columns; what it returns is what the JSON answer says,
+    non-finite values, downsampled buckets and all."""
+    values = [0.5, math.nan, math.inf, -math.inf, 1e-300, -2.5] * 500
+    with client.start_run(experiment="packed", capture_environment=False) as run:
+        for step, value in enumerate(values):
+            run.log_metric("odd", value, step=step * 3 - 1000)
+    for max_points in (100_000, 7):
+        packed = client.metric_history(run.uuid, "odd", max_points=max_points)
+        plain = mlledger.MetricHistory.of(
+            api.get(f"/runs/{run.uuid}/metrics/odd", params={"max_points": max_points}).json()
+        )
+        assert packed.downsampled == (max_points == 7) == plain.downsampled
+        assert packed.total == plain.total == len(values)
+        assert packed.steps == plain.steps and packed.timestamps == plain.timestamps
+        for a, b in (
+            (packed.values, plain.values),
+            (packed.mins or [], plain.mins or []),
+            (packed.maxs or [], plain.maxs or []),
+        ):
+            assert len(a) == len(b) and all(
+                x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True)
+            )
+    assert client.metric_history(run.uuid, "never", max_points=10).total == 0

@@ -105,3 +105,50 @@ def test_search_tables_are_filled_from_runs_written_before_them(empty_url: str) 
     ]
     assert latest == (run.experiment_id, None)
     engine.dispose()
+
+
+def test_points_written_before_chunks_read_back_the_same(empty_url: str) -> None:
+    """0010 packs `metric` rows into chunks (10,000 points each, in step order, SQLite's NULL
+    read as NaN) and its downgrade unpacks them: the history is the same on both sides."""
+    from mlledger.store.database import Database
+    from mlledger.store.tracking import metrics
+
+    engine = create_db_engine(empty_url)
+    migrations.upgrade(engine, "0009")
+    nan_stored = None if engine.dialect.name == "sqlite" else float("nan")
+    # 12,345 points of "loss" written out of step order, plus one NaN, and a second key.
+    steps = list(range(12_345))
+    steps.reverse()
+    rows = [{"e": 7, "k": "loss", "s": s, "t": 1000 + s, "v": s / 2} for s in steps]
+    rows.append({"e": 7, "k": "auc", "s": 3, "t": 5, "v": nan_stored})
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO metric (execution_id, "key", step, "timestamp", value) '
+                "VALUES (:e, :k, :s, :t, :v)"
+            ),
+            rows,
+        )
+    migrations.upgrade(engine)
+    db = Database(engine)
+    with db.read() as session:
+        loss = metrics.history(session, 7, "loss", max_points=100_000)
+        auc = metrics.history(session, 7, "auc", max_points=10)
+        sizes = session.execute(
+            text("SELECT points FROM metric_chunk WHERE \"key\" = 'loss' ORDER BY first_step")
+        ).scalars()
+        assert list(sizes) == [10_000, 2_345]
+    assert loss.steps == list(range(12_345))
+    assert loss.timestamps == [1000 + s for s in range(12_345)]
+    assert loss.values == [s / 2 for s in range(12_345)]
+    assert auc.steps == [3] and auc.values[0] != auc.values[0]  # NaN
+
+    migrations.downgrade(engine, "0009")
+    with engine.connect() as conn:
+        back = conn.execute(
+            text("SELECT step, value FROM metric WHERE \"key\" = 'loss' ORDER BY step")
+        ).all()
+        nan = conn.execute(text("SELECT value FROM metric WHERE \"key\" = 'auc'")).scalar_one()
+    assert [tuple(r) for r in back] == [(s, s / 2) for s in range(12_345)]
+    assert nan is None if engine.dialect.name == "sqlite" else nan != nan
+    engine.dispose()

@@ -113,12 +113,28 @@ def test_metric_batch_bad_input(client: TestClient) -> None:
         "empty": batch([], [], []),
         "float step": batch(["a"], [1.0], [0.5]),
         "negative timestamp": batch(["a"], [1.0], [0], [-1]),
-        "too many": batch(["a"] * 10_001, [1.0] * 10_001, [0] * 10_001),
+        "too many": batch(["a"] * 100_001, [1.0] * 100_001, [0] * 100_001),
+        "step beyond 64 bits": batch(["a"], [1.0], [2**64]),
     }
     for name, body in cases.items():
         r = client.post(path, json=body)
         assert r.status_code == 422, (name, r.text)
         assert r.json()["error"]["code"], name
+    # The ingest route decodes with orjson: what it refuses is still a named 422, never a 500.
+    raw = {  # body: (status, error code)
+        b'{"keys":["a"],"values":[NaN],"steps":[0],"timestamps":[1]}': 400,  # not JSON
+        b'{"keys":["\\ud800"],"values":[1],"steps":[0],"timestamps":[1]}': 400,
+        b'{"keys":["a"],"values":[1],"steps":[1' + b"0" * 40 + b'],"timestamps":[1]}': 422,
+        b"{": 400,
+    }
+    for content, status in raw.items():
+        r = client.post(path, content=content, headers={"Content-Type": "application/json"})
+        assert r.status_code == status, (content, r.text)
+        code = r.json()["error"]["code"]
+        assert code == ("malformed_json" if status == 400 else "invalid_argument"), r.text
+    most = 100_000
+    r = client.post(path, json=batch(["a"] * most, [1.0] * most, list(range(most))))
+    assert r.status_code == 200 and r.json()["accepted"] == most
     missing = client.post("/api/v1/runs/no-such-run/metrics", json=batch(["a"], [1.0], [0]))
     assert missing.status_code == 404
     assert client.get(f"{path}/never-logged").json()["total"] == 0
