@@ -168,6 +168,18 @@ class MetricHistory:
 
 
 @dataclass(frozen=True, slots=True)
+class PackedHistory:
+    """A MetricHistory's columns as little-endian bytes (int64 steps and timestamps, float64
+    values, then mins and maxs when downsampled), for a transport that sends them as they are
+    (building 300,000 Python numbers to pack them again cost a third of a 100,000-point read)."""
+
+    key: str
+    total: int
+    downsampled: bool
+    columns: list[bytes]
+
+
+@dataclass(frozen=True, slots=True)
 class RegisteredModel:
     id: int
     project_id: int

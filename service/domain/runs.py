@@ -10,7 +10,15 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
-from mlledger.store.entities import Artifact, Event, LatestMetric, MetricHistory, Page, Run
+from mlledger.store.entities import (
+    Artifact,
+    Event,
+    LatestMetric,
+    MetricHistory,
+    PackedHistory,
+    Page,
+    Run,
+)
 from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit, contexts, events
 from mlledger.store.metadata.artifacts import NewArtifact
@@ -207,10 +215,30 @@ def history(
     min_step: int | None = None,
     max_step: int | None = None,
 ) -> MetricHistory:
+    """A metric's points in step order, or above `max_points` its step buckets."""
     who.require("read")
     with db.read() as session:
         run = runs.get(session, who.project_id, ref)
         return metrics.history(
+            session, run.id, key, max_points=max_points, min_step=min_step, max_step=max_step
+        )
+
+
+def packed_history(
+    db: Database,
+    who: Principal,
+    ref: str,
+    key: str,
+    *,
+    max_points: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> PackedHistory:
+    """`history` as little-endian columns, for a transport that sends bytes."""
+    who.require("read")
+    with db.read() as session:
+        run = runs.get(session, who.project_id, ref)
+        return metrics.packed_history(
             session, run.id, key, max_points=max_points, min_step=min_step, max_step=max_step
         )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -102,6 +103,11 @@ def _order(s: IntArray, t: IntArray) -> npt.NDArray[np.intp] | None:
     if not ((ds < 0) | ((ds == 0) & (np.diff(t) < 0))).any():
         return None
     return np.lexsort((t, s))  # stable: equal (step, timestamp) keep their logged order
+
+
+def little_endian(column: npt.NDArray[Any]) -> bytes:
+    """The column's bytes in the stored (little-endian) order, whatever the machine's."""
+    return column.astype(column.dtype.newbyteorder("<"), copy=False).tobytes()
 
 
 def unpack(rows: Iterable[tuple[bytes, bytes, bytes]]) -> Series:

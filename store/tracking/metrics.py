@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
-from ..entities import LatestMetric, MetricHistory
+from ..entities import LatestMetric, MetricHistory, PackedHistory
 from ..metadata import bulk
 from ..tables import LatestMetricRow, MetricChunkRow
 from . import chunks
@@ -115,6 +115,60 @@ def history(
 ) -> MetricHistory:
     """The series in (step, timestamp) order; above `max_points` points, averaged into at most
     `max_points` equal step buckets (with each bucket's min and max; NaN points left out)."""
+    total, found = _read(session, execution_id, key, max_points, min_step, max_step)
+    if isinstance(found, chunks.Series):
+        return MetricHistory(
+            key=key,
+            steps=found.steps.tolist(),
+            timestamps=found.timestamps.tolist(),
+            values=found.values.tolist(),
+            total=total,
+            downsampled=False,
+        )
+    return MetricHistory(
+        key=key,
+        steps=found.steps.tolist(),
+        timestamps=found.timestamps.tolist(),
+        values=found.means.tolist(),
+        mins=found.mins.tolist(),
+        maxs=found.maxs.tolist(),
+        total=total,
+        downsampled=True,
+    )
+
+
+def packed_history(
+    session: Session,
+    execution_id: int,
+    key: str,
+    *,
+    max_points: int,
+    min_step: int | None = None,
+    max_step: int | None = None,
+) -> PackedHistory:
+    """`history` as little-endian columns (see PackedHistory)."""
+    total, found = _read(session, execution_id, key, max_points, min_step, max_step)
+    if isinstance(found, chunks.Series):
+        arrays = [found.steps, found.timestamps, found.values]
+    else:
+        arrays = [found.steps, found.timestamps, found.means, found.mins, found.maxs]
+    return PackedHistory(
+        key=key,
+        total=total,
+        downsampled=isinstance(found, chunks.Buckets),
+        columns=[chunks.little_endian(a) for a in arrays],
+    )
+
+
+def _read(
+    session: Session,
+    execution_id: int,
+    key: str,
+    max_points: int,
+    min_step: int | None,
+    max_step: int | None,
+) -> tuple[int, chunks.Series | chunks.Buckets]:
+    """(points in the range, the points or their buckets)."""
     where = [MetricChunkRow.execution_id == execution_id, MetricChunkRow.key == key]
     if min_step is not None:
         where.append(MetricChunkRow.last_step >= min_step)
@@ -130,25 +184,8 @@ def history(
     series = chunks.window(chunks.unpack(_byte_rows(session, query)), min_step, max_step)
     total = len(series.steps)
     if total <= max_points:
-        return MetricHistory(
-            key=key,
-            steps=series.steps.tolist(),
-            timestamps=series.timestamps.tolist(),
-            values=series.values.tolist(),
-            total=total,
-            downsampled=False,
-        )
-    b = chunks.downsample(series, max_points)
-    return MetricHistory(
-        key=key,
-        steps=b.steps.tolist(),
-        timestamps=b.timestamps.tolist(),
-        values=b.means.tolist(),
-        mins=b.mins.tolist(),
-        maxs=b.maxs.tolist(),
-        total=total,
-        downsampled=True,
-    )
+        return total, series
+    return total, chunks.downsample(series, max_points)
 
 
 def _byte_rows(

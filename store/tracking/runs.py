@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, select
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -16,11 +16,10 @@ from ..errors import FailedPrecondition, InvalidArgument, NotFound
 from ..metadata import contexts, executions
 from ..metadata.contexts import NewContext
 from ..metadata.executions import NewExecution
-from ..metadata.pagination import decode_cursor, encode_cursor
 from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
 from ..tables.base import to_utc
 from ..tables.tracking import HEAD
-from . import filters
+from . import filters, search_cursor
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,18 +285,35 @@ def search(
     condition = filters.parse(filter or "")
     if condition is not None:
         query = query.where(condition)
-    offset = decode_cursor(cursor) or 0
+    position = search_cursor.decode(cursor)
     by_metric = _single_metric(order_by or "")
     if by_metric is not None:
-        rows = _by_metric(session, query, *by_metric, experiment_ids, offset, limit)
-    else:
-        postgres = session.get_bind().dialect.name == "postgresql"
-        ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
-        query = query.order_by(*ordering, ExecutionRow.id.desc())
-        rows = list(session.execute(query.offset(offset).limit(limit + 1)).all())
-    items = [_entity(*r) for r in rows[:limit]]
-    following = encode_cursor(offset + limit) if len(rows) > limit else None
-    return Page(items=items, next_cursor=following)
+        return _by_metric(session, query, *by_metric, experiment_ids, position, limit)
+    if not order_by and not isinstance(position, search_cursor.Offset):  # newest first: keyset
+        if position is not None:
+            query = query.where(ExecutionRow.id < position.id)
+        rows = list(session.execute(query.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
+        more = len(rows) > limit
+        return _page(
+            rows, limit, search_cursor.After(None, rows[limit - 1][0].id) if more else None
+        )
+    postgres = session.get_bind().dialect.name == "postgresql"
+    ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
+    query = query.order_by(*ordering, ExecutionRow.id.desc())
+    # Orders no index serves continue by offset; a keyset cursor there is past every result.
+    offset = position.rows if isinstance(position, search_cursor.Offset) else 0
+    if isinstance(position, search_cursor.After):
+        offset = search_cursor.MAX_ID
+    rows = list(session.execute(query.offset(offset).limit(limit + 1)).all())
+    more = len(rows) > limit
+    return _page(rows, limit, search_cursor.Offset(offset + limit) if more else None)
+
+
+def _page(rows: Sequence[Any], limit: int, following: search_cursor.Position | None) -> Page[Run]:
+    return Page(
+        items=[_entity(*r[:3]) for r in rows[:limit]],
+        next_cursor=None if following is None else search_cursor.encode(following),
+    )
 
 
 def _single_metric(spec: str) -> tuple[str, bool] | None:
@@ -320,15 +336,16 @@ def _by_metric(
     key: str,
     descending: bool,
     experiment_ids: list[int] | None,
-    offset: int,
+    position: search_cursor.Position | None,
     limit: int,
-) -> list[Any]:
-    """Up to `limit + 1` rows from `offset` of `query` ordered by the latest `key` (then
-    newest first), as two ordered reads instead of one sort of every run: first the runs that
-    have the metric, walking (experiment, key, value) from the end the order starts at, then
-    the runs without it (or with NaN), newest first — where `nulls last` puts them."""
+) -> Page[Run]:
+    """A page of `query` ordered by the latest `key` (then newest first), as two ordered reads
+    instead of one sort of every run: first the runs that have the metric, walking
+    (experiment, key, value) from the end the order starts at, then the runs without it (or
+    with NaN), newest first — where `nulls last` puts them. A keyset position continues inside
+    either part; an offset (a cursor made by hand) counts rows through both."""
     ranked = aliased(LatestMetricRow)
-    having = query.join(
+    having = query.add_columns(ranked.value).join(
         ranked,
         and_(
             ranked.execution_id == ExecutionRow.id,
@@ -337,28 +354,41 @@ def _by_metric(
             *([ranked.experiment_id.in_(experiment_ids)] if experiment_ids is not None else []),
         ),
     )
-    value = ranked.value.desc() if descending else ranked.value.asc()
-    rows = list(
-        session.execute(
-            having.order_by(value, ExecutionRow.id.desc()).offset(offset).limit(limit + 1)
-        ).all()
-    )
-    if len(rows) > limit:
-        return rows
-    if rows or offset == 0:
-        with_metric = offset + len(rows)
-    else:  # a page past all of them: how many there were, to continue among the others
-        counted = select(func.count()).select_from(
-            having.with_only_columns(ExecutionRow.id).subquery()
-        )
-        with_metric = session.scalar(counted) or 0
     present = select(literal(1)).where(
         LatestMetricRow.execution_id == ExecutionRow.id,
         LatestMetricRow.key == key,
         LatestMetricRow.value.is_not(None),
     )
     without = query.where(~exists(present)).order_by(ExecutionRow.id.desc())
-    rest = session.execute(
-        without.offset(max(0, offset - with_metric)).limit(limit + 1 - len(rows))
-    ).all()
-    return rows + list(rest)
+    value = ranked.value.desc() if descending else ranked.value.asc()
+    having = having.order_by(value, ExecutionRow.id.desc())
+    offset = position.rows if isinstance(position, search_cursor.Offset) else 0
+
+    rows: list[Any] = []
+    if isinstance(position, search_cursor.After) and position.value is not None:
+        v = position.value
+        beyond = ranked.value < v if descending else ranked.value > v
+        reached = ranked.value <= v if descending else ranked.value >= v  # the index's range
+        having = having.where(reached, or_(beyond, ExecutionRow.id < position.id))
+    if not (isinstance(position, search_cursor.After) and position.value is None):
+        rows = list(session.execute(having.offset(offset).limit(limit + 1)).all())
+    if len(rows) <= limit:
+        if isinstance(position, search_cursor.After):
+            if position.value is None:
+                without = without.where(ExecutionRow.id < position.id)
+            skip = 0
+        elif rows or offset == 0:
+            skip = 0  # the page began among the runs with the metric: the others from the top
+        else:  # an offset past all of them: how many there were, to continue among the others
+            counted = select(func.count()).select_from(
+                having.with_only_columns(ExecutionRow.id).subquery()
+            )
+            skip = offset - (session.scalar(counted) or 0)
+        rest = session.execute(without.offset(max(0, skip)).limit(limit + 1 - len(rows))).all()
+        rows += [(*r, None) for r in rest]
+    if len(rows) <= limit:
+        return _page(rows, limit, None)
+    if isinstance(position, search_cursor.Offset):
+        return _page(rows, limit, search_cursor.Offset(offset + limit))
+    run, _, _, metric = rows[limit - 1]
+    return _page(rows, limit, search_cursor.After(metric, run.id))
