@@ -291,8 +291,8 @@ def search(
         return _by_metric(session, query, *by_metric, experiment_ids, position, limit)
     if not order_by and not isinstance(position, search_cursor.Offset):  # newest first: keyset
         if position is not None:
-            query = query.where(ExecutionRow.id < position.id)
-        rows = list(session.execute(query.order_by(ExecutionRow.id.desc()).limit(limit + 1)))
+            query = query.where(RunRow.execution_id < position.id)
+        rows = list(session.execute(query.order_by(RunRow.execution_id.desc()).limit(limit + 1)))
         more = len(rows) > limit
         return _page(
             rows, limit, search_cursor.After(None, rows[limit - 1][0].id) if more else None
@@ -359,9 +359,10 @@ def _by_metric(
         LatestMetricRow.key == key,
         LatestMetricRow.value.is_not(None),
     )
-    without = query.where(~exists(present)).order_by(ExecutionRow.id.desc())
+    without = query.where(~exists(present)).order_by(RunRow.execution_id.desc())
     value = ranked.value.desc() if descending else ranked.value.asc()
     having = having.order_by(value, ExecutionRow.id.desc())
+
     offset = position.rows if isinstance(position, search_cursor.Offset) else 0
 
     rows: list[Any] = []
@@ -375,7 +376,7 @@ def _by_metric(
     if len(rows) <= limit:
         if isinstance(position, search_cursor.After):
             if position.value is None:
-                without = without.where(ExecutionRow.id < position.id)
+                without = without.where(RunRow.execution_id < position.id)
             skip = 0
         elif rows or offset == 0:
             skip = 0  # the page began among the runs with the metric: the others from the top

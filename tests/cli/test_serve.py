@@ -107,15 +107,19 @@ def test_serve_refuses_an_unmigrated_postgres(tmp_path: Path, services):
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
     empty = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    refused = cli(
-        "serve",
-        "--port",
-        str(free_port()),
-        cwd=tmp_path,
-        env={**env, "MLLEDGER_DATABASE_URL": empty},
-    )
+    try:
+        refused = cli(
+            "serve",
+            "--port",
+            str(free_port()),
+            cwd=tmp_path,
+            env={**env, "MLLEDGER_DATABASE_URL": empty},
+        )
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
     assert refused.returncode != 0 and "mlledger db upgrade" in refused.stderr
 
 

@@ -4,6 +4,7 @@ models (what `alembic check` verifies), on SQLite and on Postgres, and downgrade
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -18,16 +19,19 @@ from mlledger.store.tables import Base
 
 
 @pytest.fixture
-def empty_url(database_url: str, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def empty_url(database_url: str, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
-        return f"sqlite:///{tmp_path / 'empty.db'}"
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
     name = f"mig_{uuid.uuid4().hex[:10]}"
     admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield url.set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:  # a developer's Postgres keeps no database per test run
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
 def test_the_light_start_up_check_agrees_with_alembic():
