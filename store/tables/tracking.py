@@ -130,6 +130,17 @@ class RunFieldRow(Base):
         Index(
             "ix_run_field_experiment_section_key_head", "experiment_id", "section", "key", "head"
         ),
+        # The probe "does this run have params.depth = 3" while walking a metric's order:
+        # answered from the index alone (the primary key's would visit the table for `head`),
+        # which made a two-param filter ordered by a metric at 1M runs ~40% faster.
+        Index(
+            "ix_run_field_execution_section_key_head",
+            "execution_id",
+            "section",
+            "key",
+            "head",
+            "experiment_id",
+        ),
     )
 
     execution_id: Mapped[int] = mapped_column(
