@@ -24,6 +24,7 @@ log = logging.getLogger("mlledger")
 
 _KEY = re.compile(r"^[\w\-. /:]{1,250}$")
 _INT64 = 2**63
+_MAX_BODY = 8 * 1024 * 1024  # half the server's default request limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,14 @@ class Run:
     def _ship(
         self, keys: list[str], values: list[float], steps: list[int], stamps: list[int]
     ) -> None:
+        # Long non-ASCII keys could take a large batch past the server's 16 MiB body limit:
+        # past a bound on its size (4 bytes a key character, 40 a point's numbers), it goes as
+        # two requests, in order.
+        if len(keys) > 1 and 4 * sum(map(len, keys)) + 40 * len(keys) > _MAX_BODY:
+            half = len(keys) // 2
+            self._ship(keys[:half], values[:half], steps[:half], stamps[:half])
+            self._ship(keys[half:], values[half:], steps[half:], stamps[half:])
+            return
         body = {
             "keys": keys,
             "values": [v if math.isfinite(v) else _non_finite(v) for v in values]

@@ -92,14 +92,20 @@ def _advance_latest(
 def latest(session: Session, execution_ids: Sequence[int]) -> dict[int, list[LatestMetric]]:
     out: dict[int, list[LatestMetric]] = {i: [] for i in execution_ids}
     for part in bulk.chunks(sorted(set(execution_ids))):
-        rows = session.execute(
-            select(LatestMetricRow)
+        rows = session.execute(  # columns, not mapped objects: 500 of them cost milliseconds
+            select(
+                LatestMetricRow.execution_id,
+                LatestMetricRow.key,
+                LatestMetricRow.value,
+                LatestMetricRow.step,
+                LatestMetricRow.timestamp,
+            )
             .where(LatestMetricRow.execution_id.in_(part))
             .order_by(LatestMetricRow.execution_id, LatestMetricRow.key)
-        ).scalars()
-        for r in rows:
-            out[r.execution_id].append(
-                LatestMetric(r.key, NAN if r.value is None else r.value, r.step, r.timestamp)
+        )
+        for execution_id, key, value, step, timestamp in rows:
+            out[execution_id].append(
+                LatestMetric(key, NAN if value is None else value, step, timestamp)
             )
     return out
 

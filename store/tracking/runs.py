@@ -34,27 +34,45 @@ class NewRun:
     started_at: datetime | None = None
 
 
-def _entity(execution: ExecutionRow, run: RunRow, experiment: str) -> Run:
+def _entity(row: Any) -> Run:
+    """A run from a row of `_select()`."""
     return Run(
-        id=execution.id,
-        uuid=run.uuid,
-        project_id=execution.project_id,
-        experiment=experiment,
-        experiment_id=run.experiment_id,
-        name=execution.name,
-        state=execution.state,
-        params=execution.params or {},
-        tags=run.tags or {},
-        code_version=execution.code_version,
-        environment=execution.environment or {},
-        started_at=execution.started_at,
-        ended_at=execution.ended_at,
+        id=row.id,
+        uuid=row.uuid,
+        project_id=row.project_id,
+        experiment=row.experiment,
+        experiment_id=row.experiment_id,
+        name=row.name,
+        state=row.state,
+        params=row.params or {},
+        tags=row.tags or {},
+        code_version=row.code_version,
+        environment=row.environment or {},
+        started_at=row.started_at,
+        ended_at=row.ended_at,
     )
 
 
 def _select() -> Any:
+    """Columns, not mapped objects: a page of 100 runs spent more time building ORM instances
+    (identity map, instrumented state) than in the database."""
     return (
-        select(ExecutionRow, RunRow, ContextRow.name)
+        select(
+            ExecutionRow.id,
+            ExecutionRow.project_id,
+            ExecutionRow.name,
+            ExecutionRow.state,
+            ExecutionRow.params,
+            ExecutionRow.code_version,
+            ExecutionRow.environment,
+            ExecutionRow.started_at,
+            ExecutionRow.ended_at,
+            RunRow.uuid,
+            RunRow.experiment_id,
+            RunRow.tags,
+            ContextRow.name.label("experiment"),
+        )
+        .select_from(ExecutionRow)
         .join(RunRow, RunRow.execution_id == ExecutionRow.id)
         .join(ContextRow, ContextRow.id == RunRow.experiment_id)
     )
@@ -74,7 +92,7 @@ def get(session: Session, project_id: int, ref: str, *, for_update: bool = False
     row = session.execute(query).first()
     if row is None:
         raise NotFound(f"run {ref!r} does not exist", details={"run": ref})
-    return _entity(*row)
+    return _entity(row)
 
 
 def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Run]:
@@ -87,7 +105,7 @@ def get_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int,
             )
         )
         for row in rows:
-            run = _entity(*row)
+            run = _entity(row)
             out[run.id] = run
     return out
 
@@ -290,13 +308,11 @@ def search(
     if by_metric is not None:
         return _by_metric(session, query, *by_metric, experiment_ids, position, limit)
     if not order_by and not isinstance(position, search_cursor.Offset):  # newest first: keyset
-        if position is not None:
-            query = query.where(RunRow.execution_id < position.id)
+        if position is not None:  # on both sides of the join: each scan starts at the cursor
+            query = query.where(RunRow.execution_id < position.id, ExecutionRow.id < position.id)
         rows = list(session.execute(query.order_by(RunRow.execution_id.desc()).limit(limit + 1)))
         more = len(rows) > limit
-        return _page(
-            rows, limit, search_cursor.After(None, rows[limit - 1][0].id) if more else None
-        )
+        return _page(rows, limit, search_cursor.After(None, rows[limit - 1].id) if more else None)
     postgres = session.get_bind().dialect.name == "postgresql"
     ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
     query = query.order_by(*ordering, ExecutionRow.id.desc())
@@ -311,7 +327,7 @@ def search(
 
 def _page(rows: Sequence[Any], limit: int, following: search_cursor.Position | None) -> Page[Run]:
     return Page(
-        items=[_entity(*r[:3]) for r in rows[:limit]],
+        items=[_entity(r) for r in rows[:limit]],
         next_cursor=None if following is None else search_cursor.encode(following),
     )
 
@@ -345,7 +361,7 @@ def _by_metric(
     with NaN), newest first — where `nulls last` puts them. A keyset position continues inside
     either part; an offset (a cursor made by hand) counts rows through both."""
     ranked = aliased(LatestMetricRow)
-    having = query.add_columns(ranked.value).join(
+    having = query.add_columns(ranked.value.label("metric")).join(
         ranked,
         and_(
             ranked.execution_id == ExecutionRow.id,
@@ -376,7 +392,9 @@ def _by_metric(
     if len(rows) <= limit:
         if isinstance(position, search_cursor.After):
             if position.value is None:
-                without = without.where(RunRow.execution_id < position.id)
+                without = without.where(
+                    RunRow.execution_id < position.id, ExecutionRow.id < position.id
+                )
             skip = 0
         elif rows or offset == 0:
             skip = 0  # the page began among the runs with the metric: the others from the top
@@ -385,11 +403,14 @@ def _by_metric(
                 having.with_only_columns(ExecutionRow.id).subquery()
             )
             skip = offset - (session.scalar(counted) or 0)
-        rest = session.execute(without.offset(max(0, skip)).limit(limit + 1 - len(rows))).all()
-        rows += [(*r, None) for r in rest]
+        with_metric = len(rows)
+        rows += session.execute(without.offset(max(0, skip)).limit(limit + 1 - len(rows))).all()
+    else:
+        with_metric = len(rows)
     if len(rows) <= limit:
         return _page(rows, limit, None)
     if isinstance(position, search_cursor.Offset):
         return _page(rows, limit, search_cursor.Offset(offset + limit))
-    run, _, _, metric = rows[limit - 1]
-    return _page(rows, limit, search_cursor.After(metric, run.id))
+    last = rows[limit - 1]
+    metric = last.metric if limit - 1 < with_metric else None
+    return _page(rows, limit, search_cursor.After(metric, last.id))

@@ -50,3 +50,35 @@ def test_a_slow_loop_still_ships_every_interval() -> None:
         time.sleep(0.01)
     buffer.close()
     assert shipped == [1]
+
+
+def test_a_batch_of_long_keys_goes_in_requests_under_the_body_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """250-character non-ASCII keys: 50,000 points would be ~40 MB of JSON; the run splits the
+    batch (in order) so that no request passes the server's 16 MiB limit."""
+    import httpx
+    import orjson
+
+    import mlledger
+
+    bodies: list[bytes] = []
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/metrics"):
+            bodies.append(request.content)
+            n = len(orjson.loads(request.content)["keys"])
+            return httpx.Response(200, json={"accepted": n, "duplicate": False})
+        return httpx.Response(201, json={"id": 1, "uuid": "u", "state": "running"})
+
+    client = mlledger.Client(
+        "http://mlledger.test",
+        project="p",
+        spool_dir=tmp_path,
+        transport=httpx.MockTransport(server),
+    )
+    run = client.start_run("e", capture_environment=False)
+    key = "é" * 250
+    run._ship([key] * 50_000, [0.5] * 50_000, list(range(50_000)), [1] * 50_000)
+    assert all(len(b) < 16 * 1024 * 1024 for b in bodies) and len(bodies) > 1
+    steps = [s for b in bodies for s in orjson.loads(b)["steps"]]
+    assert steps == list(range(50_000))
+    client.close()
