@@ -34,13 +34,13 @@ class NewRun:
     started_at: datetime | None = None
 
 
-def _entity(row: Any) -> Run:
-    """A run from a row of `_select()`."""
+def _entity(row: Any, experiment: str | None = None) -> Run:
+    """A run from a row of `_select()` (`experiment`: the name, for rows selected without it)."""
     return Run(
         id=row.id,
         uuid=row.uuid,
         project_id=row.project_id,
-        experiment=row.experiment,
+        experiment=row.experiment if experiment is None else experiment,
         experiment_id=row.experiment_id,
         name=row.name,
         state=row.state,
@@ -53,29 +53,32 @@ def _entity(row: Any) -> Run:
     )
 
 
-def _select() -> Any:
+_COLUMNS = (
+    ExecutionRow.id,
+    ExecutionRow.project_id,
+    ExecutionRow.name,
+    ExecutionRow.state,
+    ExecutionRow.params,
+    ExecutionRow.code_version,
+    ExecutionRow.environment,
+    ExecutionRow.started_at,
+    ExecutionRow.ended_at,
+    RunRow.uuid,
+    RunRow.experiment_id,
+    RunRow.tags,
+)
+
+
+def _select(*, experiment: bool = True) -> Any:
     """Columns, not mapped objects: a page of 100 runs spent more time building ORM instances
-    (identity map, instrumented state) than in the database."""
-    return (
-        select(
-            ExecutionRow.id,
-            ExecutionRow.project_id,
-            ExecutionRow.name,
-            ExecutionRow.state,
-            ExecutionRow.params,
-            ExecutionRow.code_version,
-            ExecutionRow.environment,
-            ExecutionRow.started_at,
-            ExecutionRow.ended_at,
-            RunRow.uuid,
-            RunRow.experiment_id,
-            RunRow.tags,
-            ContextRow.name.label("experiment"),
-        )
-        .select_from(ExecutionRow)
-        .join(RunRow, RunRow.execution_id == ExecutionRow.id)
-        .join(ContextRow, ContextRow.id == RunRow.experiment_id)
-    )
+    (identity map, instrumented state) than in the database. Search leaves out the experiment's
+    name (`experiment=False`) and looks it up for the page: one join fewer halved the planning
+    of its costliest shapes (4.5 -> 2.5 ms)."""
+    query = select(*_COLUMNS, *([ContextRow.name.label("experiment")] if experiment else []))
+    query = query.select_from(ExecutionRow).join(RunRow, RunRow.execution_id == ExecutionRow.id)
+    if experiment:
+        query = query.join(ContextRow, ContextRow.id == RunRow.experiment_id)
+    return query
 
 
 def get(session: Session, project_id: int, ref: str, *, for_update: bool = False) -> Run:
@@ -292,7 +295,7 @@ def search(
         # gather than they save, and tripled the tail at 1M runs (p95 179 -> 66 ms for two
         # params ordered by a metric). For this transaction only.
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    query = _select().where(RunRow.project_id == project_id)
+    query = _select(experiment=False).where(RunRow.project_id == project_id)
     experiment_ids: list[int] | None = None
     if experiments:
         experiment_ids = list(
@@ -317,7 +320,9 @@ def search(
             query = query.where(RunRow.execution_id < position.id, ExecutionRow.id < position.id)
         rows = list(session.execute(query.order_by(RunRow.execution_id.desc()).limit(limit + 1)))
         more = len(rows) > limit
-        return _page(rows, limit, search_cursor.After(None, rows[limit - 1].id) if more else None)
+        return _page(
+            session, rows, limit, search_cursor.After(None, rows[limit - 1].id) if more else None
+        )
     postgres = session.get_bind().dialect.name == "postgresql"
     ordering = _order(order_by or "", order_by or "", postgres=postgres) if order_by else []
     query = query.order_by(*ordering, ExecutionRow.id.desc())
@@ -327,12 +332,23 @@ def search(
         offset = search_cursor.MAX_ID
     rows = list(session.execute(query.offset(offset).limit(limit + 1)).all())
     more = len(rows) > limit
-    return _page(rows, limit, search_cursor.Offset(offset + limit) if more else None)
+    return _page(session, rows, limit, search_cursor.Offset(offset + limit) if more else None)
 
 
-def _page(rows: Sequence[Any], limit: int, following: search_cursor.Position | None) -> Page[Run]:
+def _page(
+    session: Session, rows: Sequence[Any], limit: int, following: search_cursor.Position | None
+) -> Page[Run]:
+    rows = rows[:limit]
+    names: dict[int, str] = {}
+    if rows:
+        found = session.execute(
+            select(ContextRow.id, ContextRow.name).where(
+                ContextRow.id.in_({r.experiment_id for r in rows})
+            )
+        )
+        names = {id_: name for id_, name in found}
     return Page(
-        items=[_entity(r) for r in rows[:limit]],
+        items=[_entity(r, names[r.experiment_id]) for r in rows],
         next_cursor=None if following is None else search_cursor.encode(following),
     )
 
@@ -413,9 +429,9 @@ def _by_metric(
     else:
         with_metric = len(rows)
     if len(rows) <= limit:
-        return _page(rows, limit, None)
+        return _page(session, rows, limit, None)
     if isinstance(position, search_cursor.Offset):
-        return _page(rows, limit, search_cursor.Offset(offset + limit))
+        return _page(session, rows, limit, search_cursor.Offset(offset + limit))
     last = rows[limit - 1]
     metric = last.metric if limit - 1 < with_metric else None
-    return _page(rows, limit, search_cursor.After(metric, last.id))
+    return _page(session, rows, limit, search_cursor.After(metric, last.id))
