@@ -20,6 +20,7 @@ from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunFieldRow, Run
 from ..tables.base import to_utc
 from ..tables.tracking import HEAD
 from . import filters, search_cursor
+from .joins import fixed_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,15 +383,22 @@ def _by_metric(
     with NaN), newest first — where `nulls last` puts them. A keyset position continues inside
     either part; an offset (a cursor made by hand) counts rows through both."""
     ranked = aliased(LatestMetricRow)
-    having = query.add_columns(ranked.value.label("metric")).join(
-        ranked,
-        and_(
-            ranked.execution_id == ExecutionRow.id,
-            ranked.key == key,
-            ranked.value.is_not(None),
-            *([ranked.experiment_id.in_(experiment_ids)] if experiment_ids is not None else []),
-        ),
+    ranking = and_(
+        ranked.execution_id == ExecutionRow.id,
+        ranked.key == key,
+        ranked.value.is_not(None),
+        *([ranked.experiment_id.in_(experiment_ids)] if experiment_ids is not None else []),
     )
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's planner scans the experiment's runs and sorts (120 ms at 100k) rather than
+        # walk the metric's index; a CROSS JOIN is its way of fixing the order (1 ms).
+        having = (
+            select(*query.selected_columns, ranked.value.label("metric"))
+            .select_from(fixed_order(fixed_order(ranked, ExecutionRow), RunRow))
+            .where(RunRow.execution_id == ExecutionRow.id, ranking, query.whereclause)
+        )
+    else:
+        having = query.add_columns(ranked.value.label("metric")).join(ranked, ranking)
     present = select(literal(1)).where(
         LatestMetricRow.execution_id == ExecutionRow.id,
         LatestMetricRow.key == key,

@@ -102,3 +102,45 @@ def test_a_made_up_cursor_is_a_page(client: TestClient, cursor: str, shape: int)
         client.get("/api/v1/runs", params={**params, "cursor": cursor + "0" * 41}).status_code
         == 422
     )
+
+
+def test_sqlite_walks_the_metric_index_for_an_order_by_a_metric(tmp_path: Any) -> None:
+    """SQLite's planner would scan the experiment's runs and sort them (120 ms at 100,000);
+    the search fixes the join order so it reads the metric's index from the order's end."""
+    from sqlalchemy import event
+
+    from mlledger import migrations
+    from mlledger.store.database import Database, create_db_engine
+    from mlledger.store.metadata import contexts, projects
+    from mlledger.store.metadata.contexts import NewContext
+    from mlledger.store.tracking import metrics, runs
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'plan.db'}")
+    migrations.upgrade(engine)
+    db = Database(engine)
+    with db.write() as session:
+        project = projects.get_or_create_project(session, "p")
+        contexts.create(session, project.id, NewContext(kind="experiment", name="e"))
+        for i in range(10):
+            run, _ = runs.create(
+                session, project.id, runs.NewRun(uuid=f"u{i}", experiment="e", name="r")
+            )
+            metrics.insert(
+                session, run.id, ["auc"], [i / 300], [0], [1], experiment_id=run.experiment_id
+            )
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    seen: list[tuple[str, Any]] = []
+    event.listen(engine, "before_cursor_execute", lambda c, cur, st, p, *a: seen.append((st, p)))
+    with db.read() as session:
+        runs.search(session, project.id, experiments=["e"], order_by="metrics.auc desc")
+    statement, params = next((st, p) for st, p in seen if "metric_latest_1" in st)
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        plan = [row[3] for row in raw.execute("EXPLAIN QUERY PLAN " + statement, params)]
+    # (At 100,000 runs with statistics it chose the scan; a small test database does not show
+    # that, so the fixed order itself is checked too.)
+    assert "FROM metric_latest AS metric_latest_1 CROSS JOIN execution CROSS JOIN run" in statement
+    assert "ix_metric_latest_experiment_key_value" in plan[0], plan
+    assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), plan
+    db.dispose()
