@@ -67,6 +67,10 @@ def apply(
     with svc._applying, applying(svc.engines.cfg):
         store.refresh_registry()  # what another process applied since this one last looked
         definitions.apply(store, contents)  # fills in what Feast infers: described after
+        # Feast's cache holds the new definitions before the generation moves: a snapshot any
+        # thread takes at the new generation (the online route's, a view listing) reads them,
+        # never the cache from before the apply under the new number.
+        store.refresh_registry()
         svc.generations.bump(store.project)
         recorded = _record_apply(db, who, contents, source)
     svc.snapshot(store, refresh=True)
