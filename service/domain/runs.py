@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -216,12 +216,8 @@ def history(
     max_step: int | None = None,
 ) -> MetricHistory:
     """A metric's points in step order, or above `max_points` its step buckets."""
-    who.require("read")
-    with db.read() as session:
-        run = runs.get(session, who.project_id, ref)
-        return metrics.history(
-            session, run.id, key, max_points=max_points, min_step=min_step, max_step=max_step
-        )
+    bounds = _Bounds(max_points=max_points, min_step=min_step, max_step=max_step)
+    return _of_run(db, who, ref, lambda s, run_id: metrics.history(s, run_id, key, **bounds))
 
 
 def packed_history(
@@ -235,12 +231,24 @@ def packed_history(
     max_step: int | None = None,
 ) -> PackedHistory:
     """`history` as little-endian columns, for a transport that sends bytes."""
+    bounds = _Bounds(max_points=max_points, min_step=min_step, max_step=max_step)
+    return _of_run(db, who, ref, lambda s, run_id: metrics.packed_history(s, run_id, key, **bounds))
+
+
+class _Bounds(TypedDict):
+    max_points: int
+    min_step: int | None
+    max_step: int | None
+
+
+T = TypeVar("T")
+
+
+def _of_run(db: Database, who: Principal, ref: str, read: Callable[[Session, int], T]) -> T:
+    """`read` of the run `ref`, in one read unit of work."""
     who.require("read")
     with db.read() as session:
-        run = runs.get(session, who.project_id, ref)
-        return metrics.packed_history(
-            session, run.id, key, max_points=max_points, min_step=min_step, max_step=max_step
-        )
+        return read(session, runs.get(session, who.project_id, ref).id)
 
 
 def log_artifact(
