@@ -81,10 +81,18 @@ class LatestMetricRow(Base):
 
     __tablename__ = "metric_latest"
     __table_args__ = (
-        Index("ix_metric_latest_key_value", "key", "value"),
+        Index("ix_metric_latest_key_value_execution", "key", "value", "execution_id"),
         # Search ordered by a metric walks this index from its end: a page of an experiment's
-        # best runs reads a page of index entries, however many runs the experiment has.
-        Index("ix_metric_latest_experiment_key_value", "experiment_id", "key", "value"),
+        # best runs reads a page of index entries, however many runs the experiment has. The
+        # run's id last makes a metric's range index-only (a filter joins it to the runs
+        # without a table row per entry) and orders a value's ties as search pages them.
+        Index(
+            "ix_metric_latest_experiment_key_value_execution",
+            "experiment_id",
+            "key",
+            "value",
+            "execution_id",
+        ),
     )
 
     execution_id: Mapped[int] = mapped_column(

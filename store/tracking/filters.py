@@ -395,7 +395,14 @@ def _time(text: str, tok: _Tok, value: Any) -> datetime:
 def _metric(
     text: str, key: str, op: str, value: _Tok | list[_Tok] | None, pos: int
 ) -> ColumnElement[bool]:
-    present = (LatestMetricRow.execution_id == ExecutionRow.id) & (LatestMetricRow.key == key)
+    present = (
+        (LatestMetricRow.execution_id == ExecutionRow.id)
+        # Redundant for the answer (the row carries its run's experiment); it lets the planner
+        # read the metric's range from (experiment, key, value, run) when that is cheaper than
+        # probing run by run — a rare state with a rare value, newest first.
+        & (LatestMetricRow.experiment_id == RunRow.experiment_id)
+        & (LatestMetricRow.key == key)
+    )
     if op == "is null":
         return ~exists().where(present)
     if op == "is not null":

@@ -200,7 +200,7 @@ def _byte_rows(
     """The rows, with Postgres asked for its binary format: bytea as text is hex, twice the
     bytes to send and decode (a 100,000-point read took twice as long)."""
     if session.get_bind().dialect.name != "postgresql":
-        return session.execute(query).tuples().all()
+        return [(s, t, v) for s, t, v in session.execute(query)]
     compiled = query.compile(dialect=session.get_bind().dialect)
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a checked-out connection has its driver's

@@ -141,6 +141,6 @@ def test_sqlite_walks_the_metric_index_for_an_order_by_a_metric(tmp_path: Any) -
     # (At 100,000 runs with statistics it chose the scan; a small test database does not show
     # that, so the fixed order itself is checked too.)
     assert "FROM metric_latest AS metric_latest_1 CROSS JOIN execution CROSS JOIN run" in statement
-    assert "ix_metric_latest_experiment_key_value" in plan[0], plan
+    assert "ix_metric_latest_experiment_key_value_execution" in plan[0], plan
     assert not any("TEMP B-TREE FOR ORDER BY" in step for step in plan), plan
     db.dispose()
