@@ -71,6 +71,7 @@ class Context:
     name: str
     properties: dict[str, Any]
     created_at: datetime
+    deleted_at: datetime | None = None  # a deleted experiment keeps its runs and lineage
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,8 @@ class Run:
     environment: dict[str, Any]
     started_at: datetime
     ended_at: datetime | None
+    deleted_at: datetime | None = None  # deleted runs stay in the graph; search skips them
+    killed: bool = False  # ended by its caller (MLflow's KILLED); its state is `failed`
 
 
 @dataclass(frozen=True, slots=True)

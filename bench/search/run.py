@@ -391,6 +391,8 @@ def main() -> None:
             if not (a.reuse and path.exists()):
                 path.unlink(missing_ok=True)
                 prepare(lite, size)
+            else:
+                migrate(lite)
             results["sqlite"][size] = measure(lite, a.rounds, size)
         if a.mlflow_venv is not None:
             results["mlflow"][size] = measure_mlflow(

@@ -32,6 +32,7 @@ def to_entity(row: ContextRow) -> Context:
         name=row.name,
         properties=row.properties or {},
         created_at=row.created_at,
+        deleted_at=row.deleted_at,
     )
 
 

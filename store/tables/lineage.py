@@ -126,6 +126,9 @@ class ContextRow(Base):
     name: Mapped[str] = mapped_column(String(256))
     properties: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # A deleted experiment keeps its runs and lineage; listings leave it out (MLflow's
+    # lifecycle stage), and it can be restored.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class AttributionRow(Base):

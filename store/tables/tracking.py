@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -51,6 +53,10 @@ class RunRow(Base):
     uuid: Mapped[str] = mapped_column(String(64))
     experiment_id: Mapped[int] = mapped_column(ForeignKey("context.id", ondelete="CASCADE"))
     tags: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # Deleted runs stay in the graph (a model may come from one); search leaves them out.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Ended by its caller (MLflow's KILLED): a `failed` execution that did not fail.
+    killed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class MetricChunkRow(Base):

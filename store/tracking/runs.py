@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, text
 from sqlalchemy.exc import IntegrityError
@@ -17,10 +17,12 @@ from ..metadata import contexts, executions
 from ..metadata.contexts import NewContext
 from ..metadata.executions import NewExecution
 from ..tables import ContextRow, ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
-from ..tables.base import to_utc
+from ..tables.base import to_utc, utcnow
 from ..tables.tracking import HEAD
 from . import filters, search_cursor
 from .joins import fixed_order
+
+Lifecycle = Literal["active", "deleted", "all"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,8 @@ def _entity(row: Any, experiment: str | None = None) -> Run:
         environment=row.environment or {},
         started_at=row.started_at,
         ended_at=row.ended_at,
+        deleted_at=row.deleted_at,
+        killed=row.killed,
     )
 
 
@@ -67,6 +71,8 @@ _COLUMNS = (
     RunRow.uuid,
     RunRow.experiment_id,
     RunRow.tags,
+    RunRow.deleted_at,
+    RunRow.killed,
 )
 
 
@@ -228,18 +234,44 @@ def set_tags(session: Session, run: Run, tags: dict[str, str], remove: Sequence[
     return get(session, run.project_id, run.uuid)
 
 
-def finish(session: Session, run: Run, state: str, ended_at: datetime) -> Run:
+def finish(
+    session: Session, run: Run, state: str, ended_at: datetime, *, killed: bool = False
+) -> Run:
     """End the run. `failed` is final (a rank that failed makes the job failed); ending an ended
-    run again keeps its first end time."""
+    run again keeps its first end time. `killed`: failed because its caller stopped it."""
     row = session.get(ExecutionRow, run.id)
     assert row is not None
     if row.state == "failed" or (row.state == state and row.ended_at is not None):
         return get(session, run.project_id, run.uuid)
+    if killed:
+        marked = session.get(RunRow, run.id)
+        assert marked is not None
+        marked.killed = True
     row.state = state
     if state == "running":
         row.ended_at = None
     elif row.ended_at is None or state == "failed":
         row.ended_at = to_utc(ended_at)
+    session.flush()
+    return get(session, run.project_id, run.uuid)
+
+
+def rename(session: Session, run: Run, name: str) -> Run:
+    row = session.get(ExecutionRow, run.id)
+    assert row is not None
+    row.name = name
+    session.flush()
+    return get(session, run.project_id, run.uuid)
+
+
+def mark_deleted(session: Session, run: Run, deleted: bool) -> Run:
+    """Delete (or restore) the run: a mark, so lineage through it stays whole."""
+    row = session.get(RunRow, run.id)
+    assert row is not None
+    if deleted and row.deleted_at is None:
+        row.deleted_at = utcnow()
+    elif not deleted:
+        row.deleted_at = None
     session.flush()
     return get(session, run.project_id, run.uuid)
 
@@ -285,8 +317,12 @@ def search(
     order_by: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
+    lifecycle: Lifecycle = "active",
+    in_experiments: Sequence[int] = (),
 ) -> Page[Run]:
-    """Runs matching `filter`, in `order_by` order (newest first by default), a page at a time.
+    """Runs matching `filter`, in `order_by` order (newest first by default), a page at a time;
+    deleted runs only when `lifecycle` asks for them. `experiments` by name and
+    `in_experiments` by id: runs of either.
 
     Raises:
         InvalidArgument: a malformed filter, order or cursor — with the position of the problem.
@@ -297,14 +333,20 @@ def search(
         # params ordered by a metric). For this transaction only.
         session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     query = _select(experiment=False).where(RunRow.project_id == project_id)
+    if lifecycle != "all":
+        gone = RunRow.deleted_at.is_not(None)
+        query = query.where(gone if lifecycle == "deleted" else ~gone)
     experiment_ids: list[int] | None = None
-    if experiments:
+    if experiments or in_experiments:
         experiment_ids = list(
             session.scalars(
                 select(ContextRow.id).where(
                     ContextRow.project_id == project_id,
                     ContextRow.kind == "experiment",
-                    ContextRow.name.in_(list(experiments)),
+                    or_(
+                        ContextRow.name.in_(list(experiments)),
+                        ContextRow.id.in_(list(in_experiments)),
+                    ),
                 )
             )
         )
