@@ -17,6 +17,8 @@ from mlledger.store.database import Database, create_db_engine
 from . import errors
 from .auth import Authenticator
 from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
+from .mlflow import tracking as mlflow_tracking
+from .mlflow.prefix import ProjectPrefix
 from .rest import (
     artifacts,
     contexts,
@@ -90,6 +92,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(mlflow_tracking.router)  # MLflow's own paths: /api/2.0/mlflow/...
     app.state.graphql = Lazy("GraphQL schema", lambda: graphql_app(settings))
     app.router.routes.append(
         Route("/graphql", LazyASGI(app.state.graphql), methods=["GET", "POST"])
@@ -114,6 +117,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         max_bytes=settings.server.max_request_bytes,
         graphql_max_bytes=settings.graphql.max_request_bytes,
     )
+    app.add_middleware(ProjectPrefix)
     return app
 
 

@@ -18,6 +18,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mlledger.store import errors
 
+from .mlflow import errors as mlflow_errors
+
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[errors.MlledgerError], int] = {
@@ -72,12 +74,17 @@ def _response(
 
 
 def install(app: FastAPI) -> None:
+    """Each transport's errors in its own shape: MLflow's paths answer in MLflow's
+    (service/mlflow/errors.py), everything else in mlledger's."""
+
     @app.exception_handler(errors.MlledgerError)
-    async def _domain(_: Request, exc: errors.MlledgerError) -> JSONResponse:
+    async def _domain(request: Request, exc: errors.MlledgerError) -> JSONResponse:
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            return mlflow_errors.of(exc)
         return _response(status_of(exc), exc.code, exc.message, exc.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [
             {
                 "location": [str(p) for p in e.get("loc", ()) if not _union_member(p)],
@@ -86,14 +93,25 @@ def install(app: FastAPI) -> None:
             }
             for e in exc.errors()
         ]
-        if any(p["type"] == "json_invalid" for p in problems):
-            return _response(400, "malformed_json", "request body is not valid JSON", problems)
+        malformed = any(p["type"] == "json_invalid" for p in problems)
         first = problems[0] if problems else {"location": [], "message": "invalid request"}
         where = ".".join(x for x in first["location"] if x != "body") or "request"
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            message = f"{where}: {first['message']}"
+            if malformed:
+                message = "request body is not valid JSON"
+            return mlflow_errors.response(
+                "MALFORMED_REQUEST" if malformed else "INVALID_PARAMETER_VALUE", message, problems
+            )
+        if malformed:
+            return _response(400, "malformed_json", "request body is not valid JSON", problems)
         return _response(422, "invalid_argument", f"{where}: {first['message']}", problems)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            code = "ENDPOINT_NOT_FOUND" if exc.status_code in (404, 405) else "BAD_REQUEST"
+            return mlflow_errors.response(code, str(exc.detail))
         code = _HTTP_CODES.get(exc.status_code, "error")
         headers = dict(exc.headers or {})
         if exc.status_code == 405:  # RFC 9110: every method the resource has, not one route's
@@ -103,6 +121,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
+        if mlflow_errors.is_mlflow_path(request.url.path):
+            return mlflow_errors.response("INTERNAL_ERROR", "internal server error")
         return _response(500, "internal", "internal server error")
 
 

@@ -19,6 +19,7 @@ from mlledger.store.errors import MlledgerError
 from .auth import Authenticator
 from .deps import AUTHENTICATED, caller_of
 from .errors import error_body, status_of
+from .mlflow import errors as mlflow_errors
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -49,7 +50,7 @@ class AuthenticateFirst:
             headers = [(b"connection", b"close")]
             if status_of(exc) == 401:
                 headers.append((b"www-authenticate", b"Bearer"))
-            await _reply(send, status_of(exc), exc.code, exc.message, exc.details, headers)
+            await _reply(scope, send, status_of(exc), exc.code, exc.message, exc.details, headers)
             return
         scope.setdefault("state", {})[AUTHENTICATED] = who
         await self.app(scope, receive, send)
@@ -75,10 +76,11 @@ class BodySizeLimit:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(send, 400, "bad_request", "Content-Length is not a number")
+                await _reply(scope, send, 400, "bad_request", "Content-Length is not a number")
                 return
             if size > limit:
                 await _reply(
+                    scope,
                     send,
                     413,
                     "payload_too_large",
@@ -112,13 +114,14 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded:
-            await _reply(send, 413, "payload_too_large", self._message(seen, limit))
+            await _reply(scope, send, 413, "payload_too_large", self._message(seen, limit))
 
     def _message(self, size: int, limit: int) -> str:
         return f"request body of {size} bytes exceeds the limit of {limit} bytes"
 
 
 async def _reply(
+    scope: Scope,
     send: Send,
     status: int,
     code: str,
@@ -126,7 +129,12 @@ async def _reply(
     details: Any = None,
     headers: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
-    body = json.dumps(error_body(code, message, details)).encode()
+    """The refusal in the shape of the transport the path belongs to."""
+    if mlflow_errors.is_mlflow_path(scope.get("path", "")):
+        shaped = mlflow_errors.body(mlflow_errors.code_for_status(status), message, details)
+    else:
+        shaped = error_body(code, message, details)
+    body = json.dumps(shaped).encode()
     await send(
         {
             "type": "http.response.start",
@@ -182,7 +190,7 @@ class RefuseNul:
             or (b"\x00" in scope["query_string"])
         ):
             where = "path" if "\x00" in scope["path"] else "query"
-            await _nul(send, [where])
+            await _nul(scope, send, [where])
             return
         kind = dict(scope.get("headers") or []).get(b"content-type", b"")
         if scope["method"] not in _WITH_BODY or b"json" not in kind.lower():
@@ -200,7 +208,7 @@ class RefuseNul:
                 location = _nul_location(orjson.loads(body), ["body"]) or ["body"]
             except orjson.JSONDecodeError:
                 location = ["body"]  # malformed anyway; the NUL is the first problem named
-            await _nul(send, location)
+            await _nul(scope, send, location)
             return
         replay = iter(messages)
 
@@ -211,9 +219,10 @@ class RefuseNul:
         await self.app(scope, replayed, send)
 
 
-async def _nul(send: Send, location: list[str]) -> None:
+async def _nul(scope: Scope, send: Send, location: list[str]) -> None:
     where = ".".join(x for x in location if x != "body") or location[0]
     await _reply(
+        scope,
         send,
         422,
         "invalid_argument",

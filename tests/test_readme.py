@@ -2,7 +2,8 @@
 
 One real `mlledger serve`, started with no MLLEDGER_* variables in an empty folder — the new
 user's first steps — and, in the README's order: every fenced Python block (a block whose first
-line is `# path/to/file.py` is that file, written rather than run), every fenced shell block
+line is `# path/to/file.py` is that file, written rather than run; one that begins `import
+mlflow` runs in MLflow's own venv against the server), every fenced shell block
 made of `curl`, `mlledger features`, variable assignments and `printf` (each curl must succeed:
 `--fail-with-body`), every GraphQL block (no errors), and the model gate's JSON. The only things
 the test supplies are the data files the examples name and the training loop's `losses`.
@@ -95,8 +96,14 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 def test_every_example_of_the_readme_runs(story: Any) -> None:
     folder, url, port, env = story
-    ran = {"python": 0, "sh": 0, "graphql": 0, "json": 0}
+    ran = {"python": 0, "sh": 0, "graphql": 0, "json": 0, "mlflow": 0}
     for lang, body in blocks():
+        if lang == "python" and body.startswith("import mlflow\n"):  # MLflow's own client
+            from _support.mlflow_client import run_mlflow
+
+            run_mlflow(body + "\nout('ok')\n", url, cwd=folder)
+            ran["mlflow"] += 1
+            continue
         if lang == "python":
             first = body.splitlines()[0]
             if first.startswith("# ") and first.endswith(".py"):  # a file of the story
@@ -146,4 +153,4 @@ def test_every_example_of_the_readme_runs(story: Any) -> None:
             continue
         ran[lang] += 1
     # Nothing skipped silently: the story's blocks all ran (update when the README grows).
-    assert ran == {"python": 2, "sh": 4, "graphql": 2, "json": 1}, ran
+    assert ran == {"python": 2, "sh": 4, "graphql": 2, "json": 1, "mlflow": 1}, ran

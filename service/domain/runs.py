@@ -24,7 +24,7 @@ from mlledger.store.metadata import artifacts, audit, contexts, events
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.tables.base import utcnow
 from mlledger.store.tracking import idempotency, metrics, runs
-from mlledger.store.tracking.runs import NewRun
+from mlledger.store.tracking.runs import Lifecycle, NewRun
 
 from . import rules
 from .principal import Principal
@@ -94,18 +94,23 @@ def search(
     order_by: str | None,
     limit: int,
     cursor: str | None,
+    experiment_ids: Sequence[int] = (),
+    lifecycle: Lifecycle = "active",
 ) -> Page[RunView]:
-    """Runs matching `filter` (store/tracking/filters.py), with their latest metrics."""
+    """Runs matching `filter` (store/tracking/filters.py), with their latest metrics;
+    `experiments` by name and `experiment_ids` by id."""
     who.require("read")
     with db.read() as session:
         page = runs.search(
             session,
             who.project_id,
             experiments=experiments,
+            in_experiments=experiment_ids,
             filter=filter,
             order_by=order_by,
             limit=limit,
             cursor=cursor,
+            lifecycle=lifecycle,
         )
         latest = metrics.latest(session, [r.id for r in page.items])
         return Page([RunView(r, latest[r.id]) for r in page.items], page.next_cursor)
@@ -121,8 +126,12 @@ def update(
     params: dict[str, str] | None = None,
     tags: dict[str, str] | None = None,
     remove_tags: Sequence[str] = (),
+    name: str | None = None,
+    killed: bool = False,
+    deleted: bool | None = None,
 ) -> RunView:
-    """Params (set once), tags (merged) and the state, under the run's row lock.
+    """Params (set once), tags (merged), the name, the state (`killed`: failed because its
+    caller stopped it) and deletion (a mark, restorable), under the run's row lock.
 
     Raises:
         FailedPrecondition: a param would change value.
@@ -130,6 +139,11 @@ def update(
     who.require("write")
     with db.write() as session:
         run = runs.get(session, who.project_id, ref, for_update=True)
+        if name is not None and name != run.name:
+            run = runs.rename(session, run, name)
+        if deleted is not None and deleted != (run.deleted_at is not None):
+            run = runs.mark_deleted(session, run, deleted)
+            _audit(session, who, "run.delete" if deleted else "run.restore", run, {})
         if params:
             run = runs.log_params(session, run, params)
         if tags or remove_tags:
@@ -141,7 +155,7 @@ def update(
                     details={"started_at": run.started_at.isoformat()},
                 )
             before = run.state
-            run = runs.finish(session, run, state, ended_at or utcnow())
+            run = runs.finish(session, run, state, ended_at or utcnow(), killed=killed)
             if run.state != before:
                 _audit(session, who, f"run.{state}", run, {"from": before})
         return _view(session, run)

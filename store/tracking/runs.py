@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select, text
+from sqlalchemy import and_, delete, exists, func, insert, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -327,11 +327,6 @@ def search(
     Raises:
         InvalidArgument: a malformed filter, order or cursor — with the position of the problem.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        # A page is a LIMIT the plan reaches early: parallel workers cost more to start and
-        # gather than they save, and tripled the tail at 1M runs (p95 179 -> 66 ms for two
-        # params ordered by a metric). For this transaction only.
-        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
     query = _select(experiment=False).where(RunRow.project_id == project_id)
     if lifecycle != "all":
         gone = RunRow.deleted_at.is_not(None)

@@ -1,0 +1,87 @@
+"""The one table from domain errors to MLflow's error codes, and MLflow's error body.
+
+MLflow's client branches on `error_code` (a RESOURCE_DOES_NOT_EXIST from get-by-name is what makes
+`set_experiment` create the experiment), so the codes are part of the protocol, as is the status
+each goes with (MLflow's `ERROR_CODE_TO_HTTP_STATUS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from mlledger.store import errors
+
+PREFIX = "/api/2.0/mlflow"
+ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
+
+STATUS = {
+    "INVALID_PARAMETER_VALUE": 400,
+    "RESOURCE_ALREADY_EXISTS": 400,
+    "BAD_REQUEST": 400,
+    "MALFORMED_REQUEST": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "RESOURCE_DOES_NOT_EXIST": 404,
+    "ENDPOINT_NOT_FOUND": 404,
+    "INVALID_STATE": 409,  # a refusal the caller can resolve (a gate), not a server fault
+    "REQUEST_LIMIT_EXCEEDED": 429,
+    "TEMPORARILY_UNAVAILABLE": 503,
+}
+
+_CODES: dict[type[errors.MlledgerError], str] = {
+    errors.PayloadTooLarge: "REQUEST_LIMIT_EXCEEDED",
+    errors.InvalidArgument: "INVALID_PARAMETER_VALUE",
+    errors.NotFound: "RESOURCE_DOES_NOT_EXIST",
+    errors.AlreadyExists: "RESOURCE_ALREADY_EXISTS",
+    errors.GateBlocked: "INVALID_STATE",
+    # A param that would change value: MLflow's own answer is INVALID_PARAMETER_VALUE.
+    errors.FailedPrecondition: "INVALID_PARAMETER_VALUE",
+    errors.Unauthenticated: "UNAUTHENTICATED",
+    errors.PermissionDenied: "PERMISSION_DENIED",
+    errors.Unavailable: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def is_mlflow_path(path: str) -> bool:
+    return path.startswith((PREFIX + "/", ARTIFACTS_PREFIX + "/"))
+
+
+def code_of(exc: errors.MlledgerError) -> str:
+    for cls in type(exc).__mro__:
+        if cls in _CODES:
+            return _CODES[cls]  # type: ignore[index]
+    return "INTERNAL_ERROR"
+
+
+_BY_STATUS = {
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "ENDPOINT_NOT_FOUND",
+    413: "REQUEST_LIMIT_EXCEEDED",
+    503: "TEMPORARILY_UNAVAILABLE",
+}
+
+
+def code_for_status(status: int) -> str:
+    """MLflow's code for a refusal made before any route ran (size, credentials, NUL)."""
+    return _BY_STATUS.get(status, "INVALID_PARAMETER_VALUE" if status < 500 else "INTERNAL_ERROR")
+
+
+def body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"error_code": code, "message": message}
+    if details:
+        out["details"] = details  # mlledger's detail (a gate's reasons), which MLflow ignores
+    return out
+
+
+def response(code: str, message: str, details: Any = None) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if code == "UNAUTHENTICATED" else None
+    return JSONResponse(
+        body(code, message, details), status_code=STATUS.get(code, 500), headers=headers
+    )
+
+
+def of(exc: errors.MlledgerError) -> JSONResponse:
+    return response(code_of(exc), exc.message, exc.details)

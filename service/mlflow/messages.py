@@ -1,0 +1,142 @@
+"""MLflow's request messages (service.proto), as pydantic models: lenient where MLflow's
+client is (unknown fields ignored, int64 as numbers or strings, `run_uuid` beside `run_id`),
+strict where mlledger must be (MLflow's own size limits, which its server enforces too)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KEY = 250  # MLflow's limits: keys, param values, tag values, run and experiment names
+PARAM_VALUE = 6000
+TAG_VALUE = 8000
+NAME = 256  # the experiment's context name column
+MAX_BATCH_METRICS = 1000
+MAX_BATCH_PARAMS = 100
+MAX_BATCH_TAGS = 100
+MAX_SEARCH_RESULTS = 50_000
+
+Key = Annotated[str, Field(min_length=1, max_length=KEY)]
+Millis = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Tag(Message):
+    key: Key
+    value: Annotated[str, Field(max_length=TAG_VALUE)] = ""
+
+
+class Param(Message):
+    key: Key
+    value: Annotated[str, Field(max_length=PARAM_VALUE)] = ""
+
+
+class Metric(Message):
+    key: Key
+    value: float
+    timestamp: Millis
+    step: Millis = 0
+
+
+class ByRun(Message):
+    """MLflow's client sends the run as `run_id` and, for older servers, `run_uuid` too."""
+
+    run_id: Annotated[str, Field(max_length=64)] = ""
+    run_uuid: Annotated[str, Field(max_length=64)] = ""
+
+    @model_validator(mode="after")
+    def _named(self) -> ByRun:
+        if not (self.run_id or self.run_uuid):
+            raise ValueError("run_id is required")
+        return self
+
+    @property
+    def run(self) -> str:
+        return self.run_id or self.run_uuid
+
+
+class CreateExperiment(Message):
+    name: Annotated[str, Field(min_length=1, max_length=NAME)]
+    artifact_location: str = ""
+    tags: list[Tag] = []
+
+
+class ExperimentRef(Message):
+    experiment_id: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class UpdateExperiment(ExperimentRef):
+    new_name: Annotated[str, Field(min_length=1, max_length=NAME)]
+
+
+class SetExperimentTag(ExperimentRef):
+    key: Key
+    value: Annotated[str, Field(max_length=TAG_VALUE)] = ""
+
+
+class DeleteExperimentTag(ExperimentRef):
+    key: Key
+
+
+class SearchExperiments(Message):
+    max_results: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 1000
+    page_token: Annotated[str, Field(max_length=40)] = ""
+    filter: Annotated[str, Field(max_length=4000)] = ""
+    order_by: list[Annotated[str, Field(max_length=300)]] = []
+    view_type: str | int = "ACTIVE_ONLY"
+
+
+class CreateRun(Message):
+    experiment_id: Annotated[str, Field(max_length=20)] = "0"
+    user_id: Annotated[str, Field(max_length=KEY)] = ""
+    run_name: Annotated[str, Field(max_length=NAME)] = ""
+    start_time: Millis | None = None
+    tags: list[Tag] = []
+
+
+class UpdateRun(ByRun):
+    status: str | None = None
+    end_time: Millis | None = None
+    run_name: Annotated[str, Field(max_length=NAME)] | None = None
+
+
+class LogMetric(ByRun):
+    key: Key
+    value: float
+    timestamp: Millis
+    step: Millis = 0
+
+
+class LogParam(ByRun):
+    key: Key
+    value: Annotated[str, Field(max_length=PARAM_VALUE)] = ""
+
+
+class SetTag(ByRun):
+    key: Key
+    value: Annotated[str, Field(max_length=TAG_VALUE)] = ""
+
+
+class DeleteTag(ByRun):
+    key: Key
+
+
+class LogBatch(ByRun):
+    metrics: Annotated[list[Metric], Field(max_length=MAX_BATCH_METRICS)] = []
+    params: Annotated[list[Param], Field(max_length=MAX_BATCH_PARAMS)] = []
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+
+
+class SearchRuns(Message):
+    experiment_ids: Annotated[
+        list[Annotated[str, Field(max_length=20)]], Field(max_length=100)
+    ] = []
+    filter: Annotated[str, Field(max_length=4000)] = ""
+    run_view_type: str | int = "ACTIVE_ONLY"
+    max_results: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 1000
+    order_by: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=20)] = []
+    page_token: Annotated[str, Field(max_length=40)] = ""

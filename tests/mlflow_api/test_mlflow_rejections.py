@@ -1,0 +1,216 @@
+"""Hostile and malformed calls to MLflow's routes: always MLflow's error body with a 4xx naming
+the problem, never a 500, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+API = "/api/2.0/mlflow"
+
+
+def _refused(answer: Any, status: int, code: str, *words: str) -> None:
+    assert answer.status_code == status, answer.text
+    body = answer.json()
+    assert body["error_code"] == code, body
+    for word in words:
+        assert word in body["message"], body
+
+
+def _run(client: TestClient) -> str:
+    made = client.post(f"{API}/runs/create", json={"experiment_id": "0", "run_name": "r"})
+    assert made.status_code == 200, made.text
+    return str(made.json()["run"]["info"]["run_id"])
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "words"),
+    [
+        ("/runs/log-metric", {"key": "a", "value": 1, "timestamp": 1}, ["run_id"]),
+        (
+            "/runs/log-metric",
+            {"run_id": "x", "key": "a", "value": "high", "timestamp": 1},
+            ["value"],
+        ),
+        (
+            "/runs/log-metric",
+            {"run_id": "x", "key": "a", "value": 1, "timestamp": 2**70},
+            ["timestamp"],
+        ),
+        ("/runs/log-parameter", {"run_id": "x", "key": "k" * 251, "value": "v"}, ["key"]),
+        ("/runs/log-parameter", {"run_id": "x", "key": "k", "value": "v" * 6001}, ["value"]),
+        ("/runs/set-tag", {"run_id": "x", "key": "", "value": "v"}, ["key"]),
+        (
+            "/runs/log-batch",
+            {"run_id": "x", "metrics": [{"key": "a", "value": 1, "timestamp": 1}] * 1001},
+            ["metrics"],
+        ),
+        (
+            "/runs/log-batch",
+            {"run_id": "x", "params": [{"key": f"p{i}", "value": "v"} for i in range(101)]},
+            ["params"],
+        ),
+        ("/runs/search", {"experiment_ids": ["0"], "max_results": 50001}, ["max_results"]),
+        ("/runs/search", {"experiment_ids": "0"}, ["experiment_ids"]),
+        ("/experiments/create", {"name": ""}, ["name"]),
+        ("/experiments/create", {"name": "x" * 257}, ["name"]),
+        ("/runs/create", {"experiment_id": "0", "start_time": "yesterday"}, ["start_time"]),
+    ],
+)
+def test_malformed_messages_are_invalid_parameter_value(
+    client: TestClient, path: str, body: dict[str, Any], words: list[str]
+) -> None:
+    _refused(client.post(API + path, json=body), 400, "INVALID_PARAMETER_VALUE", *words)
+
+
+def test_bodies_that_are_not_json_or_not_objects(client: TestClient) -> None:
+    bad = client.post(
+        f"{API}/runs/create", content=b"{nope", headers={"Content-Type": "application/json"}
+    )
+    _refused(bad, 400, "MALFORMED_REQUEST", "JSON")
+    _refused(client.post(f"{API}/runs/create", json=[1, 2]), 400, "INVALID_PARAMETER_VALUE")
+    _refused(
+        client.post(f"{API}/runs/update", json={"run_id": "x\u0000"}),
+        422,
+        "INVALID_PARAMETER_VALUE",
+        "NUL",
+    )
+
+
+def test_unknown_things_are_not_found(client: TestClient) -> None:
+    _refused(
+        client.get(f"{API}/runs/get", params={"run_id": "f" * 32}), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    _refused(
+        client.get(f"{API}/runs/get", params={"run_id": "9" * 30}), 404, "RESOURCE_DOES_NOT_EXIST"
+    )
+    _refused(
+        client.get(f"{API}/experiments/get", params={"experiment_id": "-1"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.get(f"{API}/experiments/get", params={"experiment_id": "99999999999999999999"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.get(f"{API}/experiments/get-by-name", params={"experiment_name": "nope"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.post(f"{API}/registered-models/create", json={"name": "m"}),
+        404,
+        "ENDPOINT_NOT_FOUND",
+    )
+    _refused(
+        client.get(f"{API}/metrics/get-history", params={"run_id": "f" * 32, "metric_key": "m"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+
+
+def test_filters_the_grammar_cannot_say(client: TestClient) -> None:
+    run = _run(client)
+    for text, word in [
+        ("metrics.auc >", "filter"),
+        ("metrics.auc > 'x'", "number"),
+        ("params.lr = 0.1", "quote"),
+        ("datasets.name = 'x'", "datasets"),
+        ("attributes.colour = 'red'", "colour"),
+        ("attributes.status = 'DONE'", "DONE"),
+        ("unknown = 1", "unknown"),
+        ("metrics.`a`b` > 1", "filter"),
+        ("metrics.auc > 1 ; drop table run", "filter"),
+        ("(" * 40 + "metrics.a > 1" + ")" * 40, "filter"),
+    ]:
+        answer = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "filter": text})
+        _refused(answer, 400, "INVALID_PARAMETER_VALUE", word)
+    for order in (["metrics.auc sideways"], ["colour"], ["metrics.`"]):
+        answer = client.post(
+            f"{API}/runs/search", json={"experiment_ids": ["0"], "order_by": order}
+        )
+        _refused(answer, 400, "INVALID_PARAMETER_VALUE")
+    answer = client.post(f"{API}/runs/search", json={"experiment_ids": ["0"], "page_token": "abc"})
+    _refused(answer, 400, "INVALID_PARAMETER_VALUE")
+    found = client.post(
+        f"{API}/runs/search",
+        json={"experiment_ids": ["0"], "filter": "attributes.run_id = '" + run + "'"},
+    )
+    assert [r["info"]["run_id"] for r in found.json()["runs"]] == [run]
+
+
+def test_a_param_cannot_change_and_a_batch_is_refused_whole(client: TestClient) -> None:
+    run = _run(client)
+    assert (
+        client.post(
+            f"{API}/runs/log-parameter", json={"run_id": run, "key": "lr", "value": "0.1"}
+        ).status_code
+        == 200
+    )
+    changed = client.post(
+        f"{API}/runs/log-parameter", json={"run_id": run, "key": "lr", "value": "0.2"}
+    )
+    _refused(changed, 400, "INVALID_PARAMETER_VALUE", "lr")
+    batch = {
+        "run_id": run,
+        "params": [{"key": "lr", "value": "0.3"}],
+        "metrics": [{"key": "loss", "value": 1.0, "timestamp": 1, "step": 0}],
+    }
+    _refused(client.post(f"{API}/runs/log-batch", json=batch), 400, "INVALID_PARAMETER_VALUE", "lr")
+    got = client.get(f"{API}/runs/get", params={"run_id": run}).json()["run"]
+    assert got["data"]["params"] == [{"key": "lr", "value": "0.1"}]
+    assert got["data"]["metrics"] == []
+    twice = {"run_id": run, "params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]}
+    _refused(
+        client.post(f"{API}/runs/log-batch", json=twice), 400, "INVALID_PARAMETER_VALUE", "twice"
+    )
+
+
+def test_non_finite_metrics_round_trip(client: TestClient) -> None:
+    run = _run(client)
+    for value in ("NaN", "Infinity", "-Infinity"):
+        logged = client.post(
+            f"{API}/runs/log-metric",
+            json={"run_id": run, "key": value, "value": value, "timestamp": 1},
+        )
+        assert logged.status_code == 200, logged.text
+    history = client.get(
+        f"{API}/metrics/get-history", params={"run_id": run, "metric_key": "Infinity"}
+    )
+    assert history.json()["metrics"][0]["value"] == "Infinity"
+
+
+def test_the_default_experiment_and_deleted_experiments(client: TestClient) -> None:
+    default = client.get(f"{API}/experiments/get", params={"experiment_id": "0"}).json()
+    assert default["experiment"]["name"] == "Default"
+    _refused(
+        client.post(f"{API}/experiments/delete", json={"experiment_id": "0"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Default",
+    )
+    made = client.post(f"{API}/experiments/create", json={"name": "gone"}).json()["experiment_id"]
+    assert client.post(f"{API}/experiments/delete", json={"experiment_id": made}).status_code == 200
+    refused = client.post(f"{API}/runs/create", json={"experiment_id": made})
+    _refused(refused, 400, "INVALID_PARAMETER_VALUE", "deleted")
+    again = client.post(f"{API}/experiments/create", json={"name": "gone"})
+    _refused(again, 400, "RESOURCE_ALREADY_EXISTS")
+
+
+def test_another_projects_run_is_not_found(client: TestClient, app: Any) -> None:
+    from _support.helpers import LocalClient
+
+    run = _run(client)
+    with LocalClient(app, headers={"X-Mlledger-Project": "elsewhere-mlflow"}) as other:
+        _refused(
+            other.get(f"{API}/runs/get", params={"run_id": run}), 404, "RESOURCE_DOES_NOT_EXIST"
+        )
+        _refused(
+            other.post(f"{API}/runs/log-parameter", json={"run_id": run, "key": "a", "value": "b"}),
+            404,
+            "RESOURCE_DOES_NOT_EXIST",
+        )
