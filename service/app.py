@@ -13,10 +13,14 @@ from starlette.routing import Route
 
 from mlledger import __version__, ui
 from mlledger.store.database import Database, create_db_engine
+from mlledger.store.files.objects import ObjectStore
 
 from . import errors
 from .auth import Authenticator
 from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
+from .mlflow import artifacts as mlflow_artifacts
+from .mlflow import models as mlflow_models
+from .mlflow import registry as mlflow_registry
 from .mlflow import tracking as mlflow_tracking
 from .mlflow.prefix import ProjectPrefix
 from .rest import (
@@ -92,7 +96,11 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    app.state.objects = ObjectStore(settings.artifact_root)
     app.include_router(mlflow_tracking.router)  # MLflow's own paths: /api/2.0/mlflow/...
+    app.include_router(mlflow_models.router)
+    app.include_router(mlflow_registry.router)
+    app.include_router(mlflow_artifacts.router)  # and /api/2.0/mlflow-artifacts/...
     app.state.graphql = Lazy("GraphQL schema", lambda: graphql_app(settings))
     app.router.routes.append(
         Route("/graphql", LazyASGI(app.state.graphql), methods=["GET", "POST"])
@@ -116,6 +124,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.server.max_request_bytes,
         graphql_max_bytes=settings.graphql.max_request_bytes,
+        upload_max_bytes=settings.artifacts.max_upload_bytes,
     )
     app.add_middleware(ProjectPrefix)
     return app

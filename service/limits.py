@@ -60,17 +60,29 @@ class BodySizeLimit:
     """Pure ASGI middleware: checks Content-Length up front and counts streamed bytes, so a
     chunked upload without a length is cut off at the limit too."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, graphql_max_bytes: int | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        graphql_max_bytes: int | None = None,
+        upload_max_bytes: int | None = None,
+    ) -> None:
         self.app = app
         self.default = max_bytes
         # A GraphQL document is small; one of megabytes is only there to make parsing slow.
         self.graphql = graphql_max_bytes or max_bytes
+        # An artifact upload is a file streamed to disk, never parsed: its own limit.
+        self.upload = upload_max_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.graphql if scope["path"].startswith("/graphql") else self.default
+        path = scope["path"]
+        if mlflow_errors.is_upload_path(path):
+            limit = self.upload
+        else:
+            limit = self.graphql if path.startswith("/graphql") else self.default
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None:
             try:
@@ -193,7 +205,11 @@ class RefuseNul:
             await _nul(scope, send, [where])
             return
         kind = dict(scope.get("headers") or []).get(b"content-type", b"")
-        if scope["method"] not in _WITH_BODY or b"json" not in kind.lower():
+        if (
+            scope["method"] not in _WITH_BODY
+            or b"json" not in kind.lower()
+            or mlflow_errors.is_upload_path(scope["path"])  # a file's bytes, not a request
+        ):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []

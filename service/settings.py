@@ -107,6 +107,21 @@ class FeatureSettings(BaseModel):
         ]
 
 
+class ArtifactSettings(BaseModel):
+    root: str | None = Field(
+        None,
+        description="Where uploaded artifacts' bytes live, content-addressed: a folder, or any "
+        "fsspec URL (`s3://bucket/prefix`; credentials as fsspec/boto find them). Default: "
+        "`home/artifacts`.",
+    )
+    max_upload_bytes: int = Field(
+        5 * 1024**3,
+        ge=1024,
+        description="Largest file one artifact upload may hold (uploads stream; the JSON "
+        "request limit does not apply to them).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MLLEDGER_", env_nested_delimiter="__", extra="ignore"
@@ -139,6 +154,7 @@ class Settings(BaseSettings):
     lineage: LineageSettings = Field(default_factory=LineageSettings)  # type: ignore[arg-type]
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)  # type: ignore[arg-type]
     features: FeatureSettings = Field(default_factory=FeatureSettings)  # type: ignore[arg-type]
+    artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)  # type: ignore[arg-type]
 
     @field_validator("home")
     @classmethod
@@ -155,6 +171,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.home / 'mlledger.db').as_posix()}"
+
+    @property
+    def artifact_root(self) -> str:
+        return self.artifacts.root or str(self.home / "artifacts")
 
     @property
     def anonymous_allowed(self) -> bool:

@@ -261,3 +261,16 @@ def set_alias(
             ],
         )
         return before, after
+
+
+def sources(
+    db: Database, who: Principal, versions: Sequence[ModelVersion]
+) -> tuple[dict[int, Artifact], dict[int, str]]:
+    """The versions' artifacts by id and their runs' uuids by execution id, in two
+    statements (a transport that shows where each version came from)."""
+    who.require("read")
+    with db.read() as session:
+        arts = artifacts.get_many(session, who.project_id, [v.artifact_id for v in versions])
+        run_ids = [v.run_id for v in versions if v.run_id is not None]
+        found = runs.get_many(session, who.project_id, run_ids) if run_ids else {}
+        return arts, {i: r.uuid for i, r in found.items()}

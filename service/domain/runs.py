@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,7 @@ from . import rules
 from .principal import Principal
 
 MAX_POINTS_PER_BATCH = 100_000
+MAX_SERIES_COMPARED = 10_000_000  # points of a series `log_metrics_once` reads to compare
 RUN_STATES = ("running", "complete", "failed")
 
 
@@ -316,3 +318,47 @@ def attach_artifact(
             [audit.artifact_created(artifact)],
         )
     return artifact, created
+
+
+def attach_output(db: Database, who: Principal, ref: str, artifact_id: int) -> None:
+    """Make an existing artifact an output of the run (MLflow's `log_outputs`).
+
+    Raises:
+        InvalidArgument: the edge would close a lineage cycle.
+    """
+    who.require("write")
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref, for_update=True)
+        artifact = artifacts.get(session, who.project_id, artifact_id)
+        events.add_many(session, [Event(run.id, artifact.id, "OUTPUT", None)])
+        rules.refuse_cycles(session, run.id, f"run {run.uuid}")
+
+
+def log_metrics_once(db: Database, who: Principal, ref: str, batch: MetricBatch) -> int:
+    """Append the points the run does not hold yet: MLflow 3 re-sends a run's metrics with the
+    id of the model logged from it, and a re-sent point must not count twice in the history.
+    Returns how many were new."""
+    who.require("write")
+    _check_batch(batch)
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref, for_update=True)
+        held: set[tuple[str, int, int, bytes]] = set()
+        for key in set(batch.keys):
+            series = metrics.history(session, run.id, key, max_points=MAX_SERIES_COMPARED)
+            held.update(
+                (key, s, t, struct.pack("<d", v))
+                for s, t, v in zip(series.steps, series.timestamps, series.values, strict=True)
+            )
+        new = [
+            (k, v, s, t)
+            for k, v, s, t in zip(
+                batch.keys, batch.values, batch.steps, batch.timestamps, strict=True
+            )
+            if (k, s, t, struct.pack("<d", v)) not in held
+        ]
+        if new:
+            keys, values, steps, stamps = (list(c) for c in zip(*new, strict=True))
+            metrics.insert(
+                session, run.id, keys, values, steps, stamps, experiment_id=run.experiment_id
+            )
+        return len(new)

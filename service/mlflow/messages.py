@@ -19,6 +19,7 @@ MAX_SEARCH_RESULTS = 50_000
 
 Key = Annotated[str, Field(min_length=1, max_length=KEY)]
 Millis = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+ExperimentIds = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=100)]
 
 
 class Message(BaseModel):
@@ -40,6 +41,7 @@ class Metric(Message):
     value: float
     timestamp: Millis
     step: Millis = 0
+    model_id: Annotated[str, Field(max_length=64)] = ""  # MLflow 3 re-sends a run's with it
 
 
 class ByRun(Message):
@@ -109,6 +111,7 @@ class LogMetric(ByRun):
     value: float
     timestamp: Millis
     step: Millis = 0
+    model_id: Annotated[str, Field(max_length=64)] = ""
 
 
 class LogParam(ByRun):
@@ -140,3 +143,101 @@ class SearchRuns(Message):
     max_results: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 1000
     order_by: Annotated[list[Annotated[str, Field(max_length=300)]], Field(max_length=20)] = []
     page_token: Annotated[str, Field(max_length=40)] = ""
+
+
+class CreateLoggedModel(Message):
+    experiment_id: Annotated[str, Field(max_length=20)] = "0"
+    name: Annotated[str, Field(min_length=1, max_length=NAME)] = "model"
+    model_type: Annotated[str, Field(max_length=NAME)] = ""
+    source_run_id: Annotated[str, Field(max_length=64)] = ""
+    params: Annotated[list[Param], Field(max_length=MAX_BATCH_PARAMS * 10)] = []
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+
+
+class FinalizeLoggedModel(Message):
+    status: str | int = "LOGGED_MODEL_READY"
+
+
+class LoggedModelTags(Message):
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+
+
+class LoggedModelParams(Message):
+    params: Annotated[list[Param], Field(max_length=MAX_BATCH_PARAMS * 10)] = []
+
+
+class SearchLoggedModels(Message):
+    experiment_ids: Annotated[
+        list[Annotated[str, Field(max_length=20)]], Field(max_length=100)
+    ] = []
+    filter: Annotated[str, Field(max_length=4000)] = ""
+    max_results: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 100
+    page_token: Annotated[str, Field(max_length=20)] = ""
+
+
+class ModelOutput(Message):
+    model_id: Annotated[str, Field(max_length=64)]
+    step: Millis = 0
+
+
+class LogOutputs(ByRun):
+    models: Annotated[list[ModelOutput], Field(max_length=100)] = []
+
+
+class RegisteredModelRef(Message):
+    name: Annotated[str, Field(min_length=1, max_length=NAME)]
+
+
+class CreateRegisteredModel(RegisteredModelRef):
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+    description: Annotated[str, Field(max_length=TAG_VALUE * 8)] = ""
+
+
+class UpdateRegisteredModel(RegisteredModelRef):
+    description: Annotated[str, Field(max_length=TAG_VALUE * 8)] | None = None
+
+
+class RegisteredModelTag(RegisteredModelRef):
+    key: Key
+    value: Annotated[str, Field(max_length=TAG_VALUE)] = ""
+
+
+class RegisteredModelTagRef(RegisteredModelRef):
+    key: Key
+
+
+class AliasRef(RegisteredModelRef):
+    alias: Annotated[str, Field(min_length=1, max_length=KEY)]
+
+
+class SetAlias(AliasRef):
+    version: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class CreateModelVersion(RegisteredModelRef):
+    source: Annotated[str, Field(max_length=4000)] = ""
+    run_id: Annotated[str, Field(max_length=64)] = ""
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+    description: Annotated[str, Field(max_length=TAG_VALUE * 8)] = ""
+    model_id: Annotated[str, Field(max_length=64)] = ""
+
+
+class VersionRef(RegisteredModelRef):
+    version: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class UpdateModelVersion(VersionRef):
+    description: Annotated[str, Field(max_length=TAG_VALUE * 8)] | None = None
+
+
+class ModelVersionTag(VersionRef):
+    key: Key
+    value: Annotated[str, Field(max_length=TAG_VALUE)] = ""
+
+
+class ModelVersionTagRef(VersionRef):
+    key: Key
+
+
+class GetLatestVersions(RegisteredModelRef):
+    stages: Annotated[list[str], Field(max_length=10)] = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,11 +16,12 @@ from mlledger.store.errors import InvalidArgument, NotFound
 from mlledger.store.tracking.runs import Lifecycle, NewRun
 
 from ..deps import DB, Caller
-from ..domain import experiments, runs
+from ..domain import experiments, logged_models, runs
 from ..domain.principal import Principal
 from ..domain.runs import MetricBatch
 from . import grammar, messages, wire
 from .errors import PREFIX
+from .lookup import experiment_of, model_of, wire_experiment_of
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
@@ -50,20 +52,8 @@ def _when(ms: int | None) -> datetime | None:
         raise InvalidArgument(f"time {ms} ms is out of range", details={"time": ms}) from None
 
 
-def _experiment(db: Any, who: Principal, wire_id: str) -> Context:
-    if wire_id == wire.DEFAULT_ID:
-        return experiments.default(db, who)
-    if not (wire_id.isascii() and wire_id.isdigit() and len(wire_id) <= 18):
-        raise NotFound(f"experiment {wire_id!r} does not exist", details={"experiment_id": wire_id})
-    return experiments.get(db, who, int(wire_id))
-
-
-def _wire_experiment(run: Any) -> str:
-    return wire.DEFAULT_ID if run.experiment == experiments.DEFAULT else str(run.experiment_id)
-
-
 def _run(view: runs.RunView) -> dict[str, Any]:
-    return wire.run(view.run, view.metrics, _wire_experiment(view.run))
+    return wire.run(view.run, view.metrics, wire_experiment_of(view.run))
 
 
 # Experiments ---------------------------------------------------------------------------------
@@ -86,7 +76,7 @@ def get_experiment(
 ) -> dict[str, Any]:
     if not experiment_id:
         raise InvalidArgument("experiment_id is required")
-    return {"experiment": wire.experiment(_experiment(db, who, experiment_id))}
+    return {"experiment": wire.experiment(experiment_of(db, who, experiment_id))}
 
 
 @router.post("/experiments/create")
@@ -191,13 +181,13 @@ def search_experiments_get(
 
 @router.post("/experiments/update")
 def update_experiment(db: DB, who: Caller, body: messages.UpdateExperiment) -> dict[str, Any]:
-    experiments.rename(db, who, _experiment(db, who, body.experiment_id).id, body.new_name)
+    experiments.rename(db, who, experiment_of(db, who, body.experiment_id).id, body.new_name)
     return {}
 
 
 @router.post("/experiments/delete")
 def delete_experiment(db: DB, who: Caller, body: messages.ExperimentRef) -> dict[str, Any]:
-    target = _experiment(db, who, body.experiment_id)
+    target = experiment_of(db, who, body.experiment_id)
     if target.name == experiments.DEFAULT:
         raise InvalidArgument("the Default experiment cannot be deleted")
     experiments.set_deleted(db, who, target.id, True)
@@ -206,13 +196,13 @@ def delete_experiment(db: DB, who: Caller, body: messages.ExperimentRef) -> dict
 
 @router.post("/experiments/restore")
 def restore_experiment(db: DB, who: Caller, body: messages.ExperimentRef) -> dict[str, Any]:
-    experiments.set_deleted(db, who, _experiment(db, who, body.experiment_id).id, False)
+    experiments.set_deleted(db, who, experiment_of(db, who, body.experiment_id).id, False)
     return {}
 
 
 @router.post("/experiments/set-experiment-tag")
 def set_experiment_tag(db: DB, who: Caller, body: messages.SetExperimentTag) -> dict[str, Any]:
-    target = _experiment(db, who, body.experiment_id)
+    target = experiment_of(db, who, body.experiment_id)
     experiments.tag(db, who, target.id, {body.key: body.value})
     return {}
 
@@ -221,7 +211,7 @@ def set_experiment_tag(db: DB, who: Caller, body: messages.SetExperimentTag) -> 
 def delete_experiment_tag(
     db: DB, who: Caller, body: messages.DeleteExperimentTag
 ) -> dict[str, Any]:
-    target = _experiment(db, who, body.experiment_id)
+    target = experiment_of(db, who, body.experiment_id)
     if body.key not in target.properties:
         raise NotFound(f"experiment {body.experiment_id} has no tag {body.key!r}")
     experiments.tag(db, who, target.id, {}, [body.key])
@@ -233,7 +223,7 @@ def delete_experiment_tag(
 
 @router.post("/runs/create")
 def create_run(db: DB, who: Caller, body: messages.CreateRun) -> dict[str, Any]:
-    target = _experiment(db, who, body.experiment_id or wire.DEFAULT_ID)
+    target = experiment_of(db, who, body.experiment_id or wire.DEFAULT_ID)
     if target.deleted_at is not None:
         raise InvalidArgument(
             f"experiment {body.experiment_id} is deleted; restore it to add runs",
@@ -285,7 +275,7 @@ def update_run(db: DB, who: Caller, body: messages.UpdateRun) -> dict[str, Any]:
     view = runs.update(
         db, who, body.run, state=state, ended_at=ended, name=body.run_name or None, killed=killed
     )
-    return {"run_info": wire.run_info(view.run, _wire_experiment(view.run))}
+    return {"run_info": wire.run_info(view.run, wire_experiment_of(view.run))}
 
 
 @router.post("/runs/delete")
@@ -302,14 +292,38 @@ def restore_run(db: DB, who: Caller, body: messages.ByRun) -> dict[str, Any]:
 
 @router.post("/runs/log-metric")
 def log_metric(db: DB, who: Caller, body: messages.LogMetric) -> dict[str, Any]:
-    runs.log_metrics(
-        db,
-        who,
-        body.run,
-        MetricBatch([body.key], [body.value], [body.step], [body.timestamp]),
-        None,
-    )
+    _log_points(db, who, body.run, [body])
     return {}
+
+
+def _log_points(
+    db: Any, who: Principal, run: str, points: Sequence[messages.Metric | messages.LogMetric]
+) -> None:
+    """Plain points are appended; points carrying a logged model's id (MLflow 3 re-sends the
+    run's metrics with it) go to that model and into the run's history only if new there."""
+    plain = [p for p in points if not p.model_id]
+    if plain:
+        runs.log_metrics(db, who, run, _batch(plain), None)
+    by_model: dict[str, list[Any]] = {}
+    for p in points:
+        if p.model_id:
+            by_model.setdefault(p.model_id, []).append(p)
+    for model, linked in by_model.items():
+        runs.log_metrics_once(db, who, run, _batch(linked))
+        logged = [
+            {"key": p.key, "value": wire.number(p.value), "timestamp": p.timestamp, "step": p.step}
+            for p in linked
+        ]
+        logged_models.log_metrics(db, who, model_of(model), [{**p, "run_id": run} for p in logged])
+
+
+def _batch(points: Sequence[Any]) -> MetricBatch:
+    return MetricBatch(
+        [p.key for p in points],
+        [p.value for p in points],
+        [p.step for p in points],
+        [p.timestamp for p in points],
+    )
 
 
 @router.post("/runs/log-parameter")
@@ -352,19 +366,7 @@ def log_batch(db: DB, who: Caller, body: messages.LogBatch) -> dict[str, Any]:
     if params or tags or name is not None:
         runs.update(db, who, body.run, params=params or None, tags=tags or None, name=name)
     if body.metrics:
-        m = body.metrics
-        runs.log_metrics(
-            db,
-            who,
-            body.run,
-            MetricBatch(
-                [x.key for x in m],
-                [x.value for x in m],
-                [x.step for x in m],
-                [x.timestamp for x in m],
-            ),
-            None,
-        )
+        _log_points(db, who, body.run, body.metrics)
     return {}
 
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import orjson
 from fastapi import Response
 
-from mlledger.store.entities import Context, LatestMetric, Run
+from mlledger.store.entities import Artifact, Context, LatestMetric, Run
 
 from ..domain.experiments import DEFAULT
 
@@ -108,4 +108,51 @@ def run(run: Run, latest: list[LatestMetric], wire_experiment: str) -> dict[str,
         },
         "inputs": {"dataset_inputs": []},
         "outputs": {},
+    }
+
+
+def model_id(artifact_id: int) -> str:
+    """A logged model's MLflow id: `m-` and 32 hex digits, as MLflow's own (its client tells a
+    `models:/m-...` URI by the prefix), here the model artifact's id."""
+    return f"m-{artifact_id:032x}"
+
+
+def artifact_of_model(model: str) -> int | None:
+    body = model.removeprefix("m-")
+    if (
+        len(model) != 34
+        or not model.startswith("m-")
+        or any(c not in "0123456789abcdef" for c in body)
+    ):
+        return None
+    return int(body, 16)
+
+
+_MODEL_STATUS = {"pending": "LOGGED_MODEL_PENDING", "ready": "LOGGED_MODEL_READY"}
+
+
+def logged_model(artifact: Artifact) -> dict[str, Any]:
+    meta = artifact.properties.get("mlflow", {})
+    eid = str(meta.get("experiment", meta.get("experiment_id", "")))
+    created = millis(artifact.created_at)
+    status = _MODEL_STATUS.get(meta.get("status", ""), "LOGGED_MODEL_UPLOAD_FAILED")
+    info: dict[str, Any] = {
+        "model_id": model_id(artifact.id),
+        "experiment_id": eid,
+        "name": artifact.name,
+        "creation_timestamp_ms": created,
+        "last_updated_timestamp_ms": created,
+        "artifact_uri": artifact.uri or "",
+        "status": status,
+        "model_type": meta.get("model_type", ""),
+        "tags": [{"key": k, "value": v} for k, v in sorted(meta.get("tags", {}).items())],
+    }
+    if meta.get("source_run"):
+        info["source_run_id"] = meta["source_run"]
+    return {
+        "info": info,
+        "data": {
+            "params": [{"key": k, "value": v} for k, v in sorted(meta.get("params", {}).items())],
+            "metrics": list(meta.get("metrics", [])),
+        },
     }

@@ -306,3 +306,72 @@ def set_state(session: Session, project_id: int, artifact_id: int, state: str) -
     row.state = state
     session.flush()
     return to_entity(row)
+
+
+def fill_in(
+    session: Session,
+    project_id: int,
+    artifact_id: int,
+    *,
+    uri: str | None = None,
+    fingerprint: str | None = None,
+    properties: dict[str, Any] | None = None,
+    state: str | None = None,
+) -> Artifact:
+    """Fill in what a pending artifact learns later (its files, its content), under its row
+    lock. A fingerprint another version of the name already has is left unset (that version
+    is the same content) and named in `properties["same_content_as"]`."""
+    row = session.get(ArtifactRow, artifact_id, with_for_update=True)
+    if row is None or row.project_id != project_id:
+        raise NotFound(
+            f"artifact {artifact_id} does not exist", details={"artifact_id": artifact_id}
+        )
+    if uri is not None:
+        row.uri = uri
+    if properties is not None:
+        row.properties = properties
+    if fingerprint is not None and fingerprint != row.fingerprint:
+        twin = session.scalar(
+            select(ArtifactRow.id).where(
+                ArtifactRow.project_id == project_id,
+                ArtifactRow.name == row.name,
+                ArtifactRow.fingerprint == fingerprint,
+            )
+        )
+        if twin is None:
+            row.fingerprint = fingerprint
+        else:
+            row.properties = {**(row.properties or {}), "same_content_as": twin}
+    if state is not None:
+        row.state = state
+    session.flush()
+    return to_entity(row)
+
+
+def of_contexts(
+    session: Session,
+    project_id: int,
+    context_ids: Sequence[int],
+    *,
+    kind: str,
+    name: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Artifact]:
+    """Artifacts of `kind` attributed to any of the contexts, newest first."""
+    query = (
+        select(ArtifactRow)
+        .join(AttributionRow, AttributionRow.artifact_id == ArtifactRow.id)
+        .where(
+            ArtifactRow.project_id == project_id,
+            ArtifactRow.kind == kind,
+            AttributionRow.context_id.in_(list(context_ids)),
+        )
+        .distinct()
+        .order_by(ArtifactRow.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    if name is not None:
+        query = query.where(ArtifactRow.name == name)
+    return [to_entity(r) for r in session.scalars(query)]

@@ -3,6 +3,7 @@
 from .audit import AuditRow
 from .base import Base
 from .data_gates import BlobRow, DataGateRow, ValidationJobRow
+from .files import FileRow
 from .lineage import (
     ArtifactRow,
     ArtifactSeriesRow,
@@ -35,6 +36,7 @@ __all__ = [
     "DataGateRow",
     "EventRow",
     "ExecutionRow",
+    "FileRow",
     "IdempotencyKeyRow",
     "LatestMetricRow",
     "MetricChunkRow",

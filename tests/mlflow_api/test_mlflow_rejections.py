@@ -102,7 +102,7 @@ def test_unknown_things_are_not_found(client: TestClient) -> None:
         "RESOURCE_DOES_NOT_EXIST",
     )
     _refused(
-        client.post(f"{API}/registered-models/create", json={"name": "m"}),
+        client.post(f"{API}/traces", json={"experiment_id": "0"}),
         404,
         "ENDPOINT_NOT_FOUND",
     )
@@ -214,3 +214,94 @@ def test_another_projects_run_is_not_found(client: TestClient, app: Any) -> None
             404,
             "RESOURCE_DOES_NOT_EXIST",
         )
+
+
+def test_registry_refusals(client: TestClient) -> None:
+    assert client.post(f"{API}/registered-models/create", json={"name": "m"}).status_code == 200
+    _refused(
+        client.post(f"{API}/registered-models/create", json={"name": "m"}),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+    )
+    _refused(
+        client.get(f"{API}/registered-models/get", params={"name": "nope"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.get(f"{API}/model-versions/get", params={"name": "m", "version": "abc"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "version",
+    )
+    _refused(
+        client.get(f"{API}/model-versions/get", params={"name": "m", "version": "7"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.post(
+            f"{API}/registered-models/alias", json={"name": "m", "alias": "prod", "version": "3"}
+        ),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.post(f"{API}/model-versions/create", json={"name": "m"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "source",
+    )
+    _refused(
+        client.post(f"{API}/model-versions/create", json={"name": "m", "source": "models:/m-zz"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
+    _refused(
+        client.get(f"{API}/model-versions/search", params={"filter": "tags.x = 'y'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    _refused(
+        client.get(f"{API}/registered-models/search", params={"filter": "name ~ 'x'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    _refused(client.get(f"{API}/logged-models/m-{'0' * 32}"), 404, "RESOURCE_DOES_NOT_EXIST")
+    _refused(client.get(f"{API}/logged-models/not-a-model"), 404, "RESOURCE_DOES_NOT_EXIST")
+    _refused(
+        client.patch(f"{API}/logged-models/m-{'0' * 31}1", json={"status": "SOMETHING"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    _refused(
+        client.post(
+            f"{API}/logged-models/search", json={"experiment_ids": ["0"], "filter": "metrics.x > 1"}
+        ),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    made = client.post(f"{API}/runs/create", json={"experiment_id": "0"}).json()["run"]["info"][
+        "run_id"
+    ]
+    batch = {
+        "run_id": made,
+        "metrics": [{"key": "a", "value": 1, "timestamp": 1, "model_id": "m-nope"}],
+    }
+    _refused(client.post(f"{API}/runs/log-batch", json=batch), 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_artifact_paths_that_climb_out_are_refused(client: TestClient) -> None:
+    files = "/api/2.0/mlflow-artifacts/artifacts"
+    assert client.put(f"{files}/0/r/artifacts/a.txt", content=b"hello").status_code == 200
+    for bad in ("a%2F..%2F..%2Fx", "a/%2e%2e/x", "a/%00"):
+        answer = client.put(f"{files}/{bad}", content=b"x")
+        assert answer.status_code in (400, 422), (bad, answer.text)
+        assert answer.json()["error_code"] == "INVALID_PARAMETER_VALUE", answer.text
+    assert client.get(f"{files}", params={"path": "0/r/artifacts"}).json() == {
+        "files": [{"path": "a.txt", "is_dir": False, "file_size": 5}]
+    }
+    _refused(client.get(f"{files}", params={"path": "../x"}), 400, "INVALID_PARAMETER_VALUE")
+    _refused(client.delete(f"{files}/0/r/artifacts/none"), 404, "RESOURCE_DOES_NOT_EXIST")
+    assert client.delete(f"{files}/0/r/artifacts/a.txt").status_code == 200
+    _refused(client.get(f"{files}/0/r/artifacts/a.txt"), 404, "RESOURCE_DOES_NOT_EXIST")

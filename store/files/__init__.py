@@ -1,0 +1,2 @@
+"""The artifact store: uploaded files' bytes, content-addressed (objects.py), and the paths
+that name them in a project (paths.py)."""
