@@ -362,3 +362,34 @@ def log_metrics_once(db: Database, who: Principal, ref: str, batch: MetricBatch)
                 session, run.id, keys, values, steps, stamps, experiment_id=run.experiment_id
             )
         return len(new)
+
+
+def inputs_of(
+    db: Database, who: Principal, run_ids: Sequence[int]
+) -> dict[int, list[tuple[Artifact, str | None]]]:
+    """Each run's INPUT artifacts with the edge's role, in two statements (a page's worth)."""
+    who.require("read")
+    out: dict[int, list[tuple[Artifact, str | None]]] = {i: [] for i in run_ids}
+    if not run_ids:
+        return out
+    with db.read() as session:
+        edges = [e for e in events.of_executions(session, run_ids) if e.type == "INPUT"]
+        found = artifacts.get_many(session, who.project_id, [e.artifact_id for e in edges])
+        for e in edges:
+            if e.artifact_id in found:
+                out[e.execution_id].append((found[e.artifact_id], e.role))
+    return out
+
+
+def attach_input(db: Database, who: Principal, ref: str, artifact_id: int) -> None:
+    """Make an existing artifact an input of the run (MLflow's model inputs).
+
+    Raises:
+        InvalidArgument: the edge would close a lineage cycle (the run made the artifact).
+    """
+    who.require("write")
+    with db.write() as session:
+        run = runs.get(session, who.project_id, ref, for_update=True)
+        artifact = artifacts.get(session, who.project_id, artifact_id)
+        events.add_many(session, [Event(run.id, artifact.id, "INPUT", None)])
+        rules.refuse_cycles(session, run.id, f"run {run.uuid}")

@@ -67,8 +67,11 @@ def _key(raw: str) -> str:
 def _field(text: str, token: str) -> str:
     section, _, raw = token.partition(".")
     canonical = _SECTIONS.get(section.lower())
-    if section.lower() == "datasets":
-        raise _invalid(text, "datasets.* filters are not supported by this server yet")
+    if section.lower() in ("datasets", "dataset"):
+        key = raw.strip('`"').lower()
+        if key not in ("name", "digest", "context"):
+            raise _invalid(text, f"unknown dataset field {raw!r} (name, digest, context)")
+        return f"datasets.{key}"
     if canonical is None:
         raise _invalid(text, f"unknown entity {section!r} (use metrics, params, tags, attributes)")
     try:

@@ -241,3 +241,26 @@ class ModelVersionTagRef(VersionRef):
 
 class GetLatestVersions(RegisteredModelRef):
     stages: Annotated[list[str], Field(max_length=10)] = []
+
+
+class Dataset(Message):
+    name: Annotated[str, Field(min_length=1, max_length=NAME)]
+    digest: Annotated[str, Field(min_length=1, max_length=200)]
+    source_type: Annotated[str, Field(max_length=200)] = ""
+    source: Annotated[str, Field(max_length=65_536)] = ""
+    schema_: Annotated[str, Field(max_length=1_048_576, alias="schema")] = ""
+    profile: Annotated[str, Field(max_length=65_536)] = ""
+
+
+class DatasetInput(Message):
+    tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
+    dataset: Dataset
+
+
+class ModelInput(Message):
+    model_id: Annotated[str, Field(max_length=64)]
+
+
+class LogInputs(ByRun):
+    datasets: Annotated[list[DatasetInput], Field(max_length=1000)] = []
+    models: Annotated[list[ModelInput], Field(max_length=100)] = []

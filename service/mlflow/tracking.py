@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -13,6 +14,7 @@ from fastapi import APIRouter, Query, Response
 
 from mlledger.store.entities import Context
 from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.tracking.runs import Lifecycle, NewRun
 
 from ..deps import DB, Caller
@@ -52,8 +54,14 @@ def _when(ms: int | None) -> datetime | None:
         raise InvalidArgument(f"time {ms} ms is out of range", details={"time": ms}) from None
 
 
-def _run(view: runs.RunView) -> dict[str, Any]:
-    return wire.run(view.run, view.metrics, wire_experiment_of(view.run))
+def _runs(db: Any, who: Principal, views: Sequence[runs.RunView]) -> list[dict[str, Any]]:
+    """Runs in MLflow's shape, with their input datasets and models (two statements a page)."""
+    inputs = runs.inputs_of(db, who, [v.run.id for v in views])
+    return [wire.run(v.run, v.metrics, wire_experiment_of(v.run), inputs[v.run.id]) for v in views]
+
+
+def _run(db: Any, who: Principal, view: runs.RunView) -> dict[str, Any]:
+    return _runs(db, who, [view])[0]
 
 
 # Experiments ---------------------------------------------------------------------------------
@@ -245,7 +253,7 @@ def create_run(db: DB, who: Caller, body: messages.CreateRun) -> dict[str, Any]:
             started_at=_when(body.start_time),
         ),
     )
-    return {"run": _run(view)}
+    return {"run": _run(db, who, view)}
 
 
 @router.get("/runs/get")
@@ -258,7 +266,7 @@ def get_run(
     ref = run_id or run_uuid
     if not ref:
         raise InvalidArgument("run_id is required")
-    return {"run": _run(runs.get(db, who, ref))}
+    return {"run": _run(db, who, runs.get(db, who, ref))}
 
 
 @router.post("/runs/update")
@@ -370,6 +378,58 @@ def log_batch(db: DB, who: Caller, body: messages.LogBatch) -> dict[str, Any]:
     return {}
 
 
+@router.post("/runs/log-inputs")
+def log_inputs(db: DB, who: Caller, body: messages.LogInputs) -> dict[str, Any]:
+    """Each dataset becomes a `dataset` artifact the run read (an INPUT edge whose role is the
+    dataset's context tag), fingerprinted by MLflow's digest: the same dataset logged again is
+    the same artifact. Logged models become inputs too."""
+    for given in body.datasets:
+        d = given.dataset
+        context = next((t.value for t in given.tags if t.key == wire.CONTEXT_TAG), None)
+        runs.log_artifact(
+            db,
+            who,
+            body.run,
+            NewArtifact(
+                kind="dataset",
+                name=d.name,
+                uri=_source_uri(d.source),
+                fingerprint=f"mlflow-digest:{d.digest}",
+                properties={
+                    "mlflow": {
+                        "digest": d.digest,
+                        "source_type": d.source_type,
+                        "source": d.source,
+                        "schema": d.schema_,
+                        "profile": d.profile,
+                    }
+                },
+            ),
+            "INPUT",
+            context,
+        )
+    for model in body.models:
+        runs.attach_input(
+            db, who, body.run, logged_models.get(db, who, model_of(model.model_id)).id
+        )
+    return {}
+
+
+def _source_uri(source: str) -> str | None:
+    """The location in MLflow's source JSON (`{"uri": ...}`, `{"url": ...}`, `{"path": ...}`),
+    so a dataset read from a file shares its URI with everything else that names the file."""
+    try:
+        parsed = json.loads(source) if source else None
+    except ValueError:
+        return None
+    if isinstance(parsed, dict):
+        for key in ("uri", "url", "path"):
+            value = parsed.get(key)
+            if isinstance(value, str) and value:
+                return value[:4000]
+    return None
+
+
 @router.post("/runs/search")
 def search_runs(db: DB, who: Caller, body: messages.SearchRuns) -> Response:
     ids: list[int] = []
@@ -394,7 +454,7 @@ def search_runs(db: DB, who: Caller, body: messages.SearchRuns) -> Response:
         cursor=body.page_token or None,
         lifecycle=_view(body.run_view_type),
     )
-    out: dict[str, Any] = {"runs": [_run(v) for v in page.items]}
+    out: dict[str, Any] = {"runs": _runs(db, who, page.items)}
     if page.next_cursor:
         out["next_page_token"] = page.next_cursor
     return wire.json(out)

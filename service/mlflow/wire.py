@@ -8,7 +8,9 @@ digits, for runs MLflow's client creates).
 
 from __future__ import annotations
 
+import json as _json
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
@@ -97,8 +99,41 @@ def metric(m: LatestMetric) -> dict[str, Any]:
     return {"key": m.key, "value": number(m.value), "timestamp": m.timestamp, "step": m.step}
 
 
-def run(run: Run, latest: list[LatestMetric], wire_experiment: str) -> dict[str, Any]:
+CONTEXT_TAG = "mlflow.data.context"
+
+
+def dataset(artifact: Artifact) -> dict[str, Any]:
+    """A dataset artifact as MLflow's Dataset: what MLflow logged, or for one logged by
+    mlledger's client its name, fingerprint (as the digest) and URI."""
+    meta = artifact.properties.get("mlflow")
+    if meta is not None:
+        return {"name": artifact.name, **{k: v for k, v in meta.items() if v}}
+    digest = (artifact.fingerprint or "").partition(":")[2]
+    return {
+        "name": artifact.name,
+        "digest": digest[:36],
+        "source_type": "mlledger",
+        "source": _json.dumps({"uri": artifact.uri} if artifact.uri else {}),
+    }
+
+
+def run(
+    run: Run,
+    latest: list[LatestMetric],
+    wire_experiment: str,
+    inputs: Sequence[tuple[Artifact, str | None]] = (),
+) -> dict[str, Any]:
     tags = {**run.tags, RUN_NAME_TAG: run.name}
+    datasets = []
+    models = []
+    for artifact, role in inputs:
+        if artifact.kind == "dataset":
+            entry: dict[str, Any] = {"dataset": dataset(artifact)}
+            if role:
+                entry["tags"] = [{"key": CONTEXT_TAG, "value": role}]
+            datasets.append(entry)
+        elif artifact.kind == "model" and "mlflow" in artifact.properties:
+            models.append({"model_id": model_id(artifact.id)})
     return {
         "info": run_info(run, wire_experiment),
         "data": {
@@ -106,7 +141,7 @@ def run(run: Run, latest: list[LatestMetric], wire_experiment: str) -> dict[str,
             "params": [{"key": k, "value": v} for k, v in sorted(run.params.items())],
             "tags": [{"key": k, "value": str(v)} for k, v in sorted(tags.items())],
         },
-        "inputs": {"dataset_inputs": []},
+        "inputs": {"dataset_inputs": datasets, "model_inputs": models},
         "outputs": {},
     }
 

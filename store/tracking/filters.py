@@ -2,8 +2,9 @@
 
     metrics.auc > 0.9 and params.lr = "0.1" and (tags.team = 'risk' or tags.team is null)
 
-Identifiers are `metrics.<key>`, `params.<key>`, `tags.<key>` and `attributes.<name>` (name,
-state, run_id, started_at, ended_at); a key with other characters goes in backticks. Metrics
+Identifiers are `metrics.<key>`, `params.<key>`, `tags.<key>`, `attributes.<name>` (name,
+state, run_id, started_at, ended_at) and `datasets.<name|digest|context>` (the run's input
+datasets); a key with other characters goes in backticks. Metrics
 compare with numbers (their latest value); params and tags are strings, as in MLflow. Operators:
 = != < <= > >= like ilike in (...) not in (...) is null, is not null; and, or, not, parentheses.
 Every mistake raises InvalidArgument naming the position and what was expected.
@@ -22,7 +23,7 @@ from sqlalchemy import ColumnElement, String, and_, cast, exists, func, not_, or
 from sqlalchemy.sql.expression import literal
 
 from ..errors import InvalidArgument
-from ..tables import ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
+from ..tables import ArtifactRow, EventRow, ExecutionRow, LatestMetricRow, RunFieldRow, RunRow
 from ..tables.base import to_utc
 from ..tables.tracking import HEAD
 
@@ -53,7 +54,13 @@ _SECTIONS = {
     "attribute": "attributes",
     "attr": "attributes",
     "run": "attributes",
+    "datasets": "datasets",
+    "dataset": "datasets",
 }
+DATASET_KEYS = ("name", "digest", "context")
+# The schemes of dataset fingerprints (client/fingerprint.py, and MLflow's digests as the MLflow
+# door records them): `datasets.digest` compares with the part after the scheme.
+DIGEST_SCHEMES = ("sha256", "meta-sha256", "mlflow-digest")
 ATTRIBUTES = ("name", "state", "run_id", "started_at", "ended_at")
 _KEYWORDS = {"and", "or", "not", "in", "is", "null", "like", "ilike"}
 
@@ -127,6 +134,13 @@ def parse_field(text: str, token: str, pos: int) -> Field:
             text,
             pos,
             f"{canonical} keys are letters, digits and _ - . / : or space; {key!r} is none",
+        )
+    if canonical == "datasets" and key not in DATASET_KEYS:
+        raise _error(
+            text,
+            pos,
+            f"unknown dataset field {key!r}; datasets.name, datasets.digest or datasets.context "
+            "(the input datasets a run read)",
         )
     if canonical == "attributes" and key not in ATTRIBUTES:
         raise _error(
@@ -278,7 +292,7 @@ def _compile(
     if field.section == "metrics":
         found = _metric(text, field.key, op, value, pos)
         return not_(found) if negated else found  # an exists(): never unknown
-    kind = "string" if field.section in ("params", "tags") else _column(field)[1]
+    kind = "string" if field.section in ("params", "tags", "datasets") else _column(field)[1]
     literals: list[Any] = []
     if op not in {"is null", "is not null"}:
         for v in value if isinstance(value, list) else [value]:
@@ -300,6 +314,8 @@ def _compile(
             )
     if field.section in ("params", "tags"):
         return _field(field, op, literals, negated)
+    if field.section == "datasets":
+        return _dataset(text, field, op, literals, negated, pos)
     column = _column(field)[0]
     found = _condition(column, op, literals)
     return not_(found) if negated else found  # SQL's NOT keeps unknown unknown, as it should
@@ -355,6 +371,34 @@ def _field(field: Field, op: str, literals: list[Any], negated: bool) -> ColumnE
     if op in {"=", "in"}:  # through the index: the head, then the whole value
         condition = _condition(RunFieldRow.head, op, [v[:HEAD] for v in literals]) & condition
     return exists().where(held, condition)
+
+
+def _dataset(
+    text: str, field: Field, op: str, literals: list[Any], negated: bool, pos: int
+) -> ColumnElement[bool]:
+    """`datasets.<name|digest|context>`: a semi-join on the run's INPUT edges to datasets. A
+    comparison holds when some input dataset satisfies it; under a `not`, when none does."""
+    if op in {"is null", "is not null"}:
+        raise _error(text, pos, f"datasets.{field.key} compares with = != in like, not {op}")
+    column: Any
+    if field.key == "name":
+        column = ArtifactRow.name
+    elif field.key == "context":
+        column = EventRow.role
+    else:
+        if op not in {"=", "!=", "in", "not in"}:
+            raise _error(text, pos, f"datasets.digest compares with = != in, not {op}")
+        column = ArtifactRow.fingerprint
+        literals = [f"{scheme}:{v}" for v in literals for scheme in DIGEST_SCHEMES]
+        op = {"=": "in", "!=": "not in"}.get(op, op)
+    found = exists().where(
+        EventRow.execution_id == ExecutionRow.id,
+        EventRow.type == "INPUT",
+        ArtifactRow.id == EventRow.artifact_id,
+        ArtifactRow.kind == "dataset",
+        _condition(column, op, literals),
+    )
+    return ~found if negated else found
 
 
 def _apply(column: Any, op: str, value: Any) -> ColumnElement[bool]:

@@ -196,3 +196,47 @@ def test_delete_restore_and_killed(server: Server, project: str, api: httpx.Clie
     killed = api.get(f"/runs/{got['ids'][0]}").json()
     assert killed["state"] == "failed" and killed["experiment"] == "life2"
     assert killed["name"] == "a2"
+
+
+def test_log_input_datasets_are_input_artifacts(
+    server: Server, project: str, api: httpx.Client
+) -> None:
+    got = run_mlflow(
+        """
+        import pandas as pd
+        mlflow.set_experiment("data")
+        frame = pd.DataFrame({"x": [1, 2, 3], "y": [0, 1, 0]})
+        train = mlflow.data.from_pandas(frame, source="s3://bucket/churn/train.parquet", name="churn-train")
+        with mlflow.start_run() as a:
+            mlflow.log_input(train, context="training")
+        with mlflow.start_run() as b:
+            mlflow.log_input(train, context="eval")
+        exp = a.info.experiment_id
+        names = lambda f: sorted(r.info.run_id for r in client.search_runs([exp], filter_string=f))
+        got = client.get_run(a.info.run_id).inputs.dataset_inputs
+        out({
+            "a": a.info.run_id, "b": b.info.run_id, "digest": train.digest,
+            "logged": [(d.dataset.name, d.dataset.digest, d.dataset.source_type, [(t.key, t.value) for t in d.tags]) for d in got],
+            "by_name": names("datasets.name = 'churn-train'"),
+            "by_context": names("datasets.context = 'training'"),
+            "by_digest": names(f"datasets.digest = '{train.digest}'"),
+            "none": names("datasets.name = 'other'"),
+        })
+        """,
+        _uri(server, project),
+    )
+    assert got["logged"] == [
+        ["churn-train", got["digest"], "s3", [["mlflow.data.context", "training"]]]
+    ]
+    assert got["by_name"] == sorted([got["a"], got["b"]])
+    assert got["by_context"] == [got["a"]] and got["none"] == []
+    assert got["by_digest"] == sorted([got["a"], got["b"]])
+    # One dataset artifact (the same digest twice), an INPUT of both runs, found by its URI.
+    datasets = api.get("/artifacts", params={"kind": "dataset"}).json()["items"]
+    assert [(d["name"], d["uri"]) for d in datasets] == [
+        ("churn-train", "s3://bucket/churn/train.parquet")
+    ]
+    found = api.get(
+        "/runs", params={"filter": "datasets.name = 'churn-train' and datasets.context = 'eval'"}
+    )
+    assert [r["uuid"] for r in found.json()["items"]] == [got["b"]]

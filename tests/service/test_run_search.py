@@ -176,3 +176,35 @@ def test_fuzzed_filters_never_500(client: TestClient, parts: list[str], noise: s
     assert r.status_code in (200, 400, 422), (filter, r.text)
     if r.status_code != 200:
         assert r.json()["error"]["message"]
+
+
+def test_filters_on_input_datasets(client: TestClient, runs: dict) -> None:
+    """`datasets.name|digest|context`: some input dataset satisfies it; under `not`, none."""
+    for run, name, role, digest in [
+        ("a", "train", "training", "aa11"),
+        ("a", "holdout", "eval", "bb22"),
+        ("b", "train", "training", "cc33"),
+    ]:
+        logged = client.post(
+            f"/api/v1/runs/{runs[run]['uuid']}/inputs",
+            json={
+                "artifact": {"kind": "dataset", "name": name, "fingerprint": f"sha256:{digest}"},
+                "role": role,
+            },
+        )
+        assert logged.status_code in (200, 201), logged.text
+    assert names(client, "datasets.name = 'train'") == ["b", "a"]
+    assert names(client, "datasets.context = 'eval'") == ["a"]
+    assert names(client, "datasets.digest = 'cc33'") == ["b"]
+    assert names(client, "datasets.name like 'hold%'") == ["a"]
+    assert names(client, "datasets.name in ('holdout', 'nope')") == ["a"]
+    assert names(client, "not datasets.name = 'train'") == ["d", "c"]
+    assert names(client, "datasets.name = 'train' and not datasets.context = 'eval'") == ["b"]
+    for bad, fragment in [
+        ("datasets.size = 'x'", "unknown dataset field"),
+        ("datasets.digest like 'a%'", "compares with = != in"),
+        ("datasets.name is null", "compares with"),
+        ("datasets.name = 3", "quote the value"),
+    ]:
+        r = client.get("/api/v1/runs", params={"experiment": "search", "filter": bad})
+        assert r.status_code == 400 and fragment in r.json()["error"]["message"], r.text
