@@ -80,6 +80,8 @@ class RunRecord(Result):
     environment: dict[str, Any]
     started_at: datetime
     ended_at: datetime | None
+    deleted_at: datetime | None = None  # deleted (through MLflow's client): still in lineage
+    killed: bool = False  # failed because its caller stopped it (MLflow's KILLED)
     metrics: list[LatestMetric]
 
     def metric(self, key: str) -> float | None:

@@ -45,6 +45,8 @@ class Run:
     environment: JSON
     started_at: datetime
     ended_at: datetime | None
+    deleted_at: datetime | None
+    killed: bool
 
     @strawberry.field(description="The latest value of each metric (the first `first` keys).")
     async def metrics(self, info: Ctx, first: int = MAX_NEIGHBOURS) -> list[Metric]:

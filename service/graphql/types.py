@@ -60,6 +60,7 @@ class Context:
     name: str
     properties: JSON
     created_at: datetime
+    deleted_at: datetime | None
 
     @classmethod
     def of(cls, c: entities.Context) -> Context:

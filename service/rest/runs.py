@@ -103,6 +103,10 @@ class RunOut(EntityOut):
     environment: dict[str, Any]
     started_at: datetime
     ended_at: datetime | None
+    deleted_at: datetime | None = Field(
+        None, description="When the run was deleted (MLflow's delete_run): it stays in lineage."
+    )
+    killed: bool = Field(False, description="Failed because its caller stopped it (MLflow KILLED).")
     metrics: list[LatestMetricOut] = Field(
         description="The latest value of each metric key (read with the run: domain/runs.py)."
     )

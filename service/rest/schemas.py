@@ -197,6 +197,9 @@ class ContextOut(EntityOut):
     name: str
     properties: dict[str, Any]
     created_at: datetime
+    deleted_at: datetime | None = Field(
+        None, description="When the experiment was deleted (it keeps its runs and lineage)."
+    )
 
 
 # Field types of runs and the registry (shared by runs.py, models.py, pushes.py).
