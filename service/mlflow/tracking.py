@@ -491,3 +491,49 @@ def get_metric_history(
     if end < len(found.steps):
         out["next_page_token"] = str(end)
     return wire.json(out)
+
+
+@router.get("/metrics/get-history-bulk-interval")
+def get_metric_history_bulk_interval(
+    db: DB,
+    who: Caller,
+    metric_key: Annotated[str, Query(min_length=1, max_length=messages.KEY)],
+    run_ids: Annotated[list[str], Query(min_length=1, max_length=100)],
+    start_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    end_step: Annotated[int | None, Query(ge=-(2**63), le=2**63 - 1)] = None,
+    max_results: Annotated[int, Query(ge=1, le=1000)] = 320,
+) -> Response:
+    """Up to `max_results` logged points of each run between the steps, evenly spaced by
+    position and always with the first and last (what MLflow's charts ask for)."""
+    if start_step is not None and end_step is not None and start_step > end_step:
+        raise InvalidArgument("start_step is after end_step")
+    points: list[dict[str, Any]] = []
+    for ref in run_ids:
+        found = runs.history(
+            db,
+            who,
+            ref,
+            metric_key,
+            max_points=HISTORY_PAGE,
+            min_step=start_step,
+            max_step=end_step,
+        )
+        n = len(found.steps)
+        if n <= max_results:
+            picks: Sequence[int] = range(n)
+        elif max_results == 1:
+            picks = [n - 1]
+        else:
+            picks = sorted({round(i * (n - 1) / (max_results - 1)) for i in range(max_results)})
+        points += [
+            {
+                "key": metric_key,
+                "value": wire.number(found.values[i]),
+                "timestamp": found.timestamps[i],
+                "step": found.steps[i],
+                "run_id": ref,
+            }
+            for i in picks
+        ]
+    points.sort(key=lambda p: (p["run_id"], p["step"], p["timestamp"]))
+    return wire.json({"metrics": points})

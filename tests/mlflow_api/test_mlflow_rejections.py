@@ -305,3 +305,76 @@ def test_artifact_paths_that_climb_out_are_refused(client: TestClient) -> None:
     _refused(client.delete(f"{files}/0/r/artifacts/none"), 404, "RESOURCE_DOES_NOT_EXIST")
     assert client.delete(f"{files}/0/r/artifacts/a.txt").status_code == 200
     _refused(client.get(f"{files}/0/r/artifacts/a.txt"), 404, "RESOURCE_DOES_NOT_EXIST")
+
+
+def test_history_pages_and_the_bulk_interval(client: TestClient) -> None:
+    runs_ = [_run(client), _run(client)]
+    for run in runs_:
+        batch = {
+            "run_id": run,
+            "metrics": [
+                {"key": "loss", "value": i / 10, "timestamp": 5, "step": i} for i in range(1000)
+            ],
+        }
+        assert client.post(f"{API}/runs/log-batch", json=batch).status_code == 200
+    paged, token = [], ""
+    while True:
+        got = client.get(
+            f"{API}/metrics/get-history",
+            params={
+                "run_id": runs_[0],
+                "metric_key": "loss",
+                "max_results": 300,
+                "page_token": token,
+            },
+        ).json()
+        paged += [m["step"] for m in got["metrics"]]
+        token = got.get("next_page_token", "")
+        if not token:
+            break
+    assert paged == list(range(1000))
+    bulk = client.get(
+        f"{API}/metrics/get-history-bulk-interval",
+        params={
+            "run_ids": runs_,
+            "metric_key": "loss",
+            "max_results": 5,
+            "start_step": 0,
+            "end_step": 999,
+        },
+    ).json()["metrics"]
+    assert [(m["run_id"], m["step"]) for m in bulk] == sorted(
+        (r, s) for r in runs_ for s in (0, 250, 500, 749, 999)
+    )
+    window = client.get(
+        f"{API}/metrics/get-history-bulk-interval",
+        params={"run_ids": runs_[:1], "metric_key": "loss", "start_step": 10, "end_step": 12},
+    ).json()["metrics"]
+    assert [m["step"] for m in window] == [10, 11, 12] and window[0]["value"] == 1.0
+    one = client.get(
+        f"{API}/metrics/get-history-bulk-interval",
+        params={"run_ids": runs_[:1], "metric_key": "loss", "max_results": 1},
+    ).json()["metrics"]
+    assert [m["step"] for m in one] == [999]
+    _refused(
+        client.get(
+            f"{API}/metrics/get-history-bulk-interval",
+            params={"run_ids": runs_, "metric_key": "loss", "start_step": 5, "end_step": 1},
+        ),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    _refused(
+        client.get(f"{API}/metrics/get-history-bulk-interval", params={"metric_key": "loss"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "run_ids",
+    )
+    _refused(
+        client.get(
+            f"{API}/metrics/get-history",
+            params={"run_id": runs_[0], "metric_key": "loss", "page_token": "x"},
+        ),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
