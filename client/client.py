@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import httpx
 
-from . import environment
+from . import environment, fingerprint
 from .errors import ApiError, Unavailable
 from .features import Features
 from .results import (
@@ -57,6 +57,9 @@ class ClientSettings:
     flush_interval: float = 1.0
     max_buffered_points: int = 1_000_000
     exit_timeout: float = 10.0
+    # Send logged models' and artifacts' bytes to the server's artifact store by default
+    # (`upload=` of log_model / log_artifact decides per call).
+    upload_artifacts: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> ClientSettings:
@@ -69,6 +72,8 @@ class ClientSettings:
             "retries": int(_env_float("MLLEDGER_RETRIES", cls.retries)),
             "flush_interval": _env_float("MLLEDGER_FLUSH_INTERVAL", cls.flush_interval),
             "exit_timeout": _env_float("MLLEDGER_EXIT_TIMEOUT", cls.exit_timeout),
+            "upload_artifacts": env.get("MLLEDGER_UPLOAD_ARTIFACTS", "").lower()
+            in ("1", "true", "yes"),
         }
         if env.get("MLLEDGER_SPOOL_DIR"):
             values["spool_dir"] = Path(env["MLLEDGER_SPOOL_DIR"])
@@ -256,6 +261,39 @@ class Client:
         )
 
     # -- model gates --------------------------------------------------------------------
+
+    def download_model(
+        self,
+        name: str,
+        target: str | os.PathLike[str],
+        *,
+        alias: str | None = None,
+        version: int | None = None,
+    ) -> Path:
+        """Fetch a model version's files (by `alias`, e.g. "production", or `version`) from the
+        server's artifact store into the folder `target`; each file's sha256 is checked.
+        Returns the folder. The version must have been logged with upload.
+
+        Raises:
+            ApiError: no such model, version or alias; a version logged by URI only (409).
+            OSError: a file arrived with another sha256 than the server holds.
+        """
+        if (alias is None) == (version is None):
+            raise TypeError("give exactly one of alias and version")
+        base = f"/api/v1/models/{quote(name, safe='')}/" + (
+            f"aliases/{quote(alias, safe='')}" if alias is not None else f"versions/{version}"
+        )
+        listing = self.transport.call("GET", f"{base}/files")
+        folder = Path(target)
+        for entry in listing["files"]:
+            local = folder.joinpath(*entry["path"].split("/"))
+            if folder.resolve() not in local.resolve().parents:
+                raise OSError(f"refusing to write {entry['path']!r} outside {folder}")
+            local.parent.mkdir(parents=True, exist_ok=True)
+            self.transport.download_to(f"{base}/files/{quote(entry['path'])}", local)
+            if fingerprint.file_sha256(local) != entry["sha256"]:
+                raise OSError(f"{local}: the download's sha256 differs from the server's")
+        return folder
 
     def set_model_gate(self, name: str, gate: dict[str, Any]) -> ModelGate:
         """TFMA-style thresholds every version must meet before a push (see the README's

@@ -9,6 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 from os import PathLike
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -184,20 +185,53 @@ class Run:
         name: str | None = None,
         kind: str = "other",
         role: str | None = None,
+        upload: bool | None = None,
     ) -> LoggedArtifact:
-        """Record a file or directory the run wrote: an OUTPUT edge (the bytes stay where they
-        are; the URI and fingerprint are recorded)."""
+        """Record a file or directory the run wrote: an OUTPUT edge. The URI and fingerprint
+        are recorded; with `upload` (default: the client's `upload_artifacts`) the bytes go
+        to the server's artifact store too and the URI names them there."""
+        if self._uploads(upload):
+            fp = fingerprint.of(location)
+            folder = f"runs/{self.uuid}/{quote(name or Path(str(location)).name, safe='')}"
+            uri = self._upload(Path(location), folder)
+            return self._artifact("outputs", kind, location, name, role, fp=fp, uri=uri)
         return self._artifact("outputs", kind, location, name, role)
 
+    def _uploads(self, upload: bool | None) -> bool:
+        return self.client.settings.upload_artifacts if upload is None else upload
+
+    def _upload(self, local: Path, folder: str) -> str:
+        """Send a file or a folder's files to the artifact store under `folder`, each with its
+        sha256; the URI that names them there. Synchronous (and not spooled): the call returns
+        once the server holds every byte."""
+        if not local.exists():
+            raise FileNotFoundError(f"{local}: no such file or directory")
+        files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+        for f in files:
+            rel = f.name if local.is_file() else f.relative_to(local).as_posix()
+            target = f"{folder}/{rel}"
+            self.client.transport.upload(
+                f"/api/v1/files/{quote(target)}", f, fingerprint.file_sha256(f)
+            )
+        return f"mlledger-artifacts:/{folder}"  # a file is uploaded into the folder by its name
+
     def _artifact(
-        self, side: str, kind: str, location: Any, name: str | None, role: str | None
+        self,
+        side: str,
+        kind: str,
+        location: Any,
+        name: str | None,
+        role: str | None,
+        *,
+        fp: fingerprint.Fingerprint | None = None,
+        uri: str | None = None,
     ) -> LoggedArtifact:
-        fp = fingerprint.of(location)
+        fp = fp or fingerprint.of(location)
         label = name or str(location)
         artifact = {
             "kind": kind,
             "name": label,
-            "uri": fp.uri,
+            "uri": uri or fp.uri,
             "fingerprint": fp.fingerprint,
             "properties": fp.properties,
         }
@@ -207,7 +241,7 @@ class Run:
         return LoggedArtifact(
             kind=kind,
             name=label,
-            uri=fp.uri,
+            uri=uri or fp.uri,
             fingerprint=fp.fingerprint,
             properties=fp.properties,
             id=answer["id"] if answer else None,
@@ -222,19 +256,26 @@ class Run:
         metrics: dict[str, float] | None = None,
         description: str | None = None,
         tags: dict[str, str] | None = None,
+        upload: bool | None = None,
     ) -> LoggedModel:
         """Record the model as this run's OUTPUT and register it as the next version of `name`
-        (the same files again are the same version)."""
+        (the same files again are the same version). With `upload` (default: the client's
+        `upload_artifacts`) its files go to the server's artifact store, from where
+        `mlledger models download` and `models:/NAME@ALIAS` fetch them."""
         for key, value in (metrics or {}).items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"model metric {key!r}: {value!r} is not a number")
             if not math.isfinite(value):
                 raise ValueError(f"model metric {key!r} is {value}: gates need finite numbers")
         fp = fingerprint.of(path)
+        uri = fp.uri
+        if self._uploads(upload):  # by content: the same files upload to the same place
+            digest = fp.fingerprint.partition(":")[2]
+            uri = self._upload(Path(path), f"models/{quote(name, safe='')}/{digest}")
         artifact = {
             "kind": "model",
             "name": name,
-            "uri": fp.uri,
+            "uri": uri,
             "fingerprint": fp.fingerprint,
             "properties": fp.properties,
         }
@@ -251,7 +292,7 @@ class Run:
         logged = LoggedArtifact(
             "model",
             name,
-            fp.uri,
+            uri,
             fp.fingerprint,
             fp.properties,
             id=answer["artifact_id"] if answer else None,

@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -141,6 +142,45 @@ class Transport:
             assert isinstance(last, ApiError)
             raise ServerError(last.status, last.code, last.message, last.details)
         raise Unavailable(f"{method} {self.url}{path} failed after {attempts} attempts: {last}")
+
+    def upload(self, path: str, local: Path, sha256: str) -> Any:
+        """PUT a file's bytes, streamed, with their sha256 (the server refuses a body that
+        arrives changed); retried like other calls, each attempt from the file's start."""
+        attempts = 1 + self.retries
+        last: Exception | None = None
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(min(2.0, 0.05 * 2**attempt) * (0.5 + random.random()))
+            try:
+                with local.open("rb") as body:
+                    response = self._http.put(
+                        path,
+                        content=iter(lambda: body.read(1024 * 1024), b""),
+                        headers={
+                            "X-Mlledger-Sha256": sha256,
+                            "Content-Type": "application/octet-stream",
+                        },
+                    )
+            except httpx.TransportError as exc:
+                last = exc
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last = _api_error(response)
+                continue
+            if response.status_code >= 400:
+                raise _api_error(response)
+            return response.json()
+        raise Unavailable(f"PUT {self.url}{path} failed after {attempts} attempts: {last}")
+
+    def download_to(self, path: str, target: Path) -> None:
+        """Stream a GET's body into `target` (a model file)."""
+        with self._http.stream("GET", path) as response:
+            if response.status_code >= 400:
+                response.read()
+                raise _api_error(response)
+            with target.open("wb") as out:
+                for chunk in response.iter_bytes(1024 * 1024):
+                    out.write(chunk)
 
     def download(self, path: str) -> bytes:
         """Raw bytes of a GET (a training set's Parquet file)."""

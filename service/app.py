@@ -29,6 +29,7 @@ from .rest import (
     data_gates,
     executions,
     features,
+    files,
     health,
     lineage,
     model_gates,
@@ -93,6 +94,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         features,
         tokens,
         data_gates,
+        files,
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")

@@ -20,6 +20,7 @@ from .auth import Authenticator
 from .deps import AUTHENTICATED, caller_of
 from .errors import error_body, status_of
 from .mlflow import errors as mlflow_errors
+from .uploads import is_upload_path
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -79,7 +80,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        if mlflow_errors.is_upload_path(path):
+        if is_upload_path(path):
             limit = self.upload
         else:
             limit = self.graphql if path.startswith("/graphql") else self.default
@@ -208,7 +209,7 @@ class RefuseNul:
         if (
             scope["method"] not in _WITH_BODY
             or b"json" not in kind.lower()
-            or mlflow_errors.is_upload_path(scope["path"])  # a file's bytes, not a request
+            or is_upload_path(scope["path"])  # a file's bytes, not a request
         ):
             await self.app(scope, receive, send)
             return

@@ -200,3 +200,27 @@ def models_evaluate(url, token, project, as_json, name, version, file) -> None: 
             verdict = "skip" if c.get("skipped") else ("pass" if c["passed"] else "FAIL")
             click.echo(f"  {verdict:4}  {c.get('slice') or ''}: {c['message']}")
     sys.exit(0 if done["blessed"] else 1)
+
+
+@models.command("download")
+@click.argument("name")
+@click.argument("target", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--alias", "-a", help="The version an alias points at, e.g. production.")
+@click.option("--version", "-v", "version", type=click.IntRange(1), help="A version number.")
+@connection_options
+def models_download(url, token, project, as_json, name, target, alias, version) -> None:  # type: ignore[no-untyped-def]
+    """Fetch model NAME's files (by --alias or --version) from the server's artifact store into
+    TARGET, checking each file's sha256. The version must have been logged with upload."""
+    if (alias is None) == (version is None):
+        raise click.UsageError("give exactly one of --alias and --version")
+    with client_for(url, token, project) as client:
+        try:
+            folder = client.download_model(name, target, alias=alias, version=version)
+        except (ApiError, Unavailable) as exc:
+            fail(exc)
+    files = sorted(p for p in folder.rglob("*") if p.is_file())
+    if as_json:
+        click.echo(json.dumps({"model": name, "folder": str(folder), "files": len(files)}))
+    else:
+        which = f"@{alias}" if alias else f"v{version}"
+        click.echo(f"{name}{which}: {len(files)} files in {folder}")

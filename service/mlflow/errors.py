@@ -48,11 +48,6 @@ def is_mlflow_path(path: str) -> bool:
     return path.startswith((PREFIX + "/", ARTIFACTS_PREFIX + "/"))
 
 
-def is_upload_path(path: str) -> bool:
-    """A file's bytes (PUT of an artifact): streamed to disk under its own size limit."""
-    return path.startswith(ARTIFACTS_PREFIX + "/artifacts/")
-
-
 def code_of(exc: errors.MlledgerError) -> str:
     for cls in type(exc).__mro__:
         if cls in _CODES:

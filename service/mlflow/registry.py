@@ -50,7 +50,9 @@ def _version_out(
         "current_stage": "None",
         "description": v.description or "",
         "source": (
-            f"models:/{wire.model_id(v.artifact_id)}" if logged else (art.uri if art else "") or ""
+            f"models:/{wire.model_id(v.artifact_id)}"
+            if logged
+            else _for_mlflow((art.uri if art else "") or "")
         ),
         "status": "READY",
         "tags": [{"key": k, "value": val} for k, val in sorted(v.tags.items())],
@@ -309,4 +311,11 @@ def get_model_version_download_uri(
     found = models.version(db, who, name, _number(version))
     arts, _ = models.sources(db, who, [found])
     art = arts.get(found.artifact_id)
-    return {"artifact_uri": (art.uri if art else None) or ""}
+    return {"artifact_uri": _for_mlflow((art.uri if art else None) or "")}
+
+
+def _for_mlflow(uri: str) -> str:
+    """mlledger's own uploads are in the same store MLflow's client reads through
+    `mlflow-artifacts:` (so `models:/NAME@production` loads a model logged by either)."""
+    own = "mlledger-artifacts:/"
+    return "mlflow-artifacts:/" + uri[len(own) :] if uri.startswith(own) else uri

@@ -34,6 +34,10 @@ RULES_JSON_SCHEMA_CANNOT_STATE = {
     "createRun": "started_at is not in the future of the run's own end",
     "applyFeatureDefinitions": "each object is a Feast definition; file sources under data roots",
     "materializeFeatures": "start before end; the views exist",
+    "uploadFile": "the path's names are not '.', '..' or empty",
+    "downloadFile": "as uploadFile",
+    "downloadModelVersionFile": "as uploadFile",
+    "downloadModelAliasFile": "as uploadFile",
 }
 
 
