@@ -250,6 +250,8 @@ def create_run(db: DB, who: Caller, body: messages.CreateRun) -> dict[str, Any]:
             experiment=target.name,
             name=name,
             tags=tags,
+            # Where the run came from, for the explorer and anyone reading the run.
+            environment={"client": "mlflow"},
             started_at=_when(body.start_time),
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import httpx
 from _support.servers import Server
 
 
@@ -148,3 +149,20 @@ def test_readable_errors_when_the_server_is_gone_or_wants_a_token(  # type: igno
     finally:
         context.close()
         server.stop()
+
+
+def test_a_run_logged_through_mlflow_says_so(page, server, project) -> None:  # type: ignore[no-untyped-def]
+    mlflow_api = f"{server.url}/projects/{project}/api/2.0/mlflow"
+    made = httpx.post(
+        f"{mlflow_api}/runs/create",
+        json={
+            "experiment_id": "0",
+            "run_name": "from-mlflow",
+            "tags": [{"key": "mlflow.source.name", "value": "train.py"}],
+        },
+    ).json()["run"]["info"]
+    httpx.post(f"{mlflow_api}/runs/update", json={"run_id": made["run_id"], "status": "KILLED"})
+    page.goto(f"/ui/#/run/{made['run_id']}")
+    page.wait_for_selector("h1")
+    assert "killed" in page.locator("h1 small").inner_text()
+    assert "logged through MLflow's client (train.py)" in page.locator("p.muted").first.inner_text()

@@ -34,7 +34,8 @@ export const EXECUTION = `query($id: Int!) {
 
 export const RUN = `query($id: String!) {
   run(id: $id) {
-    id uuid name experiment state params tags codeVersion startedAt endedAt
+    id uuid name experiment state params tags codeVersion environment startedAt endedAt
+    deletedAt killed
     metrics { key value step }
     execution { nodeId inputs { role artifact { nodeId kind name version status } }
                 outputs { role artifact { nodeId kind name version status } } } } }`;

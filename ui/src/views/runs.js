@@ -59,12 +59,19 @@ export async function runView(el, id, _params, live) {
     "Compare selected",
   );
   el.append(
-    h("h1", {}, run.name || run.uuid, " ", h("small", {}, run.state)),
+    h(
+      "h1",
+      {},
+      run.name || run.uuid,
+      " ",
+      h("small", {}, run.killed ? "killed" : run.state, run.deletedAt ? " · deleted" : ""),
+    ),
     h(
       "p",
       { class: "muted" },
       `experiment ${run.experiment} · ${run.uuid} · ${when(run.startedAt)} → ${when(run.endedAt)}`,
       run.codeVersion ? ` · code ${run.codeVersion}` : "",
+      provenance(run),
       " · ",
       run.execution ? nodeLink(run.execution.nodeId, "lineage") : "",
     ),
@@ -165,4 +172,11 @@ export async function compareView(el, _arg, params, live) {
       .filter(Boolean);
     metricChart(charts, key, series);
   });
+}
+
+// Where a run came from: MLflow's client (through the compatibility API) or mlledger's own.
+function provenance(run) {
+  if (run.environment?.client !== "mlflow") return "";
+  const source = run.tags?.["mlflow.source.name"];
+  return ` · logged through MLflow's client${source ? ` (${source})` : ""}`;
 }
