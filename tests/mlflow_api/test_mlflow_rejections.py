@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 API = "/api/2.0/mlflow"
 
@@ -378,3 +380,43 @@ def test_history_pages_and_the_bulk_interval(client: TestClient) -> None:
         400,
         "INVALID_PARAMETER_VALUE",
     )
+
+
+_PIECES = [*"ab_.`\"'%*[]()=<>!, \\/-9"]
+_PIECES += ["and ", "like ", "metrics.", "attributes.", "tags.", "params.", "datasets.", "IN "]
+_TEXT = st.lists(st.sampled_from([*_PIECES, "name", "status", "0.5", "DESC"]), max_size=14).map(
+    "".join
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(filter=_TEXT, order=st.lists(_TEXT, max_size=3), token=_TEXT)
+def test_typed_search_text_is_never_a_500(
+    client: TestClient, filter: str, order: list[str], token: str
+) -> None:
+    for path, body in [
+        (
+            "/runs/search",
+            {
+                "experiment_ids": ["0"],
+                "filter": filter,
+                "order_by": order,
+                "page_token": token[:40],
+            },
+        ),
+        ("/experiments/search", {"filter": filter, "order_by": order, "page_token": token[:40]}),
+        (
+            "/logged-models/search",
+            {"experiment_ids": ["0"], "filter": filter, "page_token": token[:20]},
+        ),
+    ]:
+        answer = client.post(API + path, json=body)
+        assert answer.status_code < 500, (path, body, answer.text)
+        if answer.status_code >= 400:
+            assert answer.json()["error_code"] in (
+                "INVALID_PARAMETER_VALUE",
+                "RESOURCE_DOES_NOT_EXIST",
+            )
+    for path in ("/registered-models/search", "/model-versions/search"):
+        answer = client.get(API + path, params={"filter": filter, "page_token": token})
+        assert answer.status_code < 500, (path, filter, answer.text)
