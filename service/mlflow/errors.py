@@ -36,7 +36,8 @@ _CODES: dict[type[errors.MlledgerError], str] = {
     errors.NotFound: "RESOURCE_DOES_NOT_EXIST",
     errors.AlreadyExists: "RESOURCE_ALREADY_EXISTS",
     errors.GateBlocked: "INVALID_STATE",
-    # A param that would change value: MLflow's own answer is INVALID_PARAMETER_VALUE.
+    # A param that would change value is MLflow's INVALID_PARAMETER_VALUE; the registry's
+    # refusals (a version kept for lineage) are said as the same.
     errors.FailedPrecondition: "INVALID_PARAMETER_VALUE",
     errors.Unauthenticated: "UNAUTHENTICATED",
     errors.PermissionDenied: "PERMISSION_DENIED",

@@ -10,7 +10,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from mlledger.store.entities import Artifact, ModelVersion, RegisteredModel
-from mlledger.store.errors import AlreadyExists, GateBlocked, InvalidArgument, NotFound
+from mlledger.store.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    GateBlocked,
+    InvalidArgument,
+    NotFound,
+)
 from mlledger.store.metadata.artifacts import NewArtifact
 
 from ..deps import DB, Caller
@@ -319,3 +325,42 @@ def _for_mlflow(uri: str) -> str:
     `mlflow-artifacts:` (so `models:/NAME@production` loads a model logged by either)."""
     own = "mlledger-artifacts:/"
     return "mlflow-artifacts:/" + uri[len(own) :] if uri.startswith(own) else uri
+
+
+# What mlledger's registry does not do, said as MLflow errors rather than missing endpoints.
+
+
+@router.post("/registered-models/rename")
+def rename_registered_model(db: DB, who: Caller, body: messages.RegisteredModelRef) -> None:
+    models.get(db, who, body.name)  # an unknown model is still RESOURCE_DOES_NOT_EXIST
+    raise FailedPrecondition(
+        f"model {body.name!r} keeps its name: its gate and its append-only push log name it; "
+        "register the versions under a new model instead"
+    )
+
+
+@router.delete("/registered-models/delete")
+def delete_registered_model(db: DB, who: Caller, body: messages.RegisteredModelRef) -> None:
+    models.get(db, who, body.name)
+    raise FailedPrecondition(
+        f"model {body.name!r} stays in the registry: its versions are nodes of the lineage graph "
+        "and its pushes are logged; remove its aliases (DELETE registered-models/alias) instead"
+    )
+
+
+@router.delete("/model-versions/delete")
+def delete_model_version(db: DB, who: Caller, body: messages.VersionRef) -> None:
+    models.version(db, who, body.name, _number(body.version))
+    raise FailedPrecondition(
+        f"{body.name} v{body.version} stays in the registry (lineage and the push log name it); "
+        "move its aliases away instead"
+    )
+
+
+@router.post("/model-versions/transition-stage")
+def transition_stage(db: DB, who: Caller, body: messages.VersionRef) -> None:
+    models.version(db, who, body.name, _number(body.version))
+    raise InvalidArgument(
+        "stages are not kept (MLflow deprecated them): set an alias instead, e.g. "
+        "set_registered_model_alias(name, 'staging', version); production moves by mlledger push"
+    )

@@ -220,6 +220,20 @@ def test_another_projects_run_is_not_found(client: TestClient, app: Any) -> None
 
 def test_registry_refusals(client: TestClient) -> None:
     assert client.post(f"{API}/registered-models/create", json={"name": "m"}).status_code == 200
+    rename = client.post(f"{API}/registered-models/rename", json={"name": "m", "new_name": "n"})
+    _refused(rename, 400, "INVALID_PARAMETER_VALUE", "keeps its name")
+    gone = client.request("DELETE", f"{API}/registered-models/delete", json={"name": "m"})
+    _refused(gone, 400, "INVALID_PARAMETER_VALUE", "aliases")
+    nope = client.request("DELETE", f"{API}/registered-models/delete", json={"name": "nope"})
+    _refused(nope, 404, "RESOURCE_DOES_NOT_EXIST")
+    v = client.request("DELETE", f"{API}/model-versions/delete", json={"name": "m", "version": "1"})
+    _refused(v, 404, "RESOURCE_DOES_NOT_EXIST")
+    stage = {"name": "m", "version": "1", "stage": "Production"}
+    _refused(
+        client.post(f"{API}/model-versions/transition-stage", json=stage),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    )
     _refused(
         client.post(f"{API}/registered-models/create", json={"name": "m"}),
         400,
