@@ -121,7 +121,7 @@ def test_filters_the_grammar_cannot_say(client: TestClient) -> None:
         ("metrics.auc >", "filter"),
         ("metrics.auc > 'x'", "number"),
         ("params.lr = 0.1", "quote"),
-        ("datasets.name = 'x'", "datasets"),
+        ("datasets.size = 'x'", "dataset field"),
         ("attributes.colour = 'red'", "colour"),
         ("attributes.status = 'DONE'", "DONE"),
         ("unknown = 1", "unknown"),
