@@ -97,12 +97,11 @@ def install(app: FastAPI) -> None:
         first = problems[0] if problems else {"location": [], "message": "invalid request"}
         where = ".".join(x for x in first["location"] if x != "body") or "request"
         if mlflow_errors.is_mlflow_path(request.url.path):
-            message = f"{where}: {first['message']}"
             if malformed:
-                message = "request body is not valid JSON"
-            return mlflow_errors.response(
-                "MALFORMED_REQUEST" if malformed else "INVALID_PARAMETER_VALUE", message, problems
-            )
+                return mlflow_errors.response(
+                    "MALFORMED_REQUEST", "request body is not valid JSON", problems
+                )
+            return mlflow_errors.invalid(exc.errors(), problems)
         if malformed:
             return _response(400, "malformed_json", "request body is not valid JSON", problems)
         return _response(422, "invalid_argument", f"{where}: {first['message']}", problems)

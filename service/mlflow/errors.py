@@ -7,6 +7,8 @@ each goes with (MLflow's `ERROR_CODE_TO_HTTP_STATUS`).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -82,6 +84,27 @@ def response(code: str, message: str, details: Any = None) -> JSONResponse:
     return JSONResponse(
         body(code, message, details), status_code=STATUS.get(code, 500), headers=headers
     )
+
+
+def invalid(found: Sequence[Any], problems: list[dict[str, Any]]) -> JSONResponse:
+    """A request that does not parse, said as MLflow's server says it (its clients and tests
+    match these words): "Missing value for required parameter 'key'", or "Invalid value 31 for
+    parameter 'run_id' supplied" — the parameter being the request's top-level field."""
+    first = found[0] if found else {}
+    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
+    name = where[0] if where else "request"
+    given = first.get("input")
+    if first.get("type") == "missing" or given is None:
+        message = f"Missing value for required parameter '{name}'"
+    else:
+        shown = json.dumps(given, default=str)
+        if len(shown) > 200:
+            shown = shown[:200] + "..."
+        message = f"Invalid value {shown} for parameter '{name}' supplied"
+        detail = first.get("msg")
+        if detail:
+            message += f": {detail}"
+    return response("INVALID_PARAMETER_VALUE", message, problems)
 
 
 def of(exc: errors.MlledgerError) -> JSONResponse:

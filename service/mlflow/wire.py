@@ -84,7 +84,7 @@ def run_info(run: Run, wire_experiment: str) -> dict[str, Any]:
         "run_uuid": run.uuid,
         "run_name": run.name,
         "experiment_id": wire_experiment,
-        "user_id": run.tags.get(USER_TAG, ""),
+        "user_id": run.tags.get(USER_TAG) or "unknown",  # MLflow's server says so too
         "status": status(run),
         "start_time": millis(run.started_at),
         "artifact_uri": f"mlflow-artifacts:/{wire_experiment}/{run.uuid}/artifacts",

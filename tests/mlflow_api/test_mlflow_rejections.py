@@ -434,3 +434,42 @@ def test_typed_search_text_is_never_a_500(
     for path in ("/registered-models/search", "/model-versions/search"):
         answer = client.get(API + path, params={"filter": filter, "page_token": token})
         assert answer.status_code < 500, (path, filter, answer.text)
+
+
+def test_refusals_in_mlflows_own_words(client: TestClient) -> None:
+    """MLflow's clients and tests match its server's phrasing of a bad parameter."""
+    run = _run(client)
+    for path, body, said in [
+        ("/experiments/create", {"name": 123}, "Invalid value 123 for parameter 'name'"),
+        ("/experiments/create", {}, "Missing value for required parameter 'name'"),
+        (
+            "/experiments/create",
+            {"name": "x", "tags": "5"},
+            "Invalid value \"5\" for parameter 'tags'",
+        ),
+        (
+            "/runs/log-metric",
+            {"run_id": 31, "key": "m", "value": 1, "timestamp": 1},
+            "Invalid value 31 for parameter 'run_id'",
+        ),
+        (
+            "/runs/log-metric",
+            {"run_id": run, "key": "m", "value": 1, "timestamp": 1, "step": "foo"},
+            "Invalid value \"foo\" for parameter 'step'",
+        ),
+        (
+            "/runs/log-metric",
+            {"run_id": run, "value": 1, "timestamp": 1},
+            "Missing value for required parameter 'key'",
+        ),
+        (
+            "/runs/log-metric",
+            {"run_id": run, "key": None, "value": 1, "timestamp": 1},
+            "Missing value for required parameter 'key'",
+        ),
+    ]:
+        _refused(client.post(API + path, json=body), 400, "INVALID_PARAMETER_VALUE", said)
+    listed = client.post(f"{API}/experiments/search", json={}).json()["experiments"]
+    assert "Default" in [e["name"] for e in listed]  # experiment 0 always exists
+    info = client.get(f"{API}/runs/get", params={"run_id": run}).json()["run"]["info"]
+    assert info["user_id"] == "unknown"
