@@ -31,6 +31,12 @@ from mlledger.store.metadata import projects
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` go first: the suite runs on several workers (scripts/test), and a
+    three-minute test handed out last would leave the others idle while it ends the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def services() -> dict[str, str]:
     """URLs of the real Postgres, Redis and Redis Cluster; started by the project's script if

@@ -36,6 +36,7 @@ def guarded(
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_token_picks_the_project_and_its_scope_holds(
     guarded: Server, db: Database, project: str, tmp_path: Path
 ) -> None:

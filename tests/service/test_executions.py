@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from _support.helpers import ids, new, run
 from fastapi.testclient import TestClient
 
@@ -178,6 +179,7 @@ def test_contexts_are_unique_by_kind_and_name(client: TestClient):
     assert client.get(f"/api/v1/contexts/{r.json()['id']}").json()["name"] == "e"
 
 
+@pytest.mark.slow
 def test_large_requests_stay_within_parameter_limits(client: TestClient):
     """10,000 fingerprinted inputs, logged twice (dedupe lookups) and then referenced by id:
     more values than one SQL statement may bind on SQLite (32,766) or Postgres (65,535)."""

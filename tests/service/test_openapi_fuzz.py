@@ -74,6 +74,7 @@ def api_schema(secured_server):  # type: ignore[no-untyped-def]
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_conforms_to_its_spec(case):  # type: ignore[no-untyped-def]

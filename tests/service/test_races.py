@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 CLIENTS = 100
 
@@ -159,6 +160,7 @@ def test_executions_creating_one_context_by_name(server, project) -> None:  # ty
     assert len(ids) == 1
 
 
+@pytest.mark.slow
 def test_one_feature_apply_at_a_time(server, project, api) -> None:  # type: ignore[no-untyped-def]
     """The same Feast definitions applied by 100 callers at once: every apply answers 200, the
     lineage records ONE `features apply` execution (the rest find nothing changed), and the
