@@ -19,9 +19,12 @@ from . import errors
 from .auth import Authenticator
 from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
 from .mlflow import artifacts as mlflow_artifacts
+from .mlflow import browse as mlflow_browse
+from .mlflow import experiments as mlflow_experiments
+from .mlflow import metrics as mlflow_metrics
 from .mlflow import models as mlflow_models
 from .mlflow import registry as mlflow_registry
-from .mlflow import tracking as mlflow_tracking
+from .mlflow import runs as mlflow_runs
 from .mlflow.prefix import ProjectPrefix
 from .rest import (
     artifacts,
@@ -99,9 +102,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/api/v1")
     app.state.objects = ObjectStore(settings.artifact_root)
-    app.include_router(mlflow_tracking.router)  # MLflow's own paths: /api/2.0/mlflow/...
+    app.include_router(mlflow_experiments.router)  # MLflow's own paths: /api/2.0/mlflow/...
+    app.include_router(mlflow_runs.router)
+    app.include_router(mlflow_metrics.router)
     app.include_router(mlflow_models.router)
     app.include_router(mlflow_registry.router)
+    app.include_router(mlflow_browse.router)
     app.include_router(mlflow_artifacts.router)  # and /api/2.0/mlflow-artifacts/...
     app.state.graphql = Lazy("GraphQL schema", lambda: graphql_app(settings))
     app.router.routes.append(

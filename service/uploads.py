@@ -17,7 +17,11 @@ from mlledger.store.files.paths import StoredFile
 
 # Paths whose bodies are files: streamed to disk under the upload limit, never parsed (so the
 # JSON limit and the NUL check of JSON bodies do not apply to them).
-UPLOAD_PREFIXES = ("/api/v1/files/", "/api/2.0/mlflow-artifacts/artifacts/")
+UPLOAD_PREFIXES = (
+    "/api/v1/files/",
+    "/api/2.0/mlflow-artifacts/artifacts/",
+    "/api/2.0/mlflow/upload-artifact",
+)
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 

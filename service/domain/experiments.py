@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
-from mlledger.store.entities import Context
+from mlledger.store.entities import Artifact, Context
 from mlledger.store.errors import NotFound
-from mlledger.store.metadata import audit
+from mlledger.store.metadata import artifacts, audit
 from mlledger.store.tracking import experiments
 from mlledger.store.tracking.runs import Lifecycle
 
@@ -106,3 +106,17 @@ def tag(
             session, who, "experiment.tag", changed, {"set": sorted(tags), "removed": list(remove)}
         )
         return changed
+
+
+def datasets(
+    db: Database, who: Principal, experiment_ids: Sequence[int], limit: int = 10_000
+) -> list[tuple[int, Artifact, str | None]]:
+    """The datasets the experiments' runs read, each with the role it was read in (MLflow's
+    context), in two statements."""
+    who.require("read")
+    with db.read() as session:
+        found = experiments.inputs(session, who.project_id, experiment_ids, limit)
+        arts = artifacts.get_many(session, who.project_id, [a for _, a, _ in found])
+        return [
+            (e, arts[a], role) for e, a, role in found if a in arts and arts[a].kind == "dataset"
+        ]

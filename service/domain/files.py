@@ -35,7 +35,10 @@ def get(db: Database, who: Principal, path: str) -> StoredFile:
 
 def listing(db: Database, who: Principal, folder: str) -> list[Entry]:
     who.require("read")
-    folder = paths.clean(folder) if folder.strip("/") else ""
+    # A `.` name is dropped here (MLflow's client lists `<run>/artifacts/.`); a path to write
+    # or read must be plain names.
+    names = [p for p in folder.split("/") if p not in ("", ".")]
+    folder = paths.clean("/".join(names)) if names else ""
     with db.read() as session:
         return paths.children(session, who.project_id, folder)
 

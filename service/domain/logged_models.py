@@ -10,6 +10,7 @@ its URI names, and its fingerprint is that folder's (client/fingerprint.py's def
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from mlledger.store.tracking import experiments, runs
 from .principal import Principal
 
 KIND = "model"
+VERSIONS_TAG = "mlflow.modelVersions"
 
 
 def folder_of(experiment_wire_id: str, model_id: str) -> str:
@@ -49,7 +51,14 @@ def create(
     who.require("write")
     with db.write() as session:
         experiment = experiments.get(session, who.project_id, experiment_id)
-        source = runs.get(session, who.project_id, run, for_update=True) if run else None
+        source = None
+        if run:
+            # MLflow's server takes any source run id; one of a run here makes the lineage
+            # edge, another is kept as given.
+            try:
+                source = runs.get(session, who.project_id, run, for_update=True)
+            except NotFound:
+                source = None
         ((made, _),) = artifacts.create_many(
             session,
             who.project_id,
@@ -66,7 +75,7 @@ def create(
                             "params": dict(params),
                             "tags": dict(tags),
                             "metrics": [],
-                            "source_run": source.uuid if source else None,
+                            "source_run": source.uuid if source else run,
                             "status": "pending",
                         }
                     },
@@ -99,9 +108,17 @@ def get(db: Database, who: Principal, artifact_id: int) -> Artifact:
 
 
 def _model(session: Any, who: Principal, artifact_id: int) -> Artifact:
-    found = artifacts.get(session, who.project_id, artifact_id)
-    if found.kind != KIND or "mlflow" not in found.properties:
-        raise NotFound(f"logged model {artifact_id} does not exist")
+    found = artifacts.get_many(session, who.project_id, [artifact_id]).get(artifact_id)
+    # A deleted logged model is gone for MLflow's client; its artifact stays in the lineage.
+    if (
+        found is None
+        or found.kind != KIND
+        or "mlflow" not in found.properties
+        or found.state == "deleted"
+    ):
+        raise NotFound(
+            f"logged model {artifact_id} does not exist", details={"logged_model": artifact_id}
+        )
     return found
 
 
@@ -171,7 +188,10 @@ def tag(
         merged = {**mlflow.get("tags", {}), **tags}
         for key in remove:
             if key not in merged:
-                raise NotFound(f"logged model has no tag {key!r}", details={"tag": key})
+                raise NotFound(
+                    f"logged model {artifact_id} has no tag {key!r}",
+                    details={"tag": key, "logged_model": artifact_id},
+                )
             merged.pop(key)
         mlflow["tags"] = merged
 
@@ -203,6 +223,31 @@ def log_metrics(
     return _change(db, who, artifact_id, edit)
 
 
+def note_version(db: Database, who: Principal, artifact_id: int, name: str, version: int) -> None:
+    """Registered versions of the model, in the `mlflow.modelVersions` tag MLflow's client
+    reads on a logged model."""
+
+    def edit(mlflow: dict[str, Any]) -> None:
+        tags = dict(mlflow.get("tags", {}))
+        listed = json.loads(tags.get(VERSIONS_TAG, "[]"))
+        entry = {"name": name, "version": version}
+        if entry not in listed:
+            listed.append(entry)
+        tags[VERSIONS_TAG] = json.dumps(listed)
+        mlflow["tags"] = tags
+
+    _change(db, who, artifact_id, edit)
+
+
+def note_output(db: Database, who: Principal, artifact_id: int, run_uuid: str, step: int) -> None:
+    """The step at which a run output the model (MLflow's `LoggedModelOutput.step`)."""
+
+    def edit(mlflow: dict[str, Any]) -> None:
+        mlflow["output_steps"] = {**mlflow.get("output_steps", {}), run_uuid: step}
+
+    _change(db, who, artifact_id, edit)
+
+
 def delete(db: Database, who: Principal, artifact_id: int) -> Artifact:
     who.require("write")
     with db.write() as session:
@@ -219,7 +264,10 @@ def search(
     source_run: str | None,
     limit: int,
     offset: int,
+    datasets: Sequence[tuple[str, str | None]] = (),
 ) -> list[Artifact]:
+    """Newest first; `datasets` keeps the models with a metric on one of those (name, digest)
+    datasets (a None digest: any digest of that name)."""
     who.require("read")
     if not experiment_ids:
         raise InvalidArgument("experiment_ids: name at least one experiment")
@@ -243,6 +291,13 @@ def search(
                 if meta is None or a.state == "deleted":
                     continue
                 if source_run is not None and meta.get("source_run") != source_run:
+                    continue
+                if datasets and not any(
+                    (m.get("dataset_name"), m.get("dataset_digest") if d is not None else None)
+                    == (n, d)
+                    for m in meta.get("metrics", [])
+                    for n, d in datasets
+                ):
                     continue
                 if skip:
                     skip -= 1

@@ -20,7 +20,7 @@ from mlledger.store.entities import (
     Page,
     Run,
 )
-from mlledger.store.errors import FailedPrecondition, InvalidArgument
+from mlledger.store.errors import FailedPrecondition, InvalidArgument, NotFound
 from mlledger.store.metadata import artifacts, audit, contexts, events
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.tables.base import utcnow
@@ -81,6 +81,16 @@ def create(db: Database, who: Principal, spec: NewRun) -> tuple[RunView, bool]:
         return _view(session, run), created
 
 
+def exists(db: Database, who: Principal, ref: str) -> bool:
+    who.require("read")
+    with db.read() as session:
+        try:
+            runs.get(session, who.project_id, ref)
+        except NotFound:
+            return False
+        return True
+
+
 def get(db: Database, who: Principal, ref: str) -> RunView:
     who.require("read")
     with db.read() as session:
@@ -118,6 +128,21 @@ def search(
         return Page([RunView(r, latest[r.id]) for r in page.items], page.next_cursor)
 
 
+def require_active(run: Run) -> Run:
+    """A deleted run takes no writes until it is restored (MLflow's rule, and the explorer's:
+    a deleted run's record is what it was when it was deleted).
+
+    Raises:
+        FailedPrecondition: the run is deleted.
+    """
+    if run.deleted_at is not None:
+        raise FailedPrecondition(
+            f"The run {run.uuid} must be in the 'active' state. Current state is deleted.",
+            details={"run_state": "deleted"},
+        )
+    return run
+
+
 def update(
     db: Database,
     who: Principal,
@@ -136,11 +161,14 @@ def update(
     caller stopped it) and deletion (a mark, restorable), under the run's row lock.
 
     Raises:
-        FailedPrecondition: a param would change value.
+        FailedPrecondition: a param would change value; the run is deleted (and this is not
+            its restore).
     """
     who.require("write")
     with db.write() as session:
         run = runs.get(session, who.project_id, ref, for_update=True)
+        if deleted is None:
+            require_active(run)
         if name is not None and name != run.name:
             run = runs.rename(session, run, name)
         if deleted is not None and deleted != (run.deleted_at is not None):
@@ -173,7 +201,7 @@ def log_metrics(
     who.require("write")
     _check_batch(batch)
     with db.write() as session:
-        run = runs.get(session, who.project_id, ref)
+        run = require_active(runs.get(session, who.project_id, ref))
         if idempotency_key is not None:
             previous = idempotency.claim(session, who.project_id, idempotency_key, "run.metrics")
             if previous is not None:
@@ -274,17 +302,21 @@ def log_artifact(
     spec: NewArtifact,
     direction: Literal["INPUT", "OUTPUT"],
     role: str | None,
+    input_tags: dict[str, str] | None = None,
 ) -> tuple[Artifact, bool]:
     """Record a dataset the run read (INPUT) or a file it wrote (OUTPUT), versioned by
     fingerprint; logging the same content again is the same artifact and the same edge.
+    `input_tags`: how the run read it, beyond the role (MLflow's dataset input tags).
 
     Raises:
         InvalidArgument: the edge would close a lineage cycle.
     """
     who.require("write")
     with db.write() as session:
-        run = runs.get(session, who.project_id, ref, for_update=True)
+        run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         artifact, created = attach_artifact(session, who, run, spec, direction, role)
+        if input_tags:
+            runs.tag_input(session, run, artifact.id, input_tags)
         return artifact, created
 
 
@@ -328,7 +360,7 @@ def attach_output(db: Database, who: Principal, ref: str, artifact_id: int) -> N
     """
     who.require("write")
     with db.write() as session:
-        run = runs.get(session, who.project_id, ref, for_update=True)
+        run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         artifact = artifacts.get(session, who.project_id, artifact_id)
         events.add_many(session, [Event(run.id, artifact.id, "OUTPUT", None)])
         rules.refuse_cycles(session, run.id, f"run {run.uuid}")
@@ -341,7 +373,7 @@ def log_metrics_once(db: Database, who: Principal, ref: str, batch: MetricBatch)
     who.require("write")
     _check_batch(batch)
     with db.write() as session:
-        run = runs.get(session, who.project_id, ref, for_update=True)
+        run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         held: set[tuple[str, int, int, bytes]] = set()
         for key in set(batch.keys):
             series = metrics.history(session, run.id, key, max_points=MAX_SERIES_COMPARED)
@@ -364,21 +396,34 @@ def log_metrics_once(db: Database, who: Principal, ref: str, batch: MetricBatch)
         return len(new)
 
 
-def inputs_of(
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One of a run's inputs or outputs: the artifact, the edge's role, the input's tags."""
+
+    artifact: Artifact
+    role: str | None
+    tags: dict[str, str]
+
+
+def edges_of(
     db: Database, who: Principal, run_ids: Sequence[int]
-) -> dict[int, list[tuple[Artifact, str | None]]]:
-    """Each run's INPUT artifacts with the edge's role, in two statements (a page's worth)."""
+) -> tuple[dict[int, list[Edge]], dict[int, list[Edge]]]:
+    """Each run's inputs and outputs, in three statements (a page's worth)."""
     who.require("read")
-    out: dict[int, list[tuple[Artifact, str | None]]] = {i: [] for i in run_ids}
+    inputs: dict[int, list[Edge]] = {i: [] for i in run_ids}
+    outputs: dict[int, list[Edge]] = {i: [] for i in run_ids}
     if not run_ids:
-        return out
+        return inputs, outputs
     with db.read() as session:
-        edges = [e for e in events.of_executions(session, run_ids) if e.type == "INPUT"]
+        edges = [e for e in events.of_executions(session, run_ids) if e.type in ("INPUT", "OUTPUT")]
         found = artifacts.get_many(session, who.project_id, [e.artifact_id for e in edges])
+        tags = runs.input_tags(session, run_ids)
         for e in edges:
             if e.artifact_id in found:
-                out[e.execution_id].append((found[e.artifact_id], e.role))
-    return out
+                side = inputs if e.type == "INPUT" else outputs
+                given = tags.get(e.execution_id, {}).get(e.artifact_id, {})
+                side[e.execution_id].append(Edge(found[e.artifact_id], e.role, given))
+    return inputs, outputs
 
 
 def attach_input(db: Database, who: Principal, ref: str, artifact_id: int) -> None:
@@ -389,7 +434,7 @@ def attach_input(db: Database, who: Principal, ref: str, artifact_id: int) -> No
     """
     who.require("write")
     with db.write() as session:
-        run = runs.get(session, who.project_id, ref, for_update=True)
+        run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         artifact = artifacts.get(session, who.project_id, artifact_id)
         events.add_many(session, [Event(run.id, artifact.id, "INPUT", None)])
         rules.refuse_cycles(session, run.id, f"run {run.uuid}")

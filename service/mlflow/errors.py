@@ -17,6 +17,7 @@ from mlledger.store import errors
 
 PREFIX = "/api/2.0/mlflow"
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts"
+AJAX_PREFIX = "/ajax-api/2.0/mlflow"  # MLflow's UI calls the same API under this prefix
 
 STATUS = {
     "INVALID_PARAMETER_VALUE": 400,
@@ -47,8 +48,12 @@ _CODES: dict[type[errors.MlledgerError], str] = {
 }
 
 
+# MLflow's UI routes outside its API prefix (browse.py).
+UI_PATHS = ("/get-artifact", "/model-versions/get-artifact")
+
+
 def is_mlflow_path(path: str) -> bool:
-    return path.startswith((PREFIX + "/", ARTIFACTS_PREFIX + "/"))
+    return path.startswith((PREFIX + "/", ARTIFACTS_PREFIX + "/")) or path in UI_PATHS
 
 
 def code_of(exc: errors.MlledgerError) -> str:
@@ -88,24 +93,57 @@ def response(code: str, message: str, details: Any = None) -> JSONResponse:
 
 def invalid(found: Sequence[Any], problems: list[dict[str, Any]]) -> JSONResponse:
     """A request that does not parse, said as MLflow's server says it (its clients and tests
-    match these words): "Missing value for required parameter 'key'", or "Invalid value 31 for
-    parameter 'run_id' supplied" — the parameter being the request's top-level field."""
+    match these words): "Missing value for required parameter 'metrics[0].timestamp'", or
+    "Invalid value 31 for parameter 'run_id' supplied"."""
     first = found[0] if found else {}
-    where = [str(p) for p in first.get("loc", ()) if p not in ("body", "query")]
-    name = where[0] if where else "request"
+    where = [p for p in first.get("loc", ()) if p not in ("body", "query")]
+    name = "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(where)
+    )
     given = first.get("input")
-    if first.get("type") == "missing" or given is None:
-        message = f"Missing value for required parameter '{name}'"
+    if first.get("type") == "missing" or given is None or given == "":
+        message = f"Missing value for required parameter '{name or 'request'}'. {_DOCS}"
     else:
         shown = json.dumps(given, default=str)
         if len(shown) > 200:
             shown = shown[:200] + "..."
-        message = f"Invalid value {shown} for parameter '{name}' supplied"
+        message = f"Invalid value {shown} for parameter '{name or 'request'}' supplied"
         detail = first.get("msg")
         if detail:
             message += f": {detail}"
     return response("INVALID_PARAMETER_VALUE", message, problems)
 
 
+_DOCS = "See the API docs for more information about request parameters."
+
+
 def of(exc: errors.MlledgerError) -> JSONResponse:
-    return response(code_of(exc), exc.message, exc.details)
+    return response(code_of(exc), said(exc), exc.details)
+
+
+def said(exc: errors.MlledgerError) -> str:
+    """A missing resource in MLflow's own sentence ("Run with id=... not found"): MLflow's
+    clients and tests match these words. The domain's details name what was missing."""
+    d = exc.details if isinstance(exc, errors.NotFound) and isinstance(exc.details, dict) else {}
+    if "tag" in d:
+        if "logged_model" in d:
+            model = f"m-{d['logged_model']:032x}"
+            return f"No tag with key {d['tag']!r} found for logged model with ID {model!r}."
+        return exc.message
+    if "run" in d:
+        return f"Run with id={d['run']} not found"
+    if "experiment_id" in d:
+        return f"No Experiment with id={d['experiment_id']} exists"
+    if "experiment" in d:
+        return f"Could not find experiment with name '{d['experiment']}'"
+    if "model" in d and "version" in d:
+        return f"Model Version (name={d['model']}, version={d['version']}) not found"
+    if "model" in d and "alias" in d:
+        return f"Registered model alias {d['alias']} not found."
+    if "model" in d:
+        return f"Registered Model with name={d['model']} not found"
+    if "logged_model" in d:
+        return f"Logged model with ID 'm-{d['logged_model']:032x}' not found."
+    if "model_id" in d:
+        return f"Logged model with ID '{d['model_id']}' not found."
+    return exc.message

@@ -132,9 +132,15 @@ def filter_text(text: str) -> str:
     return " ".join(out)
 
 
-def order_text(order_by: Sequence[str]) -> str | None:
+# MLflow's order when none is given: its clients page through runs that share a start time
+# (created in one millisecond, or with start_time given) in run id order. A given order keeps
+# mlledger's tie-break (newest first), so an order by one metric stays an index walk.
+DEFAULT_ORDER = "attributes.started_at desc, attributes.run_id asc"
+
+
+def order_text(order_by: Sequence[str]) -> str:
     """MLflow's `order_by` list (`metrics.auc DESC`, `attributes.start_time`) as mlledger's
-    comma-separated order; None for the default (newest first)."""
+    comma-separated order, or MLflow's default."""
     parts = []
     for clause in order_by:
         clause = clause.strip()
@@ -158,4 +164,4 @@ def order_text(order_by: Sequence[str]) -> str | None:
         else:
             field = _field(clause, clause)
         parts.append(f"{field} {direction}")
-    return ", ".join(parts) or None
+    return ", ".join(parts) or DEFAULT_ORDER

@@ -6,7 +6,8 @@ from typing import Any
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Context, Run
-from mlledger.store.errors import NotFound
+from mlledger.store.errors import InvalidArgument, NotFound
+from mlledger.store.tracking.runs import Lifecycle
 
 from ..domain import experiments
 from ..domain.principal import Principal
@@ -31,4 +32,21 @@ def model_of(model_id: str) -> int:
     found = wire.artifact_of_model(model_id)
     if found is None:
         raise NotFound(f"logged model {model_id!r} does not exist", details={"model_id": model_id})
+    return found
+
+
+_VIEWS: dict[str | int, Lifecycle] = {
+    "ACTIVE_ONLY": "active",
+    1: "active",
+    "DELETED_ONLY": "deleted",
+    2: "deleted",
+    "ALL": "all",
+    3: "all",
+}
+
+
+def lifecycle_of(value: str | int) -> Lifecycle:
+    found = _VIEWS.get(value.upper() if isinstance(value, str) else value)
+    if found is None:
+        raise InvalidArgument(f"view type {value!r} is not ACTIVE_ONLY, DELETED_ONLY or ALL")
     return found

@@ -4,7 +4,7 @@ strict where mlledger must be (MLflow's own size limits, which its server enforc
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -42,23 +42,26 @@ class Metric(Message):
     timestamp: Millis
     step: Millis = 0
     model_id: Annotated[str, Field(max_length=64)] = ""  # MLflow 3 re-sends a run's with it
+    dataset_name: Annotated[str, Field(max_length=NAME)] = ""  # the data it was measured on
+    dataset_digest: Annotated[str, Field(max_length=200)] = ""
 
 
 class ByRun(Message):
-    """MLflow's client sends the run as `run_id` and, for older servers, `run_uuid` too."""
+    """MLflow's client sends the run as `run_id` and, for older servers, `run_uuid` too; either
+    names it, and a request with neither is missing its `run_id`, as MLflow's server says."""
 
-    run_id: Annotated[str, Field(max_length=64)] = ""
-    run_uuid: Annotated[str, Field(max_length=64)] = ""
+    run_id: Annotated[str, Field(min_length=1, max_length=64)]
 
-    @model_validator(mode="after")
-    def _named(self) -> ByRun:
-        if not (self.run_id or self.run_uuid):
-            raise ValueError("run_id is required")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _either(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("run_id") and data.get("run_uuid"):
+            return {**data, "run_id": data["run_uuid"]}
+        return data
 
     @property
     def run(self) -> str:
-        return self.run_id or self.run_uuid
+        return self.run_id
 
 
 class CreateExperiment(Message):
@@ -92,6 +95,12 @@ class SearchExperiments(Message):
     view_type: str | int = "ACTIVE_ONLY"
 
 
+class SearchDatasets(Message):
+    experiment_ids: Annotated[
+        list[Annotated[str, Field(max_length=20)]], Field(max_length=1000)
+    ] = []
+
+
 class CreateRun(Message):
     experiment_id: Annotated[str, Field(max_length=20)] = "0"
     user_id: Annotated[str, Field(max_length=KEY)] = ""
@@ -112,6 +121,8 @@ class LogMetric(ByRun):
     timestamp: Millis
     step: Millis = 0
     model_id: Annotated[str, Field(max_length=64)] = ""
+    dataset_name: Annotated[str, Field(max_length=NAME)] = ""
+    dataset_digest: Annotated[str, Field(max_length=200)] = ""
 
 
 class LogParam(ByRun):
@@ -147,7 +158,7 @@ class SearchRuns(Message):
 
 class CreateLoggedModel(Message):
     experiment_id: Annotated[str, Field(max_length=20)] = "0"
-    name: Annotated[str, Field(min_length=1, max_length=NAME)] = "model"
+    name: Annotated[str, Field(max_length=NAME)] = ""  # none: the server names it
     model_type: Annotated[str, Field(max_length=NAME)] = ""
     source_run_id: Annotated[str, Field(max_length=64)] = ""
     params: Annotated[list[Param], Field(max_length=MAX_BATCH_PARAMS * 10)] = []
@@ -166,11 +177,23 @@ class LoggedModelParams(Message):
     params: Annotated[list[Param], Field(max_length=MAX_BATCH_PARAMS * 10)] = []
 
 
+class DatasetFilter(Message):
+    dataset_name: Annotated[str, Field(min_length=1, max_length=NAME)]
+    dataset_digest: Annotated[str, Field(max_length=200)] = ""
+
+
+class ModelOrder(Message):
+    field_name: Annotated[str, Field(min_length=1, max_length=KEY)]
+    ascending: bool = True
+
+
 class SearchLoggedModels(Message):
     experiment_ids: Annotated[
         list[Annotated[str, Field(max_length=20)]], Field(max_length=100)
     ] = []
     filter: Annotated[str, Field(max_length=4000)] = ""
+    datasets: Annotated[list[DatasetFilter], Field(max_length=100)] = []
+    order_by: Annotated[list[ModelOrder], Field(max_length=10)] = []
     max_results: Annotated[int, Field(ge=1, le=MAX_SEARCH_RESULTS)] = 100
     page_token: Annotated[str, Field(max_length=20)] = ""
 

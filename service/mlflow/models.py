@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+import uuid
 from typing import Any
 
 from fastapi import APIRouter
@@ -34,7 +36,7 @@ def create_logged_model(db: DB, who: Caller, body: messages.CreateLoggedModel) -
         who,
         experiment_id=experiment.id,
         experiment_wire_id=wire.experiment_id(experiment),
-        name=body.name,
+        name=body.name or f"model-{uuid.uuid4().hex[:8]}",  # MLflow's server names it too
         run=body.source_run_id or None,
         model_type=body.model_type,
         params={p.key: p.value for p in body.params},
@@ -105,19 +107,54 @@ def search_logged_models(db: DB, who: Caller, body: messages.SearchLoggedModels)
     offset = int(body.page_token) if body.page_token.isdigit() else 0
     if body.page_token and not body.page_token.isdigit():
         raise InvalidArgument(f"page_token {body.page_token!r} is not one this server gave")
-    found = logged_models.search(
+    datasets = [(d.dataset_name, d.dataset_digest or None) for d in body.datasets]
+    search = functools.partial(
+        logged_models.search,
         db,
         who,
         ids,
         name=wanted.get("name"),
         source_run=wanted.get("source_run_id"),
-        limit=body.max_results + 1,
-        offset=offset,
+        datasets=datasets,
     )
+    orders = [(o.field_name, o.ascending) for o in body.order_by]
+    if orders and orders != [("creation_timestamp", False)]:
+        # Orders other than newest first sort the experiments' models in memory (at most
+        # SORTED_MODELS of them: a project logs models per training, not per step).
+        every = search(limit=SORTED_MODELS + 1, offset=0)
+        if len(every) > SORTED_MODELS:
+            raise InvalidArgument(
+                f"order_by sorts at most {SORTED_MODELS} logged models; add a filter",
+                details={"order_by": [o.field_name for o in body.order_by]},
+            )
+        for field, ascending in reversed(orders):
+            every.sort(key=_model_order(field), reverse=not ascending)
+        found = every[offset : offset + body.max_results + 1]
+    else:
+        found = search(limit=body.max_results + 1, offset=offset)
     out: dict[str, Any] = {"models": [wire.logged_model(m) for m in found[: body.max_results]]}
     if len(found) > body.max_results:
         out["next_page_token"] = str(offset + body.max_results)
     return out
+
+
+SORTED_MODELS = 10_000
+
+
+def _model_order(field: str) -> Any:
+    keys: dict[str, Any] = {
+        "creation_timestamp": lambda a: a.id,  # ids grow with creation
+        "creation_time": lambda a: a.id,
+        "last_updated_timestamp": lambda a: a.id,
+        "name": lambda a: a.name,
+        "model_id": lambda a: a.id,
+    }
+    if field not in keys:
+        raise InvalidArgument(
+            f"order_by: logged models are ordered by {', '.join(sorted(keys))}, not {field!r}",
+            details={"order_by": field},
+        )
+    return keys[field]
 
 
 @router.post("/runs/outputs")
@@ -127,4 +164,7 @@ def log_outputs(db: DB, who: Caller, body: messages.LogOutputs) -> dict[str, Any
     for output in body.models:
         model = logged_models.get(db, who, model_of(output.model_id))
         runs.attach_output(db, who, body.run, model.id)
+        logged_models.note_output(
+            db, who, model.id, runs.get(db, who, body.run).run.uuid, output.step
+        )
     return {}

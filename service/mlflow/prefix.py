@@ -10,29 +10,35 @@ import re
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .errors import ARTIFACTS_PREFIX, PREFIX
+from .errors import AJAX_PREFIX, ARTIFACTS_PREFIX, PREFIX, UI_PATHS
 
 _PATH = re.compile(
-    r"^/projects/(?P<project>[^/]{1,128})(?P<rest>(?:"
-    + re.escape(PREFIX)
-    + "|"
-    + re.escape(ARTIFACTS_PREFIX)
-    + r")/.*)$"
+    r"^(?:/projects/(?P<project>[^/]{1,128}))?/+(?P<rest>(?:"
+    + "|".join(re.escape(p.lstrip("/")) for p in (PREFIX, ARTIFACTS_PREFIX, AJAX_PREFIX))
+    + r")/.*|"
+    + "|".join(re.escape(p.lstrip("/")) for p in UI_PATHS)
+    + r")$"
 )
 
 
 class ProjectPrefix:
-    """Pure ASGI middleware: rewrites `/projects/<p>/api/2.0/mlflow…` before routing."""
+    """Pure ASGI middleware: rewrites `/projects/<p>/api/2.0/mlflow…` (and MLflow's UI paths:
+    `/ajax-api/2.0/mlflow/…` is the API, `//get-artifact` one route) before routing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/projects/"):
+        if scope["type"] == "http":
             m = _PATH.match(scope["path"])
             if m is not None:
-                headers = [(k, v) for k, v in scope["headers"] if k != b"x-mlledger-project"]
-                headers.append((b"x-mlledger-project", m.group("project").encode("latin-1")))
-                rest = m.group("rest")
-                scope = {**scope, "path": rest, "raw_path": rest.encode(), "headers": headers}
+                rest = "/" + m.group("rest")
+                if rest.startswith(AJAX_PREFIX + "/"):
+                    rest = PREFIX + rest[len(AJAX_PREFIX) :]
+                headers = scope["headers"]
+                if m.group("project") is not None:
+                    headers = [(k, v) for k, v in headers if k != b"x-mlledger-project"]
+                    headers.append((b"x-mlledger-project", m.group("project").encode("latin-1")))
+                if rest != scope["path"] or headers is not scope["headers"]:
+                    scope = {**scope, "path": rest, "raw_path": rest.encode(), "headers": headers}
         await self.app(scope, receive, send)

@@ -5,6 +5,7 @@ of a gated model only by `mlledger push`, so MLflow's client cannot go around a 
 from __future__ import annotations
 
 import re
+import urllib.parse
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -20,7 +21,7 @@ from mlledger.store.errors import (
 from mlledger.store.metadata.artifacts import NewArtifact
 
 from ..deps import DB, Caller
-from ..domain import logged_models, models, verdicts
+from ..domain import logged_models, models, runs, verdicts
 from ..domain.principal import Principal
 from . import messages, wire
 from .errors import PREFIX
@@ -41,6 +42,9 @@ def _number(version: str) -> int:
     if not (version.isascii() and version.isdigit() and len(version) <= 18):
         raise InvalidArgument(f"version {version!r} is not a version number")
     return int(version)
+
+
+RUN_ELSEWHERE = "mlflow_run_id"  # a version's run id that names no run of this server
 
 
 def _version_out(
@@ -66,6 +70,8 @@ def _version_out(
     }
     if v.run_id is not None and v.run_id in run_uuids:
         out["run_id"] = run_uuids[v.run_id]
+    elif art is not None and RUN_ELSEWHERE in art.properties:
+        out["run_id"] = art.properties[RUN_ELSEWHERE]
     if logged:
         out["model_id"] = wire.model_id(v.artifact_id)
     return out
@@ -233,9 +239,23 @@ def create_model_version(db: DB, who: Caller, body: messages.CreateModelVersion)
     artifact_id = model_of(logged) if logged else None
     if artifact_id is None and not body.source:
         raise InvalidArgument("source is required (a models:/m-... URI or the model's location)")
+    _check_source(body.source, body.run_id)
+    if artifact_id is not None and not body.source.startswith("models:/"):
+        location = logged_models.get(db, who, artifact_id).uri or ""
+        if body.source.rstrip("/") != location.rstrip("/"):
+            raise InvalidArgument(
+                f"Invalid model version source: {body.source!r} is not the location of logged "
+                f"model {logged} ({location!r}) nor its models:/ URI",
+                details={"source": body.source},
+            )
     run = body.run_id or None
     if artifact_id is not None and run is None:  # the logged model knows the run it came from
         run = logged_models.get(db, who, artifact_id).properties["mlflow"].get("source_run")
+    elsewhere: dict[str, Any] = {}
+    if run is not None and not runs.exists(db, who, run):
+        # MLflow's registry takes any run id (a run of another server); it is kept as given,
+        # and the version has no lineage edge to a run this server does not know.
+        elsewhere, run = {RUN_ELSEWHERE: run}, None
     version, _, _ = models.register(
         db,
         who,
@@ -243,12 +263,38 @@ def create_model_version(db: DB, who: Caller, body: messages.CreateModelVersion)
         run=run,
         artifact=None
         if artifact_id is not None
-        else NewArtifact(kind="model", name=body.name, uri=body.source),
+        else NewArtifact(kind="model", name=body.name, uri=body.source, properties=elsewhere),
         artifact_id=artifact_id,
         description=body.description or None,
         tags={t.key: t.value for t in body.tags} or None,
     )
+    if artifact_id is not None:
+        logged_models.note_version(db, who, artifact_id, body.name, version.version)
     return {"model_version": _versions_out(db, who, [version])[0]}
+
+
+_RELATIVE = (
+    "If supplying a source as an http, https, local file path, ftp, objectstore, or "
+    "mlflow-artifacts uri, an absolute path must be provided without relative path references "
+    "present. Please provide an absolute path."
+)
+_LOCAL = (
+    "To use a local path as a model version source, the run_id request parameter has to be "
+    "specified and the local path has to be contained within the artifact directory of the run "
+    "specified by the run_id."
+)
+
+
+def _check_source(source: str, run_id: str) -> None:
+    """MLflow's rules for a version's source: no `..` or NUL in a location (a version must not
+    point a model server outside where it was put), and a local path only inside the run's
+    artifacts, which on this server are never local files."""
+    scheme, sep, rest = source.partition(":")
+    if not sep or scheme.lower() == "file" or len(scheme) == 1:  # a path, or C:\...
+        raise InvalidArgument(_LOCAL, details={"source": source, "run_id": run_id})
+    decoded = urllib.parse.unquote(rest)
+    if "\x00" in decoded or ".." in decoded.replace("\\", "/").split("/"):
+        raise InvalidArgument(_RELATIVE, details={"source": source})
 
 
 @router.get("/model-versions/get")

@@ -20,6 +20,7 @@ from fastapi import Response
 from mlledger.store.entities import Artifact, Context, LatestMetric, Run
 
 from ..domain.experiments import DEFAULT
+from ..domain.runs import Edge
 
 DEFAULT_ID = "0"
 RUN_NAME_TAG = "mlflow.runName"
@@ -121,19 +122,28 @@ def run(
     run: Run,
     latest: list[LatestMetric],
     wire_experiment: str,
-    inputs: Sequence[tuple[Artifact, str | None]] = (),
+    inputs: Sequence[Edge] = (),
+    outputs: Sequence[Edge] = (),
 ) -> dict[str, Any]:
     tags = {**run.tags, RUN_NAME_TAG: run.name}
     datasets = []
     models = []
-    for artifact, role in inputs:
-        if artifact.kind == "dataset":
-            entry: dict[str, Any] = {"dataset": dataset(artifact)}
-            if role:
-                entry["tags"] = [{"key": CONTEXT_TAG, "value": role}]
+    produced = [
+        {"model_id": model_id(e.artifact.id), "step": _output_step(e.artifact, run.uuid)}
+        for e in outputs
+        if e.artifact.kind == "model" and "mlflow" in e.artifact.properties
+    ]
+    for e in inputs:
+        if e.artifact.kind == "dataset":
+            entry: dict[str, Any] = {"dataset": dataset(e.artifact)}
+            given = [{"key": k, "value": v} for k, v in e.tags.items()]
+            if e.role:
+                given.append({"key": CONTEXT_TAG, "value": e.role})
+            if given:
+                entry["tags"] = given
             datasets.append(entry)
-        elif artifact.kind == "model" and "mlflow" in artifact.properties:
-            models.append({"model_id": model_id(artifact.id)})
+        elif e.artifact.kind == "model" and "mlflow" in e.artifact.properties:
+            models.append({"model_id": model_id(e.artifact.id)})
     return {
         "info": run_info(run, wire_experiment),
         "data": {
@@ -142,8 +152,13 @@ def run(
             "tags": [{"key": k, "value": str(v)} for k, v in sorted(tags.items())],
         },
         "inputs": {"dataset_inputs": datasets, "model_inputs": models},
-        "outputs": {},
+        "outputs": {"model_outputs": produced},
     }
+
+
+def _output_step(model: Artifact, run_uuid: str) -> int:
+    steps: dict[str, int] = model.properties["mlflow"].get("output_steps", {})
+    return steps.get(run_uuid, 0)
 
 
 def model_id(artifact_id: int) -> str:
@@ -188,6 +203,6 @@ def logged_model(artifact: Artifact) -> dict[str, Any]:
         "info": info,
         "data": {
             "params": [{"key": k, "value": v} for k, v in sorted(meta.get("params", {}).items())],
-            "metrics": list(meta.get("metrics", [])),
+            "metrics": [{**m, "model_id": model_id(artifact.id)} for m in meta.get("metrics", [])],
         },
     }

@@ -12,7 +12,7 @@ from ..entities import Context
 from ..errors import AlreadyExists, NotFound
 from ..metadata import contexts
 from ..metadata.contexts import NewContext
-from ..tables import ContextRow
+from ..tables import ContextRow, EventRow, RunRow
 from ..tables.base import utcnow
 from .runs import Lifecycle
 
@@ -105,3 +105,23 @@ def listing(session: Session, project_id: int, lifecycle: Lifecycle) -> list[Con
     elif lifecycle == "deleted":
         query = query.where(ContextRow.deleted_at.is_not(None))
     return [contexts.to_entity(r) for r in session.scalars(query.order_by(ContextRow.id))]
+
+
+def inputs(
+    session: Session, project_id: int, experiment_ids: Sequence[int], limit: int
+) -> list[tuple[int, int, str | None]]:
+    """(experiment, artifact, role) for each distinct input of the experiments' runs, by
+    experiment then artifact: what MLflow's UI lists as an experiment's datasets."""
+    query = (
+        select(RunRow.experiment_id, EventRow.artifact_id, EventRow.role)
+        .join(EventRow, EventRow.execution_id == RunRow.execution_id)
+        .where(
+            RunRow.project_id == project_id,
+            RunRow.experiment_id.in_(list(experiment_ids)),
+            EventRow.type == "INPUT",
+        )
+        .distinct()
+        .order_by(RunRow.experiment_id, EventRow.artifact_id, EventRow.role)
+        .limit(limit)
+    )
+    return [(e, a, r) for e, a, r in session.execute(query)]

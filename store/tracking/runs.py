@@ -234,6 +234,34 @@ def set_tags(session: Session, run: Run, tags: dict[str, str], remove: Sequence[
     return get(session, run.project_id, run.uuid)
 
 
+INPUT_TAGS = "input_tags"  # the run's properties: tags of each input beyond its role
+
+
+def tag_input(session: Session, run: Run, artifact_id: int, tags: dict[str, str]) -> None:
+    """Tags of one of the run's inputs (MLflow's dataset input tags): kept on the run, since
+    they say how this run read the artifact, not what the artifact is."""
+    row = session.get(ExecutionRow, run.id)
+    assert row is not None
+    by_input = dict((row.properties or {}).get(INPUT_TAGS, {}))
+    by_input[str(artifact_id)] = {**by_input.get(str(artifact_id), {}), **tags}
+    row.properties = {**(row.properties or {}), INPUT_TAGS: by_input}
+    session.flush()
+
+
+def input_tags(session: Session, run_ids: Sequence[int]) -> dict[int, dict[int, dict[str, str]]]:
+    """Each run's input tags by artifact id (runs without any are absent)."""
+    if not run_ids:
+        return {}
+    rows = session.execute(
+        select(ExecutionRow.id, ExecutionRow.properties).where(ExecutionRow.id.in_(set(run_ids)))
+    )
+    return {
+        i: {int(a): dict(t) for a, t in props[INPUT_TAGS].items()}
+        for i, props in rows
+        if props and props.get(INPUT_TAGS)
+    }
+
+
 def finish(
     session: Session, run: Run, state: str, ended_at: datetime, *, killed: bool = False
 ) -> Run:
