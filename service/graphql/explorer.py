@@ -14,9 +14,8 @@ from mlledger.store.errors import FailedPrecondition, NotFound
 from mlledger.validation import protos
 
 from ..domain import data_gates as data_gate_cases
-from ..domain import model_gates
+from ..domain import model_gates, run_metrics
 from ..domain import pushes as push_cases
-from ..domain import runs as run_cases
 from .context import Ctx
 from .mapping import from_entity
 
@@ -138,7 +137,7 @@ async def metric_series(info: Ctx, run_id: int, key: str, max_points: int) -> Me
     c = info.context
     try:
         h = await asyncio.to_thread(
-            run_cases.history, c.db, c.who, str(run_id), key, max_points=max(2, max_points)
+            run_metrics.history, c.db, c.who, str(run_id), key, max_points=max(2, max_points)
         )
     except NotFound:
         return None

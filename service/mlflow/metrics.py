@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from mlledger.store.errors import InvalidArgument
 
 from ..deps import DB, Caller
-from ..domain import runs
+from ..domain import run_metrics
 from . import messages, wire
 from .errors import PREFIX
 
@@ -34,7 +34,7 @@ def get_metric_history(
         raise InvalidArgument("run_id is required")
     if page_token and not (page_token.isascii() and page_token.isdigit()):
         raise InvalidArgument(f"page_token {page_token!r} is not one this server gave")
-    found = runs.history(db, who, ref, metric_key, max_points=HISTORY_PAGE)
+    found = run_metrics.history(db, who, ref, metric_key, max_points=HISTORY_PAGE)
     start = int(page_token or 0)
     end = len(found.steps) if max_results is None else min(len(found.steps), start + max_results)
     points = [
@@ -60,7 +60,7 @@ _DOCS = "See the API docs for more information about request parameters."
 
 def _series(db: Any, who: Any, ref: str, key: str, **window: Any) -> list[dict[str, Any]]:
     """One run's points of `key` in MLflow's shape, by step then time (as MLflow orders)."""
-    found = runs.history(db, who, ref, key, max_points=HISTORY_PAGE, **window)
+    found = run_metrics.history(db, who, ref, key, max_points=HISTORY_PAGE, **window)
     points = [
         {"key": key, "value": wire.number(v), "timestamp": t, "step": s, "run_id": ref}
         for s, t, v in zip(found.steps, found.timestamps, found.values, strict=True)

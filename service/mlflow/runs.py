@@ -16,9 +16,9 @@ from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.tracking.runs import NewRun
 
 from ..deps import DB, Caller
-from ..domain import experiments, logged_models, runs
+from ..domain import experiments, logged_models, run_metrics, runs
 from ..domain.principal import Principal
-from ..domain.runs import MetricBatch
+from ..domain.run_metrics import MetricBatch
 from . import grammar, messages, wire
 from .errors import PREFIX
 from .lookup import experiment_of, lifecycle_of, model_of, wire_experiment_of
@@ -133,13 +133,13 @@ def _log_points(
     run's metrics with it) go to that model and into the run's history only if new there."""
     plain = [p for p in points if not p.model_id]
     if plain:
-        runs.log_metrics(db, who, run, _batch(plain), None)
+        run_metrics.log_metrics(db, who, run, _batch(plain), None)
     by_model: dict[str, list[Any]] = {}
     for p in points:
         if p.model_id:
             by_model.setdefault(p.model_id, []).append(p)
     for model, linked in by_model.items():
-        runs.log_metrics_once(db, who, run, _batch(linked))
+        run_metrics.log_metrics_once(db, who, run, _batch(linked))
         logged = [
             {
                 "key": p.key,

@@ -22,8 +22,8 @@ from mlledger.store.tracking.runs import NewRun
 from mlledger.store.tracking.search_cursor import SEARCH_CURSOR_PATTERN
 
 from ..deps import DB, Caller
-from ..domain import runs
-from ..domain.runs import MAX_POINTS_PER_BATCH, MetricBatch
+from ..domain import run_metrics, runs
+from ..domain.run_metrics import MAX_POINTS_PER_BATCH, MetricBatch
 from .artifacts import to_new
 from .routing import OrjsonBodyRoute
 from .schemas import (
@@ -273,7 +273,7 @@ def log_metrics(
 ) -> MetricBatchOut:
     """Append up to 100,000 points, stored as one chunk per key."""
     values = [_NON_FINITE[v] if isinstance(v, str) else v for v in body.values]
-    result = runs.log_metrics(
+    result = run_metrics.log_metrics(
         db,
         who,
         run,
@@ -285,7 +285,7 @@ def log_metrics(
 
 @router.get("/{run}/metrics", operation_id="latestMetrics", response_model=list[LatestMetricOut])
 def latest_metrics(run: RunRef, db: DB, who: Caller) -> list[LatestMetricOut]:
-    return [LatestMetricOut.of(m) for m in runs.latest_metrics(db, who, run)]
+    return [LatestMetricOut.of(m) for m in run_metrics.latest_metrics(db, who, run)]
 
 
 @router.get(
@@ -317,11 +317,13 @@ def metric_history(
     `max_points` equal buckets: each bucket's mean, min and max (spikes stay visible)."""
     if accept is not None and HISTORY_COLUMNS in accept:
         return _packed(
-            runs.packed_history(
+            run_metrics.packed_history(
                 db, who, run, key, max_points=max_points, min_step=min_step, max_step=max_step
             )
         )
-    h = runs.history(db, who, run, key, max_points=max_points, min_step=min_step, max_step=max_step)
+    h = run_metrics.history(
+        db, who, run, key, max_points=max_points, min_step=min_step, max_step=max_step
+    )
     body = {
         "key": h.key,
         "total": h.total,

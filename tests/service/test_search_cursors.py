@@ -113,7 +113,7 @@ def test_sqlite_walks_the_metric_index_for_an_order_by_a_metric(tmp_path: Any) -
     from mlledger.store.database import Database, create_db_engine
     from mlledger.store.metadata import contexts, projects
     from mlledger.store.metadata.contexts import NewContext
-    from mlledger.store.tracking import metrics, runs
+    from mlledger.store.tracking import metrics, run_search, runs
 
     engine = create_db_engine(f"sqlite:///{tmp_path / 'plan.db'}")
     migrations.upgrade(engine)
@@ -133,7 +133,7 @@ def test_sqlite_walks_the_metric_index_for_an_order_by_a_metric(tmp_path: Any) -
     seen: list[tuple[str, Any]] = []
     event.listen(engine, "before_cursor_execute", lambda c, cur, st, p, *a: seen.append((st, p)))
     with db.read() as session:
-        runs.search(session, project.id, experiments=["e"], order_by="metrics.auc desc")
+        run_search.search(session, project.id, experiments=["e"], order_by="metrics.auc desc")
     statement, params = next((st, p) for st, p in seen if "metric_latest_1" in st)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
