@@ -207,6 +207,7 @@ class ModelVersion:
     metrics: dict[str, float]
     aliases: list[str]
     created_at: datetime
+    stage: str = "None"  # MLflow's deprecated stage
 
 
 # Data gates (store/data_gates/) and the model registry's gates, evaluations, pushes.

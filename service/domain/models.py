@@ -11,7 +11,7 @@ from mlledger.store.entities import Artifact, ModelVersion, Page, RegisteredMode
 from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
-from mlledger.store.registry import models
+from mlledger.store.registry import blessings, models
 from mlledger.store.registry.models import UNSET
 from mlledger.store.tracking import idempotency, runs
 
@@ -159,6 +159,106 @@ def update_model(
             [audit.AuditEntry("model.update", "registered_model", model.id, {"name": name})],
         )
         return model
+
+
+def rename(db: Database, who: Principal, name: str, new_name: str) -> RegisteredModel:
+    """A new name for a model no gate or push names (MLflow's rename).
+
+    Raises:
+        NotFound, AlreadyExists, FailedPrecondition (a gate or the push log names it).
+    """
+    who.require("write")
+    with db.write() as session:
+        model = models.rename_model(session, who.project_id, name, new_name)
+        audit.record(
+            session,
+            who.project_id,
+            who.actor,
+            [
+                audit.AuditEntry(
+                    "model.rename", "registered_model", model.id, {"from": name, "to": new_name}
+                )
+            ],
+        )
+        return model
+
+
+def delete(db: Database, who: Principal, name: str, version: int | None = None) -> None:
+    """Remove a model (or one version) from the registry; its artifacts stay in the lineage
+    graph. Refused while a gate or the push log names the model.
+
+    Raises:
+        NotFound, FailedPrecondition.
+    """
+    who.require("write")
+    with db.write() as session:
+        found = models.get_model(session, who.project_id, name)
+        if version is None:
+            models.delete_model(session, who.project_id, name)
+        else:
+            models.delete_version(session, who.project_id, name, version)
+        audit.record(
+            session,
+            who.project_id,
+            who.actor,
+            [
+                audit.AuditEntry(
+                    "model.delete", "registered_model", found.id, {"name": name, "version": version}
+                )
+            ],
+        )
+
+
+def set_stage(
+    db: Database, who: Principal, name: str, version: int, stage: str, archive_others: bool
+) -> ModelVersion:
+    """MLflow's stage transition. A gated model's Production is what `mlledger push` decides
+    (the alias is the gate's), so its versions are never moved there by a stage.
+
+    Raises:
+        NotFound; InvalidArgument (not a stage); FailedPrecondition (a gated model's
+            Production).
+    """
+    who.require("write")
+    canonical = {s.lower(): s for s in models.STAGES}.get(stage.lower())
+    if canonical is None:
+        raise InvalidArgument(
+            f"stage {stage!r} is not one of {', '.join(models.STAGES)}", details={"stage": stage}
+        )
+    with db.write() as session:
+        found = models.get_model(session, who.project_id, name)
+        if canonical == "Production" and blessings.get_gate(session, found.id) is not None:
+            raise FailedPrecondition(
+                f"{name} is gated: its production moves only by `mlledger push --model {name} "
+                f"--version {version}`, not by a stage",
+                details={"model": name, "version": version},
+            )
+        moved = models.set_stage(session, who.project_id, name, version, canonical, archive_others)
+        audit.record(
+            session,
+            who.project_id,
+            who.actor,
+            [
+                audit.AuditEntry(
+                    "model.stage",
+                    "registered_model",
+                    found.id,
+                    {"version": version, "stage": canonical},
+                )
+            ],
+        )
+        return moved
+
+
+def latest_in_stages(
+    db: Database, who: Principal, name: str, stages: Sequence[str]
+) -> list[ModelVersion]:
+    who.require("read")
+    canonical = {s.lower(): s for s in models.STAGES}
+    with db.read() as session:
+        return models.latest_in_stages(
+            session, who.project_id, name, [canonical.get(s.lower(), s) for s in stages]
+        )
 
 
 def versions(

@@ -211,6 +211,10 @@ class RegisteredModelRef(Message):
     name: Annotated[str, Field(min_length=1, max_length=NAME)]
 
 
+class RenameRegisteredModel(RegisteredModelRef):
+    new_name: Annotated[str, Field(min_length=1, max_length=NAME)]
+
+
 class CreateRegisteredModel(RegisteredModelRef):
     tags: Annotated[list[Tag], Field(max_length=MAX_BATCH_TAGS)] = []
     description: Annotated[str, Field(max_length=TAG_VALUE * 8)] = ""
@@ -247,6 +251,11 @@ class CreateModelVersion(RegisteredModelRef):
 
 class VersionRef(RegisteredModelRef):
     version: Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class TransitionStage(VersionRef):
+    stage: Annotated[str, Field(min_length=1, max_length=20)]
+    archive_existing_versions: bool = False
 
 
 class UpdateModelVersion(VersionRef):

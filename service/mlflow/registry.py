@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query
 from mlledger.store.entities import Artifact, ModelVersion, RegisteredModel
 from mlledger.store.errors import (
     AlreadyExists,
-    FailedPrecondition,
     GateBlocked,
     InvalidArgument,
     NotFound,
@@ -57,7 +56,7 @@ def _version_out(
         "version": str(v.version),
         "creation_timestamp": wire.millis(v.created_at),
         "last_updated_timestamp": wire.millis(v.created_at),
-        "current_stage": "None",
+        "current_stage": v.stage,
         "description": v.description or "",
         "source": (
             f"models:/{wire.model_id(v.artifact_id)}"
@@ -176,11 +175,8 @@ def delete_registered_model_tag(
 
 @router.post("/registered-models/get-latest-versions")
 def get_latest_versions(db: DB, who: Caller, body: messages.GetLatestVersions) -> dict[str, Any]:
-    model = models.get(db, who, body.name)
-    if not model.latest_version or (body.stages and "None" not in body.stages):
-        return {"model_versions": []}  # stages are not kept: every version is in "None"
-    latest = models.version(db, who, body.name, model.latest_version)
-    return {"model_versions": _versions_out(db, who, [latest])}
+    found = models.latest_in_stages(db, who, body.name, body.stages)
+    return {"model_versions": _versions_out(db, who, found)}
 
 
 # Aliases -------------------------------------------------------------------------------------
@@ -373,40 +369,36 @@ def _for_mlflow(uri: str) -> str:
     return "mlflow-artifacts:/" + uri[len(own) :] if uri.startswith(own) else uri
 
 
-# What mlledger's registry does not do, said as MLflow errors rather than missing endpoints.
-
-
 @router.post("/registered-models/rename")
-def rename_registered_model(db: DB, who: Caller, body: messages.RegisteredModelRef) -> None:
-    models.get(db, who, body.name)  # an unknown model is still RESOURCE_DOES_NOT_EXIST
-    raise FailedPrecondition(
-        f"model {body.name!r} keeps its name: its gate and its append-only push log name it; "
-        "register the versions under a new model instead"
-    )
+def rename_registered_model(
+    db: DB, who: Caller, body: messages.RenameRegisteredModel
+) -> dict[str, Any]:
+    """Allowed while no gate or push names the model (then its name is part of the record)."""
+    return {
+        "registered_model": _model_out(db, who, models.rename(db, who, body.name, body.new_name))
+    }
 
 
 @router.delete("/registered-models/delete")
-def delete_registered_model(db: DB, who: Caller, body: messages.RegisteredModelRef) -> None:
-    models.get(db, who, body.name)
-    raise FailedPrecondition(
-        f"model {body.name!r} stays in the registry: its versions are nodes of the lineage graph "
-        "and its pushes are logged; remove its aliases (DELETE registered-models/alias) instead"
-    )
+def delete_registered_model(
+    db: DB, who: Caller, body: messages.RegisteredModelRef
+) -> dict[str, Any]:
+    """The registry entry goes; the versions' model artifacts stay in the lineage graph."""
+    models.delete(db, who, body.name)
+    return {}
 
 
 @router.delete("/model-versions/delete")
-def delete_model_version(db: DB, who: Caller, body: messages.VersionRef) -> None:
-    models.version(db, who, body.name, _number(body.version))
-    raise FailedPrecondition(
-        f"{body.name} v{body.version} stays in the registry (lineage and the push log name it); "
-        "move its aliases away instead"
-    )
+def delete_model_version(db: DB, who: Caller, body: messages.VersionRef) -> dict[str, Any]:
+    models.delete(db, who, body.name, _number(body.version))
+    return {}
 
 
 @router.post("/model-versions/transition-stage")
-def transition_stage(db: DB, who: Caller, body: messages.VersionRef) -> None:
-    models.version(db, who, body.name, _number(body.version))
-    raise InvalidArgument(
-        "stages are not kept (MLflow deprecated them): set an alias instead, e.g. "
-        "set_registered_model_alias(name, 'staging', version); production moves by mlledger push"
+def transition_stage(db: DB, who: Caller, body: messages.TransitionStage) -> dict[str, Any]:
+    """MLflow's deprecated stages, kept for clients that still move them; a gated model's
+    Production is refused (its production moves only by push)."""
+    moved = models.set_stage(
+        db, who, body.name, _number(body.version), body.stage, body.archive_existing_versions
     )
+    return {"model_version": _versions_out(db, who, [moved])[0]}

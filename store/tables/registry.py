@@ -50,6 +50,8 @@ class ModelVersionRow(Base):
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     tags: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     metrics: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # MLflow's deprecated stages (None, Staging, Production, Archived); aliases are the way.
+    stage: Mapped[str] = mapped_column(String(16), default="None", server_default="None")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

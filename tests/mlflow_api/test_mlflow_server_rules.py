@@ -241,3 +241,31 @@ def test_logged_models_search_outputs_and_versions(client: TestClient) -> None:
     assert {"key": "mlflow.modelVersions", "value": '[{"name": "reg", "version": 1}]'} in tags
     _ok(client.delete(f"{create}/{one['model_id']}"))
     _refused(client.get(f"{create}/{one['model_id']}"), 404, "not found")
+
+
+def test_stages_move_as_in_mlflow_but_not_a_gated_models_production(client: TestClient) -> None:
+    _ok(client.post(f"{API}/registered-models/create", json={"name": "s"}))
+    for _ in range(3):
+        _ok(client.post(f"{API}/model-versions/create", json={"name": "s", "source": "s3://b/m"}))
+    move = f"{API}/model-versions/transition-stage"
+    _ok(client.post(move, json={"name": "s", "version": "1", "stage": "production"}))
+    moved = _ok(client.post(move, json={"name": "s", "version": "2", "stage": "Production",
+                                        "archive_existing_versions": True}))  # fmt: skip
+    assert moved["model_version"]["current_stage"] == "Production"
+    one = _ok(client.get(f"{API}/model-versions/get", params={"name": "s", "version": "1"}))
+    assert one["model_version"]["current_stage"] == "Archived"
+    latest = _ok(client.post(f"{API}/registered-models/get-latest-versions",
+                             json={"name": "s"}))["model_versions"]  # fmt: skip
+    assert [(v["version"], v["current_stage"]) for v in latest] == [
+        ("3", "None"), ("2", "Production"), ("1", "Archived")
+    ]  # fmt: skip
+    staged = _ok(client.post(f"{API}/registered-models/get-latest-versions",
+                             json={"name": "s", "stages": ["Staging"]}))  # fmt: skip
+    assert staged["model_versions"] == []
+    _refused(client.post(move, json={"name": "s", "version": "3", "stage": "Live"}), 400,
+             "not one of None, Staging, Production, Archived")  # fmt: skip
+    gate = {"thresholds": [{"metric": "auc", "value_threshold": {"lower_bound": 0.7}}]}
+    assert client.put("/api/v1/models/s/gate", json=gate).status_code == 200
+    refused = client.post(move, json={"name": "s", "version": "3", "stage": "Production"})
+    _refused(refused, 400, "mlledger push --model s --version 3")
+    _ok(client.post(move, json={"name": "s", "version": "3", "stage": "Staging"}))
