@@ -26,7 +26,16 @@ if TYPE_CHECKING:
 
 router = APIRouter(prefix="/features", tags=["features"], responses=ERRORS)
 
-FeatureRef = Annotated[str, Field(min_length=3, max_length=512, pattern=r"^[^:\s]+:[^:\s]+$")]
+# `view:feature`; the excluded characters spelled out (controls, spaces, NEL, NBSP): `\s`
+# means different sets to JSON Schema's regex, Python's and pydantic's Rust engine.
+FeatureRef = Annotated[
+    str,
+    Field(
+        min_length=3,
+        max_length=512,
+        pattern=r"^[^:\x00-\x20\x7f-\xa0]+:[^:\x00-\x20\x7f-\xa0]+$",
+    ),
+]
 EntityValue = StrictInt | StrictStr
 Column = Annotated[list[Any], Field(max_length=1_000_000)]
 

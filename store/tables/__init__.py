@@ -13,6 +13,7 @@ from .lineage import (
     EventRow,
     ExecutionRow,
 )
+from .openlineage import ExternalIdRow, LineageEventRow
 from .project import ProjectRow, TokenRow
 from .registry import (
     ModelAliasRow,
@@ -36,9 +37,11 @@ __all__ = [
     "DataGateRow",
     "EventRow",
     "ExecutionRow",
+    "ExternalIdRow",
     "FileRow",
     "IdempotencyKeyRow",
     "LatestMetricRow",
+    "LineageEventRow",
     "MetricChunkRow",
     "ModelAliasRow",
     "ModelEvaluationRow",

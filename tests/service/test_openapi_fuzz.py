@@ -74,8 +74,24 @@ def api_schema(secured_server):  # type: ignore[no-untyped-def]
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+# The operations in two halves, two tests: the workers (scripts/test) fuzz them side by side.
+GRAPH = r"^/api/v1/(executions|artifacts|contexts|lineage|runs)"
+FUZZ = settings(
+    max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+
+
 @pytest.mark.slow
-@schema.parametrize()
-@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-def test_api_conforms_to_its_spec(case):  # type: ignore[no-untyped-def]
+@pytest.mark.timeout(1500)  # minutes of requests; a loaded machine is slow, not wrong
+@schema.include(path_regex=GRAPH).parametrize()
+@FUZZ
+def test_graph_and_runs_conform_to_the_spec(case):  # type: ignore[no-untyped-def]
+    case.call_and_validate()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
+@schema.exclude(path_regex=GRAPH).parametrize()
+@FUZZ
+def test_everything_else_conforms_to_the_spec(case):  # type: ignore[no-untyped-def]
     case.call_and_validate()
