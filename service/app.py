@@ -17,6 +17,7 @@ from mlledger.store.files.objects import ObjectStore
 
 from . import errors
 from .auth import Authenticator
+from .decompress import DecompressBody
 from .limits import AuthenticateFirst, BodySizeLimit, RefuseNul
 from .mlflow import artifacts as mlflow_artifacts
 from .mlflow import browse as mlflow_browse
@@ -26,6 +27,7 @@ from .mlflow import models as mlflow_models
 from .mlflow import registry as mlflow_registry
 from .mlflow import runs as mlflow_runs
 from .mlflow.prefix import ProjectPrefix
+from .openlineage import routes as openlineage_routes
 from .rest import (
     artifacts,
     contexts,
@@ -101,6 +103,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
         health,
     ):
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(openlineage_routes.router, prefix="/api/v1")  # OpenLineage's transport
     app.state.objects = ObjectStore(settings.artifact_root)
     app.include_router(mlflow_experiments.router)  # MLflow's own paths: /api/2.0/mlflow/...
     app.include_router(mlflow_runs.router)
@@ -125,6 +128,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> FastAPI:
 
     # Outermost last: the declared size, then the caller, and only then is a body read.
     app.add_middleware(RefuseNul)
+    app.add_middleware(DecompressBody, max_bytes=settings.server.max_request_bytes)
     app.add_middleware(
         AuthenticateFirst, authenticator=app.state.authenticator, routes=app.router.routes
     )

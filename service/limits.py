@@ -51,7 +51,7 @@ class AuthenticateFirst:
             headers = [(b"connection", b"close")]
             if status_of(exc) == 401:
                 headers.append((b"www-authenticate", b"Bearer"))
-            await _reply(scope, send, status_of(exc), exc.code, exc.message, exc.details, headers)
+            await reply(scope, send, status_of(exc), exc.code, exc.message, exc.details, headers)
             return
         scope.setdefault("state", {})[AUTHENTICATED] = who
         await self.app(scope, receive, send)
@@ -89,10 +89,10 @@ class BodySizeLimit:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(scope, send, 400, "bad_request", "Content-Length is not a number")
+                await reply(scope, send, 400, "bad_request", "Content-Length is not a number")
                 return
             if size > limit:
-                await _reply(
+                await reply(
                     scope,
                     send,
                     413,
@@ -127,13 +127,13 @@ class BodySizeLimit:
             if not exceeded:
                 raise
         if exceeded:
-            await _reply(scope, send, 413, "payload_too_large", self._message(seen, limit))
+            await reply(scope, send, 413, "payload_too_large", self._message(seen, limit))
 
     def _message(self, size: int, limit: int) -> str:
         return f"request body of {size} bytes exceeds the limit of {limit} bytes"
 
 
-async def _reply(
+async def reply(
     scope: Scope,
     send: Send,
     status: int,
@@ -238,7 +238,7 @@ class RefuseNul:
 
 async def _nul(scope: Scope, send: Send, location: list[str]) -> None:
     where = ".".join(x for x in location if x != "body") or location[0]
-    await _reply(
+    await reply(
         scope,
         send,
         422,

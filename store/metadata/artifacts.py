@@ -15,7 +15,7 @@ from ..entities import Artifact, Page
 from ..errors import AlreadyExists, InvalidArgument, NotFound
 from ..tables import ArtifactRow, ArtifactSeriesRow, AttributionRow
 from ..tables.base import utcnow
-from . import bulk
+from . import bulk, external_ids
 from .pagination import keyset_page
 
 
@@ -203,6 +203,11 @@ def create_many(
     if new_rows:
         new_ids = bulk.insert_rows(session, bulk.table_of(ArtifactRow), new_rows)
         created = [Artifact(id=i, **row) for i, row in zip(new_ids, new_rows, strict=True)]
+        # The first dataset seen at a location names the location's series (external_ids.py):
+        # what OpenLineage later reports there joins it.
+        located = {a.uri: a.id for a in reversed(created) if a.kind == "dataset" and a.uri}
+        if located:
+            external_ids.claim_many(session, project_id, "location", "dataset", located)
         if fingerprinted:
             _bump_series(
                 session,

@@ -82,6 +82,18 @@ def create(session: Session, project_id: int, spec: NewContext) -> Context:
     return to_entity(row)
 
 
+def set_properties(
+    session: Session, project_id: int, context_id: int, properties: dict[str, Any]
+) -> Context:
+    """Merge `properties` into the context's (top-level keys replaced)."""
+    row = session.get(ContextRow, context_id, with_for_update=True)
+    if row is None or row.project_id != project_id:
+        raise NotFound(f"context {context_id} does not exist", details={"context_id": context_id})
+    row.properties = {**(row.properties or {}), **properties}
+    session.flush()
+    return to_entity(row)
+
+
 def ensure_many(
     session: Session, project_id: int, specs: Sequence[NewContext]
 ) -> tuple[list[Context], set[int]]:

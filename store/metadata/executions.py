@@ -132,6 +132,7 @@ def update(
     state: str | None = None,
     ended_at: datetime | None = None,
     properties: dict[str, Any] | None = None,
+    started_at: datetime | None = None,
 ) -> tuple[Execution, Execution]:
     """Change an execution under a row lock; returns (before, after) for the caller's checks."""
     row = _row(session, project_id, execution_id, for_update=True)
@@ -140,7 +141,15 @@ def update(
         row.state = state
     if ended_at is not None:
         row.ended_at = ended_at
+    if started_at is not None:
+        row.started_at = started_at
     if properties is not None:
         row.properties = {**(row.properties or {}), **properties}
     session.flush()
     return before, to_entity(row)
+
+
+def delete(session: Session, project_id: int, execution_id: int) -> None:
+    """Remove an execution this transaction made and nothing refers to yet (a duplicate)."""
+    session.delete(_row(session, project_id, execution_id, for_update=True))
+    session.flush()

@@ -1,0 +1,186 @@
+"""/api/v1/lineage — OpenLineage's HTTP transport posts here (its default endpoint), and the
+queries over what it sent: the raw events, a dataset by its OpenLineage name (with column
+lineage), and impact analysis."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+
+from mlledger.store.errors import InvalidArgument
+
+from ..deps import DB, Caller
+from ..domain import impact, openlineage
+from ..rest.schemas import ERRORS, ArtifactOut, Cursor, EntityOut, PageOut
+from .messages import LineageEventIn, to_event
+
+router = APIRouter(prefix="/lineage", tags=["lineage"], responses=ERRORS)
+
+Text = Annotated[str, Query(min_length=1, max_length=1024)]
+
+
+class IngestedOut(BaseModel):
+    event_id: int | None
+    duplicate: bool
+    execution_id: int | None
+    context_id: int | None
+    inputs: list[int]
+    outputs: list[int]
+
+
+@router.post(
+    "",
+    operation_id="emitLineageEvent",
+    status_code=201,
+    response_model=IngestedOut,
+    responses={200: {"model": IngestedOut, "description": "The same event, stored before"}},
+)
+def emit(body: LineageEventIn, db: DB, who: Caller, response: Response) -> IngestedOut:
+    """An OpenLineage RunEvent, JobEvent or DatasetEvent (spec 2-0-2, facets of any version;
+    `Content-Encoding: gzip` welcome), mapped into the graph: a job is a `pipeline` context, a
+    run an execution in it, a dataset an artifact series by location (each output a new
+    version). The same event again is stored once and answers 200."""
+    done = openlineage.ingest(db, who, to_event(body))
+    if done.event_id is None:
+        response.status_code = 200
+    return IngestedOut(
+        event_id=done.event_id,
+        duplicate=done.event_id is None,
+        execution_id=done.execution_id,
+        context_id=done.job_id,
+        inputs=done.inputs,
+        outputs=done.outputs,
+    )
+
+
+class StoredEventOut(EntityOut):
+    id: int
+    event_kind: str
+    event_type: str | None
+    event_time: datetime
+    run_id: str | None
+    job_namespace: str | None
+    job_name: str | None
+    body: dict[str, Any]
+    received_at: datetime
+
+
+@router.get("/events", operation_id="listLineageEvents", response_model=PageOut[StoredEventOut])
+def list_events(
+    db: DB,
+    who: Caller,
+    run_id: Annotated[str | None, Query(min_length=1, max_length=256)] = None,
+    job_namespace: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+    job_name: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Cursor = None,
+) -> PageOut[StoredEventOut]:
+    """The events as they arrived, newest first; of one run (`run_id`) or one job (both
+    `job_namespace` and `job_name`)."""
+    if (job_namespace is None) != (job_name is None):
+        raise InvalidArgument(
+            "name a job by both job_namespace and job_name", details={"field": "job_name"}
+        )
+    job = (job_namespace, job_name) if job_namespace and job_name else None
+    page = openlineage.list_events(db, who, run_id=run_id, job=job, limit=limit, cursor=cursor)
+    return PageOut(items=[StoredEventOut.of(e) for e in page.items], next_cursor=page.next_cursor)
+
+
+class ColumnSourceOut(BaseModel):
+    namespace: str
+    name: str
+    field: str
+    transformations: list[dict[str, Any]]
+
+
+class LineageDatasetOut(BaseModel):
+    artifact: ArtifactOut
+    location: str
+    columns: dict[str, list[ColumnSourceOut]]
+
+
+def _column_lineage(artifact: Any) -> dict[str, list[ColumnSourceOut]]:
+    facet = artifact.properties.get("openlineage", {}).get("facets", {}).get("columnLineage")
+    fields = facet.get("fields") if isinstance(facet, dict) else None
+    out: dict[str, list[ColumnSourceOut]] = {}
+    for column, spec in (fields or {}).items() if isinstance(fields, dict) else []:
+        sources = spec.get("inputFields") if isinstance(spec, dict) else None
+        out[column] = [
+            ColumnSourceOut(
+                namespace=str(s["namespace"]),
+                name=str(s["name"]),
+                field=str(s["field"]),
+                transformations=[t for t in s.get("transformations") or [] if isinstance(t, dict)],
+            )
+            for s in sources or []
+            if isinstance(s, dict) and {"namespace", "name", "field"} <= s.keys()
+        ]
+    return out
+
+
+@router.get("/datasets", operation_id="getLineageDataset", response_model=LineageDatasetOut)
+def get_dataset(db: DB, who: Caller, namespace: Text, name: Text) -> LineageDatasetOut:
+    """The newest version of the dataset OpenLineage calls (namespace, name), and which input
+    fields each of its columns came from (ColumnLineageDatasetFacet)."""
+    artifact = openlineage.dataset_artifact(db, who, namespace, name)
+    return LineageDatasetOut(
+        artifact=ArtifactOut.of(artifact),
+        location=openlineage.location(namespace, name),
+        columns=_column_lineage(artifact),
+    )
+
+
+class PushOut(EntityOut):
+    alias: str
+    action: str
+    outcome: str
+    version: int | None
+    created_at: datetime
+
+
+class ImpactedOut(EntityOut):
+    model: str
+    version: int
+    artifact_id: int
+    aliases: list[str]
+    status: str | None
+    gated: bool
+    pushes: list[PushOut]
+
+
+class ImpactOut(BaseModel):
+    dataset: ArtifactOut
+    versions_walked: list[int]
+    models: list[ImpactedOut]
+    unregistered_models: list[ArtifactOut]
+    truncated: bool
+
+
+@router.get("/impact", operation_id="getImpact", response_model=ImpactOut)
+def get_impact(
+    db: DB,
+    who: Caller,
+    artifact_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    namespace: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+) -> ImpactOut:
+    """Every model version downstream of a dataset (any of its versions), with its gate status
+    and pushes. Name the dataset by `artifact_id` or by OpenLineage's `namespace` and `name`."""
+    if artifact_id is None:
+        if namespace is None or name is None:
+            raise InvalidArgument(
+                "name the dataset by artifact_id, or by namespace and name",
+                details={"field": "artifact_id"},
+            )
+        artifact_id = openlineage.dataset_artifact(db, who, namespace, name).id
+    found = impact.of_dataset(db, who, artifact_id)
+    return ImpactOut(
+        dataset=ArtifactOut.of(found.dataset),
+        versions_walked=found.versions_walked,
+        models=[ImpactedOut.of(m) for m in found.models],
+        unregistered_models=[ArtifactOut.of(a) for a in found.unregistered_models],
+        truncated=found.truncated,
+    )
