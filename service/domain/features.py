@@ -18,7 +18,7 @@ from mlledger.store.entities import Artifact, Execution
 from mlledger.store.errors import InvalidArgument, NotFound
 from mlledger.store.features import definitions, materialization, offline, online, push_source
 from mlledger.store.features.engine import applying
-from mlledger.store.metadata import artifacts
+from mlledger.store.metadata import artifacts, external_ids
 from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.executions import NewExecution
 from mlledger.validation.reading import DataError
@@ -145,11 +145,22 @@ def _view_artifacts(db: Database, who: Principal, views: Sequence[str]) -> list[
                 continue  # applied before lineage was recorded: nothing to link
             found.append(view)
             source = view.properties.get("source")
-            if source:
-                with contextlib.suppress(NotFound):
-                    found.append(
-                        artifacts.get_by_name(session, who.project_id, f"source:{source}", None)
-                    )
+            if not source:
+                continue
+            with contextlib.suppress(NotFound):
+                data = artifacts.get_by_name(session, who.project_id, f"source:{source}", None)
+                found.append(data)
+                # The data at the source's location as others report it (an OpenLineage job
+                # that wrote the file, a run that logged it): its newest version is what this
+                # read, so the lineage reaches the job that made it.
+                at = external_ids.find(
+                    session, who.project_id, "location", "dataset", data.uri or ""
+                )
+                if at is not None:
+                    series = artifacts.get(session, who.project_id, at).name
+                    newest = artifacts.get_by_name(session, who.project_id, series, None)
+                    if newest.id != data.id:
+                        found.append(newest)
     return found
 
 
