@@ -22,6 +22,7 @@ from ..settings import Settings
 from .context import Ctx
 from .errors import DomainErrors
 from .explorer import SearchHit
+from .impact import ImpactedVersion, impact_of
 from .limits import Limits, cost_limit
 from .lineage import MaxNodes, lineage_of
 from .tracking import RegisteredModel, RegisteredModelConnection, Run, RunConnection
@@ -179,6 +180,21 @@ class Query:
             )
             for h in hits
         ]
+
+    @strawberry.field(
+        description="Every model version downstream of a dataset (by artifactId, or by "
+        "OpenLineage's namespace and name), with its gate status and pushes; by model, newest "
+        "version first."
+    )
+    async def impact(
+        self,
+        info: Ctx,
+        artifact_id: int | None = None,
+        namespace: str | None = None,
+        name: str | None = None,
+        first: int = 100,
+    ) -> list[ImpactedVersion]:
+        return await impact_of(info, artifact_id, namespace, name, first)
 
     @strawberry.field
     async def model(self, info: Ctx, name: str) -> RegisteredModel | None:

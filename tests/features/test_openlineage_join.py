@@ -91,3 +91,13 @@ def test_a_models_lineage_reaches_the_etl_job_and_impact_lists_it(
     assert hit[0]["gated"] is True and hit[0]["status"] == "refused"
     assert "production" not in hit[0]["aliases"]
     assert [p["outcome"] for p in hit[0]["pushes"]] == ["refused"]
+    query = """query($ns: String!, $name: String!) { impact(namespace: $ns, name: $name) {
+      model version status gated aliases pushes { outcome } } }"""
+    answer = client.post(
+        "/graphql",
+        json={"query": query, "variables": {"ns": ORDERS["namespace"], "name": ORDERS["name"]}},
+    )
+    assert answer.status_code == 200 and "errors" not in answer.json(), answer.text
+    same = [m for m in answer.json()["data"]["impact"] if m["model"] == "churn"]
+    assert same == [{"model": "churn", "version": version, "status": "refused", "gated": True,
+                     "aliases": hit[0]["aliases"], "pushes": [{"outcome": "refused"}]}]  # fmt: skip
