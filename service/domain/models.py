@@ -11,7 +11,7 @@ from mlledger.store.entities import Artifact, ModelVersion, Page, RegisteredMode
 from mlledger.store.errors import FailedPrecondition, InvalidArgument
 from mlledger.store.metadata import artifacts, audit
 from mlledger.store.metadata.artifacts import NewArtifact
-from mlledger.store.registry import blessings, models
+from mlledger.store.registry import blessings, lifecycle, models
 from mlledger.store.registry.models import UNSET
 from mlledger.store.tracking import idempotency, runs
 
@@ -169,7 +169,7 @@ def rename(db: Database, who: Principal, name: str, new_name: str) -> Registered
     """
     who.require("write")
     with db.write() as session:
-        model = models.rename_model(session, who.project_id, name, new_name)
+        model = lifecycle.rename_model(session, who.project_id, name, new_name)
         audit.record(
             session,
             who.project_id,
@@ -194,9 +194,9 @@ def delete(db: Database, who: Principal, name: str, version: int | None = None) 
     with db.write() as session:
         found = models.get_model(session, who.project_id, name)
         if version is None:
-            models.delete_model(session, who.project_id, name)
+            lifecycle.delete_model(session, who.project_id, name)
         else:
-            models.delete_version(session, who.project_id, name, version)
+            lifecycle.delete_version(session, who.project_id, name, version)
         audit.record(
             session,
             who.project_id,
@@ -220,10 +220,10 @@ def set_stage(
             Production).
     """
     who.require("write")
-    canonical = {s.lower(): s for s in models.STAGES}.get(stage.lower())
+    canonical = {s.lower(): s for s in lifecycle.STAGES}.get(stage.lower())
     if canonical is None:
         raise InvalidArgument(
-            f"stage {stage!r} is not one of {', '.join(models.STAGES)}", details={"stage": stage}
+            f"stage {stage!r} is not one of {', '.join(lifecycle.STAGES)}", details={"stage": stage}
         )
     with db.write() as session:
         found = models.get_model(session, who.project_id, name)
@@ -233,7 +233,9 @@ def set_stage(
                 f"--version {version}`, not by a stage",
                 details={"model": name, "version": version},
             )
-        moved = models.set_stage(session, who.project_id, name, version, canonical, archive_others)
+        moved = lifecycle.set_stage(
+            session, who.project_id, name, version, canonical, archive_others
+        )
         audit.record(
             session,
             who.project_id,
@@ -254,9 +256,9 @@ def latest_in_stages(
     db: Database, who: Principal, name: str, stages: Sequence[str]
 ) -> list[ModelVersion]:
     who.require("read")
-    canonical = {s.lower(): s for s in models.STAGES}
+    canonical = {s.lower(): s for s in lifecycle.STAGES}
     with db.read() as session:
-        return models.latest_in_stages(
+        return lifecycle.latest_in_stages(
             session, who.project_id, name, [canonical.get(s.lower(), s) for s in stages]
         )
 

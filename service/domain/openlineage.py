@@ -9,14 +9,12 @@ COMPLETE does not reopen it); the same event twice is stored once and changes no
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
@@ -30,31 +28,27 @@ from mlledger.store.metadata import (
     external_ids,
     lineage_events,
 )
-from mlledger.store.metadata.artifacts import NewArtifact
 from mlledger.store.metadata.contexts import NewContext
 from mlledger.store.metadata.executions import NewExecution
 from mlledger.store.metadata.lineage_events import StoredEvent
-from mlledger.store.tables import ArtifactRow
 
 from . import rules
+from .openlineage_datasets import (
+    Dataset,
+    key_of,
+    node_name,
+    read_version,
+    series_of,
+    written_version,
+)
 from .principal import Principal
 
 SYSTEM = "openlineage"
 JOB_KIND = "pipeline"  # the context kind a job becomes
 RUN_KIND = "other"  # the execution kind a run becomes (its properties say OpenLineage)
-NAME = 256  # node names; a longer one is cut and suffixed with its digest
 STATES = {"START": "running", "RUNNING": "running", "COMPLETE": "complete", "FAIL": "failed"}
 STATES["ABORT"] = "failed"
 ENDED = ("complete", "failed")
-VERSIONS_COMPARED = 200  # versions of a dataset an input's binding looks through
-
-
-@dataclass(frozen=True, slots=True)
-class Dataset:
-    namespace: str
-    name: str
-    facets: dict[str, Any] = field(default_factory=dict)
-    io_facets: dict[str, Any] = field(default_factory=dict)  # inputFacets / outputFacets
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,33 +76,6 @@ class Ingested:
     job_id: int | None
     inputs: list[int]
     outputs: list[int]
-
-
-def location(namespace: str, name: str) -> str:
-    """Where a dataset's data lives, as a URI: OpenLineage's `file` + `/data/x.parquet` is
-    `file:///data/x.parquet` (what a Feast FileSource or `use_dataset` on that file records),
-    `s3://bucket` + `key` is `s3://bucket/key`; other namespaces prefix the name."""
-    if namespace == "file" or namespace.startswith("file:"):
-        return "file://" + "/" + name.lstrip("/")
-    if "://" in namespace:
-        return namespace.rstrip("/") + "/" + name.lstrip("/")
-    return f"{namespace}/{name}"
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    """A facet's object, or {} (facets are whatever producers send)."""
-    return value if isinstance(value, dict) else {}
-
-
-def _node_name(text: str) -> str:
-    if len(text) <= NAME:
-        return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    return f"{text[: NAME - 18]}~{digest}"
-
-
-def _key(namespace: str, name: str) -> str:
-    return json.dumps([namespace, name], ensure_ascii=False)
 
 
 def digest_of(body: dict[str, Any]) -> str:
@@ -139,15 +106,18 @@ def ingest(db: Database, who: Principal, event: LineageEvent) -> Ingested:
         job_id = _job(session, who, event.job, event.job_facets) if event.job else None
         execution_id = _run(session, who, event, job_id) if event.run_id else None
         inputs = [
-            _read(session, who, d, event.event_time, run_id=event.run_id).id for d in event.inputs
+            read_version(session, who, d, event.event_time, run_id=event.run_id).id
+            for d in event.inputs
         ]
         outputs = [
-            _written(session, who, d, event).id for d in event.outputs if execution_id is not None
+            written_version(session, who, d, event.run_id, event.event_time).id
+            for d in event.outputs
+            if execution_id is not None
         ]
         if event.kind == "job" and job_id is not None:
             _declare(session, who, job_id, event)
         if event.dataset is not None:
-            _read(session, who, event.dataset, event.event_time, facets=True)
+            read_version(session, who, event.dataset, event.event_time, facets=True)
         if execution_id is not None:
             edges = [Event(execution_id, a, "INPUT", None) for a in inputs]
             edges += [Event(execution_id, a, "OUTPUT", None) for a in outputs]
@@ -171,12 +141,12 @@ def ingest(db: Database, who: Principal, event: LineageEvent) -> Ingested:
 
 
 def _job(session: Session, who: Principal, job: tuple[str, str], facets: dict[str, Any]) -> int:
-    key = _key(*job)
+    key = key_of(*job)
     found = external_ids.find(session, who.project_id, SYSTEM, "job", key)
     if found is None:
         meta = {SYSTEM: {"namespace": job[0], "name": job[1], "facets": facets}}
         (made,), _ = contexts.ensure_many(
-            session, who.project_id, [NewContext(JOB_KIND, _node_name(f"{job[0]}/{job[1]}"), meta)]
+            session, who.project_id, [NewContext(JOB_KIND, node_name(f"{job[0]}/{job[1]}"), meta)]
         )
         external_ids.claim_many(session, who.project_id, SYSTEM, "job", {key: made.id})
         found = external_ids.find(session, who.project_id, SYSTEM, "job", key)
@@ -211,7 +181,7 @@ def _run(session: Session, who: Principal, event: LineageEvent, job_id: int | No
             [
                 NewExecution(
                     kind=RUN_KIND,
-                    name=_node_name(event.job[1]),
+                    name=node_name(event.job[1]),
                     state=state or "running",
                     properties={SYSTEM: meta},
                     started_at=event.event_time,
@@ -256,151 +226,6 @@ def _run(session: Session, who: Principal, event: LineageEvent, job_id: int | No
     return found
 
 
-def _series(session: Session, who: Principal, d: Dataset) -> str:
-    """The artifact series a dataset is: the one it was first mapped to, else the one that
-    holds data at its location (a Feast source, a run's `use_dataset`), else its location."""
-    key = _key(d.namespace, d.name)
-    where = location(d.namespace, d.name)
-    node = external_ids.find(session, who.project_id, SYSTEM, "dataset", key)
-    if node is None:
-        node = external_ids.find(session, who.project_id, "location", "dataset", where)
-    if node is not None:
-        return artifacts.get(session, who.project_id, node).name
-    return _node_name(where)
-
-
-def _versions(session: Session, who: Principal, name: str) -> list[Artifact]:
-    rows = session.scalars(
-        select(ArtifactRow)
-        .where(ArtifactRow.project_id == who.project_id, ArtifactRow.name == name)
-        .order_by(ArtifactRow.version.desc())
-        .limit(VERSIONS_COMPARED)
-    )
-    return [artifacts.to_entity(r) for r in rows]
-
-
-def _remember(session: Session, who: Principal, d: Dataset, artifact: Artifact) -> None:
-    keys = {_key(d.namespace, d.name): artifact.id}
-    links = _obj(d.facets.get("symlinks")).get("identifiers")
-    for link in links if isinstance(links, list) else []:
-        ns, name = _obj(link).get("namespace"), _obj(link).get("name")
-        if isinstance(ns, str) and isinstance(name, str):
-            keys[_key(ns, name)] = artifact.id
-    external_ids.claim_many(session, who.project_id, SYSTEM, "dataset", keys)
-
-
-def _properties(d: Dataset, when: datetime, io: str, run_id: str | None = None) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "namespace": d.namespace,
-        "name": d.name,
-        "event_time": when.isoformat(),
-        "facets": d.facets,
-    }
-    if run_id is not None:
-        meta["written_by"] = run_id
-    if d.io_facets:
-        meta[io] = d.io_facets
-    props: dict[str, Any] = {SYSTEM: meta}
-    schema = d.facets.get("schema")
-    if isinstance(schema, dict) and isinstance(schema.get("fields"), list):
-        props["columns"] = {
-            f["name"]: f.get("type")
-            for f in schema["fields"]
-            if isinstance(f, dict) and "name" in f
-        }
-    stats = d.io_facets.get("outputStatistics")
-    if isinstance(stats, dict) and isinstance(stats.get("rowCount"), int):
-        props["num_rows"] = stats["rowCount"]
-    return props
-
-
-def _read(
-    session: Session,
-    who: Principal,
-    d: Dataset,
-    when: datetime,
-    *,
-    run_id: str | None = None,
-    facets: bool = False,
-) -> Artifact:
-    """The version of `d` current at `when`: the newest written at or before it (by its
-    writer's event time) by another run, else the oldest known, else a first version seen
-    here. A run never reads its own output (its START may have named it already)."""
-    name = _series(session, who, d)
-    versions = [
-        v
-        for v in _versions(session, who, name)
-        if run_id is None or v.properties.get(SYSTEM, {}).get("written_by") != run_id
-    ]
-    chosen = None
-    for v in versions:
-        written = v.properties.get(SYSTEM, {}).get("event_time")
-        if written is not None and datetime.fromisoformat(written) <= when:
-            chosen = v
-            break
-    if chosen is None and versions:
-        chosen = versions[-1]
-    if chosen is None:
-        ((chosen, _),) = artifacts.create_many(
-            session,
-            who.project_id,
-            [
-                NewArtifact(
-                    kind="dataset",
-                    name=name,
-                    uri=location(d.namespace, d.name),
-                    fingerprint=f"openlineage-seen:{hashlib.sha256(name.encode()).hexdigest()}",
-                    properties=_properties(d, when, "inputFacets"),
-                )
-            ],
-        )
-    elif facets and d.facets:
-        meta = dict(chosen.properties.get(SYSTEM, {}))
-        meta["facets"] = {**meta.get("facets", {}), **d.facets}
-        chosen = artifacts.fill_in(
-            session, who.project_id, chosen.id, properties={**chosen.properties, SYSTEM: meta}
-        )
-    _remember(session, who, d, chosen)
-    return chosen
-
-
-def _written(session: Session, who: Principal, d: Dataset, event: LineageEvent) -> Artifact:
-    """The version this run wrote: one per run (its START and COMPLETE name the same one; the
-    later event's facets are merged in), or per the dataset's own version facet."""
-    name = _series(session, who, d)
-    tag = _obj(d.facets.get("version")).get("datasetVersion")
-    fingerprint = (
-        f"openlineage-version:{tag}"
-        if isinstance(tag, str) and tag
-        else f"openlineage-run:{event.run_id}"
-    )
-    ((made, created),) = artifacts.create_many(
-        session,
-        who.project_id,
-        [
-            NewArtifact(
-                kind="dataset",
-                name=name,
-                uri=location(d.namespace, d.name),
-                fingerprint=fingerprint[:256],
-                properties=_properties(d, event.event_time, "outputFacets", event.run_id),
-            )
-        ],
-    )
-    if not created:
-        meta = dict(made.properties.get(SYSTEM, {}))
-        meta["facets"] = {**meta.get("facets", {}), **d.facets}
-        if d.io_facets:
-            meta["outputFacets"] = {**meta.get("outputFacets", {}), **d.io_facets}
-        fresh = _properties(d, event.event_time, "outputFacets", event.run_id)
-        props = {**made.properties, **{k: v for k, v in fresh.items() if k != SYSTEM}}
-        made = artifacts.fill_in(
-            session, who.project_id, made.id, properties={**props, SYSTEM: meta}
-        )
-    _remember(session, who, d, made)
-    return made
-
-
 def _declare(session: Session, who: Principal, job_id: int, event: LineageEvent) -> None:
     """A JobEvent's datasets are what the job declares it reads and writes (no run: no edges)."""
     current = contexts.get(session, who.project_id, job_id)
@@ -432,5 +257,5 @@ def dataset_artifact(db: Database, who: Principal, namespace: str, name: str) ->
     """The newest version of the dataset OpenLineage calls (namespace, name)."""
     who.require("read")
     with db.read() as session:
-        series = _series(session, who, Dataset(namespace, name))
+        series = series_of(session, who, Dataset(namespace, name))
         return artifacts.get_by_name(session, who.project_id, series, None)

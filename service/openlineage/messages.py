@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlledger.store.errors import InvalidArgument
 
-from ..domain.openlineage import Dataset, LineageEvent
+from ..domain.openlineage import LineageEvent
+from ..domain.openlineage_datasets import Dataset
 
 Facets = Annotated[dict[str, Any], Field(max_length=1000)]
 Name = Annotated[str, Field(min_length=1, max_length=1024)]

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from mlledger.store.errors import InvalidArgument
 
 from ..deps import DB, Caller
-from ..domain import impact, openlineage
+from ..domain import impact, openlineage, openlineage_datasets
 from ..rest.schemas import ERRORS, ArtifactOut, Cursor, EntityOut, PageOut
 from .messages import LineageEventIn, to_event
 
@@ -128,7 +128,7 @@ def get_dataset(db: DB, who: Caller, namespace: Text, name: Text) -> LineageData
     artifact = openlineage.dataset_artifact(db, who, namespace, name)
     return LineageDatasetOut(
         artifact=ArtifactOut.of(artifact),
-        location=openlineage.location(namespace, name),
+        location=openlineage_datasets.location(namespace, name),
         columns=_column_lineage(artifact),
     )
 

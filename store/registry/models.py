@@ -14,13 +14,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..entities import ModelVersion, Page, RegisteredModel
-from ..errors import AlreadyExists, FailedPrecondition, NotFound
+from ..errors import FailedPrecondition, NotFound
 from ..metadata import bulk
 from ..metadata.pagination import keyset_page
 from ..tables import (
     ModelAliasRow,
-    ModelGateRow,
-    ModelPushRow,
     ModelVersionRow,
     RegisteredModelRow,
 )
@@ -74,7 +72,7 @@ def _version_entity(row: ModelVersionRow, model: str, aliases: list[str]) -> Mod
     )
 
 
-def _model_row(
+def model_row(
     session: Session, project_id: int, name: str, *, for_update: bool = False
 ) -> RegisteredModelRow:
     query = select(RegisteredModelRow).where(
@@ -91,7 +89,7 @@ def _model_row(
 def lock(session: Session, project_id: int, name: str) -> int:
     """Take the model's row lock (the one alias moves take) for a check-then-move that must
     not interleave with another; the model's id."""
-    return _model_row(session, project_id, name, for_update=True).id
+    return model_row(session, project_id, name, for_update=True).id
 
 
 def alias_version(session: Session, model_id: int, alias: str) -> int | None:
@@ -103,7 +101,7 @@ def alias_version(session: Session, model_id: int, alias: str) -> int | None:
 
 
 def get_model(session: Session, project_id: int, name: str) -> RegisteredModel:
-    row = _model_row(session, project_id, name)
+    row = model_row(session, project_id, name)
     return _model_entity(row, _aliases(session, [row.id])[row.id])
 
 
@@ -150,7 +148,7 @@ def update_model(
     tags: dict[str, str] | None = None,
     remove_tags: Sequence[str] = (),
 ) -> RegisteredModel:
-    row = _model_row(session, project_id, name, for_update=True)
+    row = model_row(session, project_id, name, for_update=True)
     if description is not UNSET:
         row.description = description
     if tags or remove_tags:
@@ -161,127 +159,6 @@ def update_model(
     row.updated_at = utcnow()
     session.flush()
     return get_model(session, project_id, name)
-
-
-def _kept_by(session: Session, project_id: int, row: RegisteredModelRow) -> str | None:
-    """What keeps a registered model's name and versions: a gate (its evaluations are the
-    gate's evidence) or a push log entry (the log names the model and never changes)."""
-    if session.get(ModelGateRow, row.id) is not None:
-        return "its gate"
-    pushed = session.scalar(
-        select(ModelPushRow.id)
-        .where(ModelPushRow.project_id == project_id, ModelPushRow.model == row.name)
-        .limit(1)
-    )
-    return "its push log" if pushed is not None else None
-
-
-def rename_model(session: Session, project_id: int, name: str, new_name: str) -> RegisteredModel:
-    """Rename a model nothing names by its old name.
-
-    Raises:
-        NotFound: no such model. AlreadyExists: `new_name` is taken.
-        FailedPrecondition: a gate or the push log names it.
-    """
-    row = _model_row(session, project_id, name, for_update=True)
-    keeper = _kept_by(session, project_id, row)
-    if keeper is not None:
-        raise FailedPrecondition(
-            f"model {name!r} keeps its name: {keeper} names it; register its versions under a "
-            "new model instead",
-            details={"model": name, "kept_by": keeper},
-        )
-    taken = session.scalar(
-        select(RegisteredModelRow.id).where(
-            RegisteredModelRow.project_id == project_id, RegisteredModelRow.name == new_name
-        )
-    )
-    if taken is not None:
-        raise AlreadyExists(
-            f"Registered Model (name={new_name}) already exists.", details={"model": new_name}
-        )
-    row.name = new_name
-    row.updated_at = utcnow()
-    session.flush()
-    return get_model(session, project_id, new_name)
-
-
-def delete_model(session: Session, project_id: int, name: str) -> None:
-    """Remove a model and its versions from the registry; the versions' artifacts stay in
-    the lineage graph (they are the runs' outputs, registered or not).
-
-    Raises:
-        NotFound: no such model. FailedPrecondition: a gate or the push log names it.
-    """
-    row = _model_row(session, project_id, name, for_update=True)
-    keeper = _kept_by(session, project_id, row)
-    if keeper is not None:
-        raise FailedPrecondition(
-            f"model {name!r} stays in the registry: {keeper} names it; remove its aliases instead",
-            details={"model": name, "kept_by": keeper},
-        )
-    session.delete(row)
-    session.flush()
-
-
-def delete_version(session: Session, project_id: int, name: str, version: int) -> None:
-    """Remove one version from the registry (its aliases with it); its artifact stays.
-
-    Raises:
-        NotFound: no such model or version. FailedPrecondition: a gate or the push log names
-            the model.
-    """
-    model, row = _version_row(session, project_id, name, version)
-    keeper = _kept_by(session, project_id, model)
-    if keeper is not None:
-        raise FailedPrecondition(
-            f"{name} v{version} stays in the registry: {keeper} names the model; move its "
-            "aliases away instead",
-            details={"model": name, "version": version, "kept_by": keeper},
-        )
-    session.delete(row)
-    session.flush()
-
-
-STAGES = ("None", "Staging", "Production", "Archived")
-
-
-def set_stage(
-    session: Session, project_id: int, name: str, version: int, stage: str, archive_others: bool
-) -> ModelVersion:
-    """Move a version to a stage (MLflow's); `archive_others` moves the versions in that stage
-    to Archived, as MLflow's `archive_existing_versions` does. Under the model's row lock."""
-    model = _model_row(session, project_id, name, for_update=True)
-    _, row = _version_row(session, project_id, name, version)
-    if archive_others and stage in ("Staging", "Production"):
-        others = session.scalars(
-            select(ModelVersionRow).where(
-                ModelVersionRow.registered_model_id == model.id,
-                ModelVersionRow.stage == stage,
-                ModelVersionRow.id != row.id,
-            )
-        )
-        for other in others:
-            other.stage = "Archived"
-    row.stage = stage
-    model.updated_at = utcnow()
-    session.flush()
-    return get_version(session, project_id, name, version)
-
-
-def latest_in_stages(
-    session: Session, project_id: int, name: str, stages: Sequence[str]
-) -> list[ModelVersion]:
-    """The newest version in each stage asked (every stage when none is), by stage."""
-    model = _model_row(session, project_id, name)
-    wanted = list(stages) or list(STAGES)
-    newest = (
-        select(ModelVersionRow.stage, func.max(ModelVersionRow.version))
-        .where(ModelVersionRow.registered_model_id == model.id, ModelVersionRow.stage.in_(wanted))
-        .group_by(ModelVersionRow.stage)
-    )
-    numbers = sorted((STAGES.index(s), v) for s, v in session.execute(newest))
-    return [get_version(session, project_id, name, v) for _, v in numbers]
 
 
 def create_version(
@@ -297,7 +174,7 @@ def create_version(
 ) -> tuple[ModelVersion, bool]:
     """The next version of `name` (created if new), or the version this artifact already is."""
     ensure_model(session, project_id, name)
-    model = _model_row(session, project_id, name, for_update=True)
+    model = model_row(session, project_id, name, for_update=True)
     existing = session.scalars(
         select(ModelVersionRow).where(
             ModelVersionRow.registered_model_id == model.id,
@@ -323,10 +200,10 @@ def create_version(
     return _version_entity(row, name, []), True
 
 
-def _version_row(
+def version_row(
     session: Session, project_id: int, name: str, version: int
 ) -> tuple[RegisteredModelRow, ModelVersionRow]:
-    model = _model_row(session, project_id, name)
+    model = model_row(session, project_id, name)
     row = session.scalars(
         select(ModelVersionRow).where(
             ModelVersionRow.registered_model_id == model.id, ModelVersionRow.version == version
@@ -354,7 +231,7 @@ def _version_aliases(session: Session, version_ids: Sequence[int]) -> dict[int, 
 
 
 def get_version(session: Session, project_id: int, name: str, version: int) -> ModelVersion:
-    _, row = _version_row(session, project_id, name, version)
+    _, row = version_row(session, project_id, name, version)
     return _version_entity(row, name, _version_aliases(session, [row.id])[row.id])
 
 
@@ -382,7 +259,7 @@ def versions_of_artifacts(
 def list_versions(
     session: Session, project_id: int, name: str, *, limit: int, cursor: str | None
 ) -> Page[ModelVersion]:
-    model = _model_row(session, project_id, name)
+    model = model_row(session, project_id, name)
     query = select(ModelVersionRow).where(ModelVersionRow.registered_model_id == model.id)
     page = keyset_page(
         session, query, ModelVersionRow, limit=limit, cursor=cursor, to_entity=lambda r: r
@@ -401,7 +278,7 @@ def update_version(
     tags: dict[str, str] | None = None,
     remove_tags: Sequence[str] = (),
 ) -> ModelVersion:
-    _, row = _version_row(session, project_id, name, version)
+    _, row = version_row(session, project_id, name, version)
     if description is not UNSET:
         row.description = description
     if tags or remove_tags:
@@ -414,7 +291,7 @@ def update_version(
 
 
 def resolve_alias(session: Session, project_id: int, name: str, alias: str) -> ModelVersion:
-    model = _model_row(session, project_id, name)
+    model = model_row(session, project_id, name)
     version = session.scalar(
         select(ModelVersionRow.version)
         .join(ModelAliasRow, ModelAliasRow.model_version_id == ModelVersionRow.id)
@@ -443,7 +320,7 @@ def set_alias(
         FailedPrecondition: the alias points elsewhere than `expected` — someone else moved it.
         NotFound: no such model or version.
     """
-    model = _model_row(session, project_id, name, for_update=True)
+    model = model_row(session, project_id, name, for_update=True)
     current = session.execute(
         select(ModelAliasRow, ModelVersionRow.version)
         .join(ModelVersionRow, ModelVersionRow.id == ModelAliasRow.model_version_id)
@@ -462,7 +339,7 @@ def set_alias(
         if current is not None:
             session.delete(current[0])
     else:
-        _, target = _version_row(session, project_id, name, version)
+        _, target = version_row(session, project_id, name, version)
         if current is None:
             session.add(
                 ModelAliasRow(
