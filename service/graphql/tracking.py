@@ -110,6 +110,7 @@ class ModelVersion:
     metrics: JSON
     aliases: list[str]
     created_at: datetime
+    stage: str = strawberry.field(description="MLflow's deprecated stage (None, Staging, ...).")
 
     @strawberry.field(description="The model artifact: follow its producers to the datasets.")
     async def artifact(self, info: Ctx) -> Artifact | None:

@@ -101,6 +101,7 @@ class ModelVersionOut(EntityOut):
     metrics: dict[str, float]
     aliases: list[str]
     created_at: datetime
+    stage: str = Field("None", description="MLflow's deprecated stage (None, Staging, ...).")
     artifact: ArtifactOut | None = None
 
     @classmethod
