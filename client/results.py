@@ -162,6 +162,7 @@ class ModelVersion(Result):
     metrics: dict[str, float]
     aliases: list[str]
     created_at: datetime
+    stage: str = "None"  # MLflow's deprecated stage
     artifact: Artifact | None = None
 
 
