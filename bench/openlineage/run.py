@@ -117,7 +117,8 @@ def main() -> None:
             e for c in range(chains) for s in range(CHAIN) for e in step_events(c, s, "shop")
         ]
         rates: dict[int, float] = {}
-        done = 0
+        post_all(base, everything[:400], 4)  # warm-up: both workers' first requests load lazily
+        done = 400
         for clients in [int(x) for x in a.clients.split(",")]:
             part = everything[done : done + a.events]
             rates[clients] = post_all(base, part, clients)
