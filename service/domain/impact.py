@@ -10,11 +10,12 @@ from sqlalchemy import select
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Push
-from mlledger.store.metadata import artifacts, lineage
+from mlledger.store.metadata import artifacts, external_ids, lineage
 from mlledger.store.registry import blessings, models, pushes
 from mlledger.store.tables import ArtifactRow
 
 from .lineage import model_statuses
+from .openlineage_datasets import column_key
 from .principal import Principal
 
 DEPTH = 40  # edges from the dataset; lineage graphs of real pipelines are far shallower
@@ -43,8 +44,11 @@ class Impact:
     truncated: bool
 
 
-def of_dataset(db: Database, who: Principal, artifact_id: int) -> Impact:
-    """Downstream of every version of the artifact's series (the newest VERSIONS of them).
+def of_dataset(
+    db: Database, who: Principal, artifact_id: int, *, walk: int | None = None
+) -> Impact:
+    """Downstream of every version of the artifact's series (the newest VERSIONS of them), or
+    of the artifact alone (`walk=1`).
 
     Raises:
         NotFound: no such artifact in the project.
@@ -52,12 +56,16 @@ def of_dataset(db: Database, who: Principal, artifact_id: int) -> Impact:
     who.require("read")
     with db.read() as session:
         root = artifacts.get(session, who.project_id, artifact_id)
-        ids = list(
-            session.scalars(
-                select(ArtifactRow.id)
-                .where(ArtifactRow.project_id == who.project_id, ArtifactRow.name == root.name)
-                .order_by(ArtifactRow.version.desc())
-                .limit(VERSIONS)
+        ids = (
+            [root.id]
+            if walk == 1
+            else list(
+                session.scalars(
+                    select(ArtifactRow.id)
+                    .where(ArtifactRow.project_id == who.project_id, ArtifactRow.name == root.name)
+                    .order_by(ArtifactRow.version.desc())
+                    .limit(walk or VERSIONS)
+                )
             )
         )
         found: dict[int, str] = {}
@@ -106,3 +114,38 @@ def of_dataset(db: Database, who: Principal, artifact_id: int) -> Impact:
                 )
         out.sort(key=lambda i: (i.model, -i.version))
         return Impact(root, ids, out, unregistered, truncated)
+
+
+COLUMN_DERIVED = 200  # dataset versions a column's impact walks from
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnImpact:
+    derived: list[Artifact]  # dataset versions with a column computed from the field
+    models: list[ImpactedVersion]
+    truncated: bool
+
+
+def of_column(db: Database, who: Principal, namespace: str, name: str, field: str) -> ColumnImpact:
+    """The model versions whose training data used an input field: downstream of every dataset
+    version a column of which came from it (ColumnLineageDatasetFacet, one hop)."""
+    who.require("read")
+    with db.read() as session:
+        ids = external_ids.with_prefix(
+            session,
+            who.project_id,
+            "openlineage",
+            "column",
+            column_key(namespace, name, field),
+            COLUMN_DERIVED + 1,
+        )
+        derived = [artifacts.get(session, who.project_id, i) for i in ids[:COLUMN_DERIVED]]
+    seen: dict[tuple[str, int], ImpactedVersion] = {}
+    truncated = len(ids) > COLUMN_DERIVED
+    for artifact in derived:
+        found = of_dataset(db, who, artifact.id, walk=1)
+        truncated = truncated or found.truncated
+        for m in found.models:
+            seen.setdefault((m.model, m.version), m)
+    models = sorted(seen.values(), key=lambda i: (i.model, -i.version))
+    return ColumnImpact(derived, models, truncated)

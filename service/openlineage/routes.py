@@ -184,3 +184,23 @@ def get_impact(
         unregistered_models=[ArtifactOut.of(a) for a in found.unregistered_models],
         truncated=found.truncated,
     )
+
+
+class ColumnImpactOut(BaseModel):
+    derived: list[ArtifactOut]
+    models: list[ImpactedOut]
+    truncated: bool
+
+
+@router.get("/column-impact", operation_id="getColumnImpact", response_model=ColumnImpactOut)
+def get_column_impact(
+    db: DB, who: Caller, namespace: Text, name: Text, field: Text
+) -> ColumnImpactOut:
+    """Which models' training data used this input field: the dataset versions with a column
+    computed from it (ColumnLineageDatasetFacet), and every model version downstream of them."""
+    found = impact.of_column(db, who, namespace, name, field)
+    return ColumnImpactOut(
+        derived=[ArtifactOut.of(a) for a in found.derived],
+        models=[ImpactedOut.of(m) for m in found.models],
+        truncated=found.truncated,
+    )

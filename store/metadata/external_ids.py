@@ -60,3 +60,21 @@ def claim_many(
     ]
     for part in bulk.chunks(rows, 1000):
         session.execute(bulk.dialect_insert(session)(ExternalIdRow).on_conflict_do_nothing(), part)
+
+
+def with_prefix(
+    session: Session, project_id: int, system: str, kind: str, prefix: str, limit: int
+) -> list[int]:
+    """Nodes of the keys that start with `prefix` (a range of the primary key's kind)."""
+    rows = session.scalars(
+        select(ExternalIdRow.node_id)
+        .where(
+            ExternalIdRow.project_id == project_id,
+            ExternalIdRow.system == system,
+            ExternalIdRow.kind == kind,
+            ExternalIdRow.key.startswith(prefix, autoescape=True),
+        )
+        .order_by(ExternalIdRow.node_id)
+        .limit(limit)
+    )
+    return list(dict.fromkeys(rows))

@@ -101,3 +101,50 @@ def test_a_models_lineage_reaches_the_etl_job_and_impact_lists_it(
     same = [m for m in answer.json()["data"]["impact"] if m["model"] == "churn"]
     assert same == [{"model": "churn", "version": version, "status": "refused", "gated": True,
                      "aliases": hit[0]["aliases"], "pushes": [{"outcome": "refused"}]}]  # fmt: skip
+
+
+def test_which_models_used_a_column(client: TestClient) -> None:
+    lineage = {
+        "fields": {"total": {"inputFields": [{**ORDERS, "field": "amount"}]}},
+    }
+    out = {
+        "namespace": "file",
+        "name": "/data/totals.parquet",
+        "facets": {"columnLineage": lineage},
+    }
+    by_id = {"fields": {"n": {"inputFields": [{**ORDERS, "field": "id"}]}}}
+    other = {"namespace": "file", "name": "/data/other.parquet", "facets": {"columnLineage": by_id}}
+    for target in (out, other):
+        body = {"eventTime": "2026-12-01T03:00:00Z", "eventType": "COMPLETE", "producer": "https://x",
+                "schemaURL": "https://openlineage.io/spec/2-0-2/OpenLineage.json",
+                "run": {"runId": str(uuid.uuid4())},
+                "job": {"namespace": "airflow", "name": target["name"]},
+                "inputs": [ORDERS], "outputs": [target]}  # fmt: skip
+        assert client.post("/api/v1/lineage", json=body).status_code == 201
+    totals = client.get(
+        "/api/v1/lineage/datasets", params={"namespace": "file", "name": "/data/totals.parquet"}
+    ).json()["artifact"]
+    run = client.post("/api/v1/runs", json={"experiment": "cols"}).json()["uuid"]
+    used = {k: totals[k] for k in ("kind", "name", "uri", "fingerprint")}
+    assert client.post(f"/api/v1/runs/{run}/inputs", json={"artifact": used}).status_code in (
+        200,
+        201,
+    )
+    model = {"kind": "model", "name": "cols", "fingerprint": f"m-{uuid.uuid4().hex}"}
+    assert (
+        client.post(
+            "/api/v1/models/cols/versions", json={"artifact": model, "run": run}
+        ).status_code
+        == 201
+    )
+    amount = client.get(
+        "/api/v1/lineage/column-impact", params={**ORDERS, "field": "amount"}
+    ).json()
+    assert [a["name"] for a in amount["derived"]] == ["file:///data/totals.parquet"]
+    assert [(m["model"], m["version"]) for m in amount["models"]] == [("cols", 1)]
+    ids = client.get("/api/v1/lineage/column-impact", params={**ORDERS, "field": "id"}).json()
+    assert [a["name"] for a in ids["derived"]] == ["file:///data/other.parquet"] and ids[
+        "models"
+    ] == []
+    nothing = client.get("/api/v1/lineage/column-impact", params={**ORDERS, "field": "am%"}).json()
+    assert nothing["derived"] == []  # a pattern character is a character
