@@ -111,3 +111,21 @@ def test_no_token_and_a_read_token_cannot_write(secured: tuple[Server, str]) -> 
         assert low.status_code == 403, low.text
         seen = c.get(f"{URL}/events", headers={"Authorization": f"Bearer {read}"})
         assert seen.status_code == 200 and seen.json()["items"] == []
+
+
+def test_100_runs_racing_to_write_one_new_dataset(client: TestClient) -> None:
+    table = {"namespace": "s3://lake", "name": f"new/{uuid.uuid4().hex}"}
+
+    def send(_: int) -> Any:
+        answer = client.post(URL, json=_event(str(uuid.uuid4()), "COMPLETE", outputs=[table]))
+        return answer.status_code, answer.json().get("outputs")
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(send, range(100)))
+    assert {status for status, _ in results} == {201}, results
+    outputs = [o[0] for _, o in results]
+    assert len(set(outputs)) == 100  # each run its own version, none lost or shared
+    versions = client.get(
+        "/api/v1/artifacts", params={"name": "s3://lake/" + table["name"], "limit": 1000}
+    ).json()["items"]
+    assert sorted(v["version"] for v in versions) == list(range(1, 101))
