@@ -1,9 +1,10 @@
-"""OpenLineage into mlledger over HTTP, as producers send it (one event a request): the ingest
-rate with one client and several, and lineage and impact queries' p50/p95 on a graph of
-`--datasets` OpenLineage datasets written by as many job runs (chains of ETL steps, each
+"""OpenLineage into mlledger over HTTP, as producers send it (one event a request) and as a
+backlog is replayed (`/lineage/batch`): the ingest rate with one client and several, and
+lineage and impact queries' p50/p95 on a graph of `--datasets` OpenLineage datasets written by as many job runs (chains of ETL steps, each
 reading the previous step's table and a shared dimension table, the tail feeding a model).
 
-    bench/openlineage/run.sh [--datasets 100000] [--clients 1,4] [--events 3000] [--rounds 100]
+    bench/openlineage/run.sh [--datasets 100000] [--clients 1,4] [--batches 1,100]
+                             [--events 3000] [--rounds 100]
 """
 
 from __future__ import annotations
@@ -62,14 +63,19 @@ def step_events(chain: int, step: int, prefix: str) -> list[dict[str, Any]]:
     ]
 
 
-def post_all(url: str, events: list[dict[str, Any]], clients: int) -> float:
-    """Events/s, `clients` threads each sending its share in order (a run's events in order)."""
-    shares = [events[i::clients] for i in range(clients)]
+def post_all(url: str, events: list[dict[str, Any]], clients: int, batch: int = 1) -> float:
+    """Events/s, `clients` threads sending in turn: one event a request to `/lineage`, or
+    `batch` consecutive events a request to `/lineage/batch` (a backlog, in order)."""
+    requests = [events[i : i + batch] for i in range(0, len(events), batch)]
+    shares = [requests[i::clients] for i in range(clients)]
 
-    def send(share: list[dict[str, Any]]) -> None:
-        with httpx.Client(base_url=url, timeout=60) as c:
-            for e in share:
-                r = c.post("/api/v1/lineage", json=e)
+    def send(share: list[list[dict[str, Any]]]) -> None:
+        with httpx.Client(base_url=url, timeout=120) as c:
+            for part in share:
+                if batch == 1:
+                    r = c.post("/api/v1/lineage", json=part[0])
+                else:
+                    r = c.post("/api/v1/lineage/batch", json=part)
                 if r.status_code not in (200, 201):
                     raise AssertionError(r.text)
 
@@ -95,7 +101,8 @@ def main() -> None:
     p.add_argument("--admin-url", required=True)
     p.add_argument("--datasets", type=int, default=100_000)
     p.add_argument("--clients", default="1,4")
-    p.add_argument("--events", type=int, default=3000, help="events timed per client count")
+    p.add_argument("--batches", default="1,100", help="events a request, timed each")
+    p.add_argument("--events", type=int, default=3000, help="events timed per measurement")
     p.add_argument("--rounds", type=int, default=100)
     a = p.parse_args()
     url = fresh_database(a.admin_url, "openlineage_bench")
@@ -116,16 +123,21 @@ def main() -> None:
         everything = [
             e for c in range(chains) for s in range(CHAIN) for e in step_events(c, s, "shop")
         ]
-        rates: dict[int, float] = {}
+        rates: dict[tuple[int, int], float] = {}
         post_all(base, everything[:400], 4)  # warm-up: both workers' first requests load lazily
         done = 400
-        for clients in [int(x) for x in a.clients.split(",")]:
-            part = everything[done : done + a.events]
-            rates[clients] = post_all(base, part, clients)
-            done += len(part)
-            print(f"ingest, {clients} client(s): {rates[clients]:,.0f} events/s", file=sys.stderr)
+        for batch in [int(x) for x in a.batches.split(",")]:
+            for clients in [int(x) for x in a.clients.split(",")]:
+                part = everything[done : done + a.events * (1 if batch == 1 else 4)]
+                rates[(batch, clients)] = post_all(base, part, clients, batch)
+                done += len(part)
+                print(
+                    f"ingest, {batch} a request, {clients} client(s): "
+                    f"{rates[(batch, clients)]:,.0f} events/s",
+                    file=sys.stderr,
+                )
         t0 = time.perf_counter()
-        post_all(base, everything[done:], 4)  # the rest of the graph
+        post_all(base, everything[done:], 2, 500)  # the rest of the graph
         print(
             f"filled {len(everything):,} events in {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
@@ -183,8 +195,9 @@ def main() -> None:
                 ),
             }
         print(f"| graph | {len(everything) // 2:,} runs, {chains * CHAIN + 10:,} datasets |")
-        for clients, rate in rates.items():
-            print(f"| ingest, {clients} client(s) | {rate:,.0f} events/s |")
+        for (batch, clients), rate in rates.items():
+            how = "one event a request" if batch == 1 else f"{batch} events a request"
+            print(f"| ingest, {how}, {clients} client(s) | {rate:,.0f} events/s |")
         for label, r in results.items():
             print(f"| {label} | p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms |")
     finally:

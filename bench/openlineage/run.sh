@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # OpenLineage ingestion and impact queries on a real Postgres: bench/openlineage/run.py.
-#   bench/openlineage/run.sh [--datasets 100000] [--clients 1,4] [--rounds 100]
+#   bench/openlineage/run.sh [--datasets 100000] [--clients 1,4] [--batches 1,100] [--rounds 100]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/bootstrap

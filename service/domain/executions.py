@@ -108,9 +108,14 @@ def record_in(
 
     # Only an existing artifact given as an output can close a cycle; check after the
     # batch's own edges are in, so a cycle through the batch is seen too.
-    for i, rec in enumerate(records):
-        if any(o.id is not None for o in rec.outputs):
-            rules.refuse_cycles(session, created[i].id, f"executions[{i}]")
+    rules.refuse_cycles(
+        session,
+        {
+            created[i].id: f"executions[{i}]"
+            for i, rec in enumerate(records)
+            if any(o.id is not None for o in rec.outputs)
+        },
+    )
 
     entries = [
         audit.AuditEntry("execution.create", "execution", e.id, {"name": e.name, "kind": e.kind})
@@ -159,7 +164,7 @@ def add_events(
         edges = [Event(execution.id, a.id, "INPUT", role) for a, role in ins]
         edges += [Event(execution.id, a.id, "OUTPUT", role) for a, role in outs]
         events.add_many(session, _dedupe(edges))
-        rules.refuse_cycles(session, execution.id, f"execution {execution.id}")
+        rules.refuse_cycles(session, {execution.id: f"execution {execution.id}"})
         ctx = contexts.for_executions(session, [execution.id])[execution.id]
         contexts.attach(
             session,

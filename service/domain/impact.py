@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Push
@@ -18,8 +19,7 @@ from .lineage import model_statuses
 from .openlineage_datasets import column_key
 from .principal import Principal
 
-DEPTH = 40  # edges from the dataset; lineage graphs of real pipelines are far shallower
-MAX_NODES = 20_000  # per walk; beyond, the answer says it was cut
+MAX_NODES = 200_000  # artifacts a walk visits; beyond, the answer says it was cut
 VERSIONS = 50  # the dataset's newest versions walked from
 PUSHES = 20  # of each model, newest first
 
@@ -68,52 +68,46 @@ def of_dataset(
                 )
             )
         )
-        found: dict[int, str] = {}
-        truncated = False
-        for version_id in ids:
-            graph = lineage.walk(
-                session,
-                who.project_id,
-                "artifact",
-                version_id,
-                "downstream",
-                depth=DEPTH,
-                max_nodes=MAX_NODES,
-            )
-            truncated = truncated or graph.truncated
-            for node in graph.nodes:
-                if node.type == "artifact" and node.kind == "model":
-                    found[node.id] = node.name
-        registered = models.versions_of_artifacts(session, who.project_id, list(found))
-        statuses = model_statuses(session, who.project_id, list(found))
-        by_model: dict[str, list[Push]] = {}
-        out: list[ImpactedVersion] = []
-        unregistered: list[Artifact] = []
-        gated: dict[str, bool] = {}
-        for art_id in sorted(found):
-            versions = registered.get(art_id, [])
-            if not versions:
-                unregistered.append(artifacts.get(session, who.project_id, art_id))
-            for v in versions:
-                if v.model not in by_model:
-                    by_model[v.model] = pushes.list_pushes(
-                        session, who.project_id, v.model, alias=None, limit=PUSHES, cursor=None
-                    ).items
-                    model = models.get_model(session, who.project_id, v.model)
-                    gated[v.model] = blessings.get_gate(session, model.id) is not None
-                out.append(
-                    ImpactedVersion(
-                        model=v.model,
-                        version=v.version,
-                        artifact_id=art_id,
-                        aliases=sorted(v.aliases),
-                        status=statuses.get(art_id),
-                        gated=gated[v.model],
-                        pushes=[p for p in by_model[v.model] if p.version == v.version],
-                    )
-                )
-        out.sort(key=lambda i: (i.model, -i.version))
+        out, unregistered, truncated = _downstream(session, who, ids)
         return Impact(root, ids, out, unregistered, truncated)
+
+
+def _downstream(
+    session: Session, who: Principal, ids: list[int]
+) -> tuple[list[ImpactedVersion], list[Artifact], bool]:
+    """The registered model versions (and unregistered model artifacts) downstream of any of
+    `ids`, from one walk, with each version's aliases, gate status and pushes."""
+    found, truncated = lineage.downstream_models(session, who.project_id, ids, max_nodes=MAX_NODES)
+    registered = models.versions_of_artifacts(session, who.project_id, found)
+    statuses = model_statuses(session, who.project_id, found)
+    by_model: dict[str, list[Push]] = {}
+    out: list[ImpactedVersion] = []
+    unregistered: list[Artifact] = []
+    gated: dict[str, bool] = {}
+    for art_id in found:
+        versions = registered.get(art_id, [])
+        if not versions:
+            unregistered.append(artifacts.get(session, who.project_id, art_id))
+        for v in versions:
+            if v.model not in by_model:
+                by_model[v.model] = pushes.list_pushes(
+                    session, who.project_id, v.model, alias=None, limit=PUSHES, cursor=None
+                ).items
+                model = models.get_model(session, who.project_id, v.model)
+                gated[v.model] = blessings.get_gate(session, model.id) is not None
+            out.append(
+                ImpactedVersion(
+                    model=v.model,
+                    version=v.version,
+                    artifact_id=art_id,
+                    aliases=sorted(v.aliases),
+                    status=statuses.get(art_id),
+                    gated=gated[v.model],
+                    pushes=[p for p in by_model[v.model] if p.version == v.version],
+                )
+            )
+    out.sort(key=lambda i: (i.model, -i.version))
+    return out, unregistered, truncated
 
 
 COLUMN_DERIVED = 200  # dataset versions a column's impact walks from
@@ -128,7 +122,7 @@ class ColumnImpact:
 
 def of_column(db: Database, who: Principal, namespace: str, name: str, field: str) -> ColumnImpact:
     """The model versions whose training data used an input field: downstream of every dataset
-    version a column of which came from it (ColumnLineageDatasetFacet, one hop)."""
+    version a column of which came from it (ColumnLineageDatasetFacet, one hop), in one walk."""
     who.require("read")
     with db.read() as session:
         ids = external_ids.with_prefix(
@@ -139,13 +133,6 @@ def of_column(db: Database, who: Principal, namespace: str, name: str, field: st
             column_key(namespace, name, field),
             COLUMN_DERIVED + 1,
         )
-        derived = [artifacts.get(session, who.project_id, i) for i in ids[:COLUMN_DERIVED]]
-    seen: dict[tuple[str, int], ImpactedVersion] = {}
-    truncated = len(ids) > COLUMN_DERIVED
-    for artifact in derived:
-        found = of_dataset(db, who, artifact.id, walk=1)
-        truncated = truncated or found.truncated
-        for m in found.models:
-            seen.setdefault((m.model, m.version), m)
-    models = sorted(seen.values(), key=lambda i: (i.model, -i.version))
-    return ColumnImpact(derived, models, truncated)
+        derived = artifacts.get_many(session, who.project_id, ids[:COLUMN_DERIVED])
+        found, _, truncated = _downstream(session, who, list(derived))
+    return ColumnImpact(list(derived.values()), found, truncated or len(ids) > COLUMN_DERIVED)

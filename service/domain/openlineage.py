@@ -4,6 +4,9 @@ series named by where its data lives. Each output of a run is a new version of i
 an input binds to the version current at the event's time — so a job that reads and writes one
 table reads the version before its own. Events of one run merge in any order (a START after the
 COMPLETE does not reopen it); the same event twice is stored once and changes nothing.
+
+A batch of events is one transaction mapped set-wise (openlineage_runs, openlineage_datasets):
+its statements do not grow with its size, which is what makes a producer's backlog cheap.
 """
 
 from __future__ import annotations
@@ -15,40 +18,18 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy.orm import Session
 
 from mlledger.store.database import Database
 from mlledger.store.entities import Artifact, Event, Page
-from mlledger.store.metadata import (
-    artifacts,
-    audit,
-    contexts,
-    events,
-    executions,
-    external_ids,
-    lineage_events,
-)
-from mlledger.store.metadata.contexts import NewContext
-from mlledger.store.metadata.executions import NewExecution
-from mlledger.store.metadata.lineage_events import StoredEvent
+from mlledger.store.metadata import artifacts, audit, contexts, events, lineage_events
+from mlledger.store.metadata.lineage_events import NewEvent, StoredEvent
 
 from . import rules
-from .openlineage_datasets import (
-    Dataset,
-    key_of,
-    node_name,
-    read_version,
-    series_of,
-    written_version,
-)
+from .openlineage_datasets import Dataset, Datasets, Version, fingerprint, series_of
+from .openlineage_runs import Jobs, RunEvent, parent_job, resolve_runs
 from .principal import Principal
 
-SYSTEM = "openlineage"
-JOB_KIND = "pipeline"  # the context kind a job becomes
-RUN_KIND = "other"  # the execution kind a run becomes (its properties say OpenLineage)
-STATES = {"START": "running", "RUNNING": "running", "COMPLETE": "complete", "FAIL": "failed"}
-STATES["ABORT"] = "failed"
-ENDED = ("complete", "failed")
+MAX_BATCH = 1000  # events one request may carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,163 +59,133 @@ class Ingested:
     outputs: list[int]
 
 
+REPEAT = Ingested(None, None, None, [], [])
+
+
 def digest_of(body: dict[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 def ingest(db: Database, who: Principal, event: LineageEvent) -> Ingested:
-    """Store the event and map it, in one transaction: a failure stores nothing.
+    """Store one event and map it (see ingest_many)."""
+    (done,) = ingest_many(db, who, [event])
+    return done
+
+
+def ingest_many(db: Database, who: Principal, batch: Sequence[LineageEvent]) -> list[Ingested]:
+    """Store the events and map them in arrival order, in one transaction: a failure of any
+    stores none. Each answer is REPEAT for an event stored before (or earlier in the batch).
 
     Raises:
-        FailedPrecondition: the run would read what it wrote (lineage stays acyclic).
+        FailedPrecondition: a run would read what it wrote (lineage stays acyclic).
     """
     who.require("write")
     with db.write() as session:
-        stored = lineage_events.add(
+        ids = lineage_events.add_many(session, who.project_id, [_row(e) for e in batch])
+        fresh = [(i, e) for i, e in zip(ids, batch, strict=True) if i is not None]
+        if not fresh:
+            return [REPEAT] * len(batch)
+
+        jobs = Jobs()
+        for _, e in fresh:
+            if e.job is not None:
+                jobs.name(e.job, e.job_facets)
+                if e.kind == "job":
+                    jobs.declare(e.job, e.inputs, e.outputs)
+            parent = parent_job(e.run_facets)
+            if e.run_id is not None and parent is not None:
+                jobs.name(parent)
+        jobs.resolve(session, who)
+        runs, made = resolve_runs(session, who, [r for _, e in fresh if (r := _run_part(e))], jobs)
+
+        data = Datasets.load(session, who, [u for _, e in fresh for u in _uses(e)])
+        mapped: list[tuple[int, LineageEvent, list[Version], list[Version], Version | None]] = []
+        for i, e in fresh:
+            ins = [data.read(d, e.event_time, run_id=e.run_id) for d in e.inputs]
+            outs = [data.write(d, e.run_id, e.event_time) for d in e.outputs if e.run_id]
+            seen = data.read(e.dataset, e.event_time, facets=True) if e.dataset else None
+            mapped.append((i, e, ins, outs, seen))
+        data.flush(session)
+
+        edges: set[Event] = set()
+        attributions: set[tuple[int, int]] = set()
+        for _, e, ins, outs, _ in mapped:
+            if e.run_id is None:
+                continue
+            run = runs[e.run_id]
+            edges.update(Event(run, v.artifact_id, "INPUT", None) for v in ins)
+            edges.update(Event(run, v.artifact_id, "OUTPUT", None) for v in outs)
+            if e.job is not None:
+                attributions.update((jobs.ids[e.job], v.artifact_id) for v in outs)
+        ordered = sorted(edges, key=_edge_order)
+        events.add_many(session, ordered)
+        contexts.attach(session, attributions=attributions)
+        rules.refuse_cycles(
             session,
-            who.project_id,
-            digest=digest_of(event.body),
-            event_kind=event.kind,
-            event_type=event.event_type,
-            event_time=event.event_time,
-            run_id=event.run_id,
-            job=event.job,
-            body=event.body,
+            {runs[e.run_id]: f"OpenLineage run {e.run_id}" for _, e, *_ in mapped if e.run_id},
+            edges=ordered,
+            fresh_executions=made,
+            fresh_artifacts=data.created,
         )
-        if stored is None:
-            return Ingested(None, None, None, [], [])
-        job_id = _job(session, who, event.job, event.job_facets) if event.job else None
-        execution_id = _run(session, who, event, job_id) if event.run_id else None
-        inputs = [
-            read_version(session, who, d, event.event_time, run_id=event.run_id).id
-            for d in event.inputs
-        ]
-        outputs = [
-            written_version(session, who, d, event.run_id, event.event_time).id
-            for d in event.outputs
-            if execution_id is not None
-        ]
-        if event.kind == "job" and job_id is not None:
-            _declare(session, who, job_id, event)
-        if event.dataset is not None:
-            read_version(session, who, event.dataset, event.event_time, facets=True)
-        if execution_id is not None:
-            edges = [Event(execution_id, a, "INPUT", None) for a in inputs]
-            edges += [Event(execution_id, a, "OUTPUT", None) for a in outputs]
-            events.add_many(session, edges)
-            contexts.attach(session, attributions=[(job_id, a) for a in outputs] if job_id else [])
-            rules.refuse_cycles(session, execution_id, f"OpenLineage run {event.run_id}")
-        audit.record(
-            session,
-            who.project_id,
-            who.actor,
-            [
-                audit.AuditEntry(
-                    "lineage.event",
-                    "execution" if execution_id else "context",
-                    execution_id or job_id or 0,
-                    {"event": stored, "type": event.event_type, "run": event.run_id},
-                )
-            ],
-        )
-        return Ingested(stored, execution_id, job_id, inputs, outputs)
+        audit.record(session, who.project_id, who.actor, [_audit(m, runs, jobs) for m in mapped])
 
-
-def _job(session: Session, who: Principal, job: tuple[str, str], facets: dict[str, Any]) -> int:
-    key = key_of(*job)
-    found = external_ids.find(session, who.project_id, SYSTEM, "job", key)
-    if found is None:
-        meta = {SYSTEM: {"namespace": job[0], "name": job[1], "facets": facets}}
-        (made,), _ = contexts.ensure_many(
-            session, who.project_id, [NewContext(JOB_KIND, node_name(f"{job[0]}/{job[1]}"), meta)]
-        )
-        external_ids.claim_many(session, who.project_id, SYSTEM, "job", {key: made.id})
-        found = external_ids.find(session, who.project_id, SYSTEM, "job", key)
-        assert found is not None
-    elif facets:
-        current = contexts.get(session, who.project_id, found)
-        meta = dict(current.properties.get(SYSTEM, {}))
-        meta["facets"] = {**meta.get("facets", {}), **facets}
-        contexts.set_properties(session, who.project_id, found, {SYSTEM: meta})
-    return found
-
-
-def _run(session: Session, who: Principal, event: LineageEvent, job_id: int | None) -> int:
-    """The run's execution, made on its first event (whichever that is) and merged after."""
-    assert event.run_id is not None and event.job is not None
-    state = STATES.get(event.event_type or "")
-    parent = event.run_facets.get("parent")
-    found = external_ids.find(session, who.project_id, SYSTEM, "run", event.run_id)
-    if found is None:
-        meta: dict[str, Any] = {
-            "run_id": event.run_id,
-            "job": {"namespace": event.job[0], "name": event.job[1]},
-            "facets": event.run_facets,
-            "events": [event.event_type or "OTHER"],
-            "producer": event.producer,
+        answers = {
+            i: Ingested(
+                i,
+                runs.get(e.run_id) if e.run_id else None,
+                jobs.ids.get(e.job) if e.job else None,
+                [v.artifact_id for v in ins],
+                [v.artifact_id for v in outs],
+            )
+            for i, e, ins, outs, _ in mapped
         }
-        if isinstance(parent, dict):
-            meta["parent"] = parent
-        (made,) = executions.create_many(
-            session,
-            who.project_id,
-            [
-                NewExecution(
-                    kind=RUN_KIND,
-                    name=node_name(event.job[1]),
-                    state=state or "running",
-                    properties={SYSTEM: meta},
-                    started_at=event.event_time,
-                    ended_at=event.event_time if state in ENDED else None,
-                )
-            ],
-        )
-        external_ids.claim_many(session, who.project_id, SYSTEM, "run", {event.run_id: made.id})
-        found = external_ids.find(session, who.project_id, SYSTEM, "run", event.run_id)
-        assert found is not None
-        if found != made.id:  # another writer made the run first: this one is not needed
-            executions.delete(session, who.project_id, made.id)
+        return [REPEAT if i is None else answers[i] for i in ids]
+
+
+def _row(e: LineageEvent) -> NewEvent:
+    return NewEvent(
+        digest=digest_of(e.body),
+        event_kind=e.kind,
+        event_type=e.event_type,
+        event_time=e.event_time,
+        run_id=e.run_id,
+        job=e.job,
+        body=e.body,
+    )
+
+
+def _run_part(e: LineageEvent) -> RunEvent | None:
+    if e.run_id is None or e.job is None:
+        return None
+    return RunEvent(e.run_id, e.job, e.event_type, e.event_time, e.producer, e.run_facets)
+
+
+def _uses(e: LineageEvent) -> list[tuple[Dataset, str | None]]:
+    """The event's datasets in the order they are mapped, each with its written fingerprint."""
+    uses: list[tuple[Dataset, str | None]] = [(d, None) for d in e.inputs]
+    if e.run_id:
+        uses += [(d, fingerprint(d, e.run_id)) for d in e.outputs]
+    return uses + ([(e.dataset, None)] if e.dataset else [])
+
+
+def _edge_order(e: Event) -> tuple[int, str, int]:
+    return (e.execution_id, e.type, e.artifact_id)
+
+
+def _audit(
+    mapped: tuple[int, LineageEvent, list[Version], list[Version], Version | None],
+    runs: dict[str, int],
+    jobs: Jobs,
+) -> audit.AuditEntry:
+    stored, e, _, _, seen = mapped
+    if e.run_id is not None:
+        node = ("execution", runs[e.run_id])
+    elif seen is not None:
+        node = ("artifact", seen.artifact_id)
     else:
-        current = executions.get(session, who.project_id, found)
-        meta = dict(current.properties.get(SYSTEM, {}))
-        meta["facets"] = {**meta.get("facets", {}), **event.run_facets}
-        meta["events"] = [*meta.get("events", []), event.event_type or "OTHER"][-100:]
-        if isinstance(parent, dict):
-            meta["parent"] = parent
-        # A run that ended stays ended (a late START or RUNNING changes nothing); its start is
-        # the earliest event's time.
-        new_state = None
-        ended_at = None
-        if state is not None and current.state not in ENDED:
-            new_state = state
-            ended_at = event.event_time if state in ENDED else None
-        executions.update(
-            session,
-            who.project_id,
-            found,
-            state=new_state,
-            ended_at=ended_at,
-            properties={SYSTEM: meta},
-            started_at=min(current.started_at, event.event_time),
-        )
-    links = [(job_id, found)] if job_id is not None else []
-    if isinstance(parent, dict) and isinstance(parent.get("job"), dict):
-        pj = parent["job"]
-        if isinstance(pj.get("namespace"), str) and isinstance(pj.get("name"), str):
-            links.append((_job(session, who, (pj["namespace"], pj["name"]), {}), found))
-    contexts.attach(session, associations=links)
-    return found
-
-
-def _declare(session: Session, who: Principal, job_id: int, event: LineageEvent) -> None:
-    """A JobEvent's datasets are what the job declares it reads and writes (no run: no edges)."""
-    current = contexts.get(session, who.project_id, job_id)
-    meta = dict(current.properties.get(SYSTEM, {}))
-    meta["declared"] = {
-        "inputs": [[d.namespace, d.name] for d in event.inputs],
-        "outputs": [[d.namespace, d.name] for d in event.outputs],
-    }
-    contexts.set_properties(session, who.project_id, job_id, {SYSTEM: meta})
+        node = ("context", jobs.ids[e.job] if e.job else 0)
+    details = {"event": stored, "type": e.event_type, "run": e.run_id}
+    return audit.AuditEntry("lineage.event", node[0], node[1], details)
 
 
 def list_events(

@@ -4,9 +4,11 @@ gate compares are finite, and a gated model's `production` moves only by push.""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence, Set
 
 from sqlalchemy.orm import Session
 
+from mlledger.store.entities import Event
 from mlledger.store.errors import FailedPrecondition, GateBlocked, InvalidArgument
 from mlledger.store.metadata import events, lineage
 from mlledger.store.registry import blessings, models
@@ -14,18 +16,35 @@ from mlledger.store.registry import blessings, models
 INCUMBENT = "production"  # the alias a push moves, and what candidates are compared with
 
 
-def refuse_cycles(session: Session, execution_id: int, where: str) -> None:
-    """An execution may not read what it (transitively) wrote: MLMD's graph is a DAG."""
-    evs = events.of_executions(session, [execution_id])
-    outputs = [e.artifact_id for e in evs if e.type == "OUTPUT"]
-    inputs = [e.artifact_id for e in evs if e.type == "INPUT"]
-    looped = lineage.reachable(session, "artifact", outputs, "downstream", inputs)
-    if looped:  # the graph as it stands forbids it: a precondition, not a malformed request
-        raise FailedPrecondition(
-            f"{where}: input artifact {min(looped)} is downstream of this execution's outputs; "
-            "lineage must stay acyclic",
-            details={"artifact_ids": sorted(looped)},
-        )
+def refuse_cycles(
+    session: Session,
+    named: Mapping[int, str],
+    *,
+    edges: Sequence[Event] | None = None,
+    fresh_executions: Set[int] = frozenset(),
+    fresh_artifacts: Set[int] = frozenset(),
+) -> None:
+    """An execution may not read what it (transitively) wrote: MLMD's graph is a DAG.
+
+    `named` are the executions just given edges, each with the words an error about it starts
+    with; `edges` their new edges (default: all of theirs), and the nodes this unit of work made
+    (which lets a batch of new runs be checked without a walk).
+    """
+    if edges is None:
+        edges = events.of_executions(session, list(named))
+    cycle = lineage.find_cycle(session, edges, fresh_executions, fresh_artifacts)
+    if cycle is None:
+        return
+    # The graph as it stands forbids it: a precondition, not a malformed request.
+    runs = [n for t, n in cycle if t == "execution"]
+    run = next((n for n in runs if n in named), runs[0])
+    artifact_ids = sorted(n for t, n in cycle if t == "artifact")
+    where = named.get(run, f"execution {run}")
+    raise FailedPrecondition(
+        f"{where}: artifact {artifact_ids[0]} would be both upstream and downstream of it; "
+        "lineage must stay acyclic",
+        details={"execution_id": run, "artifact_ids": artifact_ids},
+    )
 
 
 def finite_metrics(values: dict[str, float], what: str) -> dict[str, float]:

@@ -222,7 +222,7 @@ def attach_artifact(
     events.add_many(session, [Event(run.id, artifact.id, direction, role)])
     contexts.attach(session, attributions=[(run.experiment_id, artifact.id)])
     if not created:  # an existing artifact may already be downstream of this run
-        rules.refuse_cycles(session, run.id, f"run {run.uuid}")
+        rules.refuse_cycles(session, {run.id: f"run {run.uuid}"})
     if created:
         audit.record(
             session,
@@ -244,7 +244,7 @@ def attach_output(db: Database, who: Principal, ref: str, artifact_id: int) -> N
         run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         artifact = artifacts.get(session, who.project_id, artifact_id)
         events.add_many(session, [Event(run.id, artifact.id, "OUTPUT", None)])
-        rules.refuse_cycles(session, run.id, f"run {run.uuid}")
+        rules.refuse_cycles(session, {run.id: f"run {run.uuid}"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,4 +288,4 @@ def attach_input(db: Database, who: Principal, ref: str, artifact_id: int) -> No
         run = require_active(runs.get(session, who.project_id, ref, for_update=True))
         artifact = artifacts.get(session, who.project_id, artifact_id)
         events.add_many(session, [Event(run.id, artifact.id, "INPUT", None)])
-        rules.refuse_cycles(session, run.id, f"run {run.uuid}")
+        rules.refuse_cycles(session, {run.id: f"run {run.uuid}"})

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, text, tuple_, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
@@ -117,6 +117,50 @@ def list_page(
     return keyset_page(session, query, ArtifactRow, limit=limit, cursor=cursor, to_entity=to_entity)
 
 
+def by_fingerprints(
+    session: Session, project_id: int, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Artifact]:
+    """The artifacts with these (name, fingerprint) pairs: the same content in a series."""
+    found: dict[tuple[str, str], Artifact] = {}
+    for part in bulk.chunks(sorted(set(pairs))):
+        rows = session.scalars(
+            select(ArtifactRow).where(
+                ArtifactRow.project_id == project_id,
+                tuple_(ArtifactRow.name, ArtifactRow.fingerprint).in_(part),
+            )
+        )
+        found.update(((r.name, r.fingerprint or ""), to_entity(r)) for r in rows)
+    return found
+
+
+def newest_versions(
+    session: Session, project_id: int, names: Sequence[str], per_name: int
+) -> dict[str, list[Artifact]]:
+    """Each series' newest `per_name` versions, newest first, in one statement per chunk of
+    names (a window over each series, so a long series costs no more rows than a short one)."""
+    out: dict[str, list[Artifact]] = {n: [] for n in names}
+    for part in bulk.chunks(sorted(set(names))):
+        ranked = (
+            select(
+                ArtifactRow.id,
+                func.row_number()
+                .over(partition_by=ArtifactRow.name, order_by=ArtifactRow.version.desc())
+                .label("rank"),
+            )
+            .where(ArtifactRow.project_id == project_id, ArtifactRow.name.in_(part))
+            .subquery()
+        )
+        rows = session.scalars(
+            select(ArtifactRow)
+            .join(ranked, ranked.c.id == ArtifactRow.id)
+            .where(ranked.c.rank <= per_name)
+            .order_by(ArtifactRow.name, ArtifactRow.version.desc())
+        )
+        for r in rows:
+            out[r.name].append(to_entity(r))
+    return out
+
+
 def create_many(
     session: Session, project_id: int, specs: Sequence[NewArtifact]
 ) -> list[tuple[Artifact, bool]]:
@@ -154,16 +198,9 @@ def create_many(
             )
 
     # Under the series locks, any artifact with the same content is visible and final.
-    wanted = {(s.name, s.fingerprint) for s in specs if s.fingerprint is not None}
-    existing: dict[tuple[str, str], Artifact] = {}
-    for part in bulk.chunks(sorted(wanted)):
-        rows = session.scalars(
-            select(ArtifactRow).where(
-                ArtifactRow.project_id == project_id,
-                tuple_(ArtifactRow.name, ArtifactRow.fingerprint).in_(part),
-            )
-        )
-        existing.update(((r.name, r.fingerprint or ""), to_entity(r)) for r in rows)
+    existing = by_fingerprints(
+        session, project_id, [(s.name, s.fingerprint) for s in specs if s.fingerprint is not None]
+    )
 
     now = utcnow()
     next_version = {name: last - reserve.get(name, 0) for name, (_, last) in series.items()}
@@ -380,3 +417,18 @@ def of_contexts(
     if name is not None:
         query = query.where(ArtifactRow.name == name)
     return [to_entity(r) for r in session.scalars(query)]
+
+
+def lock_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Artifact]:
+    """By id, under row locks taken in id order (see executions.lock_many)."""
+    rows = bulk.by_ids(session, ArtifactRow, project_id, ids, lock=True)
+    return {i: to_entity(r) for i, r in rows.items()}
+
+
+def set_properties_many(session: Session, properties: dict[int, dict[str, Any]]) -> None:
+    """Replace the properties of artifacts locked by `lock_many`."""
+    bulk.update_rows(
+        session,
+        bulk.table_of(ArtifactRow),
+        [{"id": i, "properties": p} for i, p in sorted(properties.items())],
+    )

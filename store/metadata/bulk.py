@@ -14,7 +14,8 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, Table, insert, select, text
+import orjson
+from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -87,13 +88,87 @@ def _json(value: Any) -> str | None:
     return "{}" if value == {} else json.dumps(value, separators=(",", ":"))
 
 
-def by_ids(session: Session, row_type: Any, project_id: int, ids: Sequence[int]) -> dict[int, Any]:
+def by_ids(
+    session: Session, row_type: Any, project_id: int, ids: Sequence[int], *, lock: bool = False
+) -> dict[int, Any]:
     """Rows of `row_type` with these ids in the project (others' ids are simply absent), in as
-    few IN statements as the parameter limits allow."""
+    few IN statements as the parameter limits allow. `lock` takes their row locks (Postgres),
+    in id order, so that writers locking overlapping sets cannot deadlock."""
     found: dict[int, Any] = {}
     for part in chunks(sorted(set(ids))):
-        rows = session.scalars(
-            select(row_type).where(row_type.id.in_(part), row_type.project_id == project_id)
-        )
-        found.update((row.id, row) for row in rows)
+        query = select(row_type).where(row_type.id.in_(part), row_type.project_id == project_id)
+        if lock:
+            query = (
+                query.order_by(row_type.id)
+                .with_for_update()
+                .execution_options(populate_existing=True)
+            )
+        found.update((row.id, row) for row in session.scalars(query))
     return found
+
+
+def insert_ignoring(
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    returning: Sequence[str] = (),
+) -> list[tuple[Any, ...]]:
+    """Insert `rows` (all with the same keys), leaving any that would break a unique key;
+    returns the `returning` columns of the rows inserted (in no particular order).
+
+    Postgres: one statement with the rows as one JSON parameter (`json_populate_recordset`
+    types them by the table's columns), so its plan is cached and its cost is one round trip
+    and one orjson call however many rows — a multi-row VALUES is compiled anew for each size,
+    executemany is a statement a row, and arrays of text are escaped value by value. SQLite
+    runs in-process: executemany.
+    """
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        statement = sqlite.insert(table).on_conflict_do_nothing()
+        if not returning:
+            session.execute(statement, list(rows))
+            return []
+        result = session.execute(statement.returning(*(table.c[c] for c in returning)), list(rows))
+        return [tuple(r) for r in result]
+    quoted = ", ".join(f'"{c}"' for c in rows[0])
+    sql = (
+        f'INSERT INTO "{table.name}" ({quoted}) SELECT {quoted} '
+        f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) '
+        "ON CONFLICT DO NOTHING"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(f'"{c}"' for c in returning)
+    out: list[tuple[Any, ...]] = []
+    for part in chunks(rows):
+        result = session.execute(text(sql), {"rows": orjson.dumps(list(part)).decode()})
+        if returning:
+            out.extend(tuple(r) for r in result)
+    return out
+
+
+def update_rows(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Set columns of rows by id: each row has `id` and the same other keys. The caller has
+    locked the rows (`by_ids(lock=True)`). Postgres: one statement with the rows as one JSON
+    parameter (see insert_ignoring); SQLite: executemany, in-process."""
+    if not rows:
+        return
+    columns = [k for k in rows[0] if k != "id"]
+    if session.get_bind().dialect.name == "postgresql":
+        sets = ", ".join(f'"{c}" = v."{c}"' for c in columns)
+        sql = (
+            f'UPDATE "{table.name}" AS t SET {sets} '
+            f'FROM json_populate_recordset(NULL::"{table.name}", CAST(:rows AS json)) v '
+            "WHERE t.id = v.id"
+        )
+        for part in chunks(rows):
+            session.execute(text(sql), {"rows": orjson.dumps(list(part)).decode()})
+        return
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({c: bindparam(f"new_{c}") for c in columns})
+    )
+    session.execute(
+        statement, [{"row_id": r["id"], **{f"new_{c}": r[c] for c in columns}} for r in rows]
+    )

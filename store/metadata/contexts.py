@@ -106,26 +106,18 @@ def ensure_many(
     keys = sorted({(s.kind, s.name) for s in specs})
     props = {(s.kind, s.name): s.properties for s in specs}
     table = bulk.table_of(ContextRow)
-    created: set[int] = set()
-    for start in range(0, len(keys), 1000):  # 5 parameters a row, under every dialect's cap
-        inserted = session.execute(
-            bulk.dialect_insert(session)(table)
-            .values(
-                [
-                    {
-                        "project_id": project_id,
-                        "kind": k,
-                        "name": n,
-                        "properties": props[(k, n)],
-                        "created_at": utcnow(),
-                    }
-                    for k, n in keys[start : start + 1000]
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["project_id", "kind", "name"])
-            .returning(table.c.id)
-        )
-        created |= {row[0] for row in inserted}
+    now = utcnow()
+    inserted = bulk.insert_ignoring(
+        session,
+        table,
+        [
+            {"project_id": project_id, "kind": k, "name": n, "properties": props[(k, n)]}
+            | {"created_at": now}
+            for k, n in keys
+        ],
+        returning=("id",),
+    )
+    created = {row[0] for row in inserted}
     rows = session.scalars(
         select(ContextRow).where(
             ContextRow.project_id == project_id,
@@ -161,19 +153,16 @@ def attach(
     attributions: Iterable[tuple[int, int]] = (),
 ) -> None:
     """Link (context, execution) and (context, artifact) pairs; existing links are kept."""
-    insert_ = bulk.dialect_insert(session)
-    assoc = sorted(set(associations))
-    attrib = sorted(set(attributions))
-    if assoc:
-        session.execute(
-            insert_(AssociationRow).on_conflict_do_nothing(),
-            [{"context_id": c, "execution_id": e} for c, e in assoc],
-        )
-    if attrib:
-        session.execute(
-            insert_(AttributionRow).on_conflict_do_nothing(),
-            [{"context_id": c, "artifact_id": a} for c, a in attrib],
-        )
+    bulk.insert_ignoring(
+        session,
+        bulk.table_of(AssociationRow),
+        [{"context_id": c, "execution_id": e} for c, e in sorted(set(associations))],
+    )
+    bulk.insert_ignoring(
+        session,
+        bulk.table_of(AttributionRow),
+        [{"context_id": c, "artifact_id": a} for c, a in sorted(set(attributions))],
+    )
 
 
 def for_artifacts(session: Session, artifact_ids: Sequence[int]) -> dict[int, list[Context]]:
@@ -206,3 +195,18 @@ def for_executions(session: Session, execution_ids: Sequence[int]) -> dict[int, 
     for execution_id, row in rows:
         out[execution_id].append(to_entity(row))
     return out
+
+
+def lock_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Context]:
+    """By id, under row locks taken in id order (see executions.lock_many)."""
+    rows = bulk.by_ids(session, ContextRow, project_id, ids, lock=True)
+    return {i: to_entity(r) for i, r in rows.items()}
+
+
+def set_properties_many(session: Session, properties: dict[int, dict[str, Any]]) -> None:
+    """Replace the properties of contexts locked by `lock_many`."""
+    bulk.update_rows(
+        session,
+        bulk.table_of(ContextRow),
+        [{"id": i, "properties": p} for i, p in sorted(properties.items())],
+    )

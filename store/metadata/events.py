@@ -35,12 +35,7 @@ def add_many(session: Session, events: Sequence[Event], *, fresh: bool = False) 
     if fresh:
         bulk.insert_rows(session, bulk.table_of(EventRow), rows)
         return
-    session.execute(
-        bulk.dialect_insert(session)(EventRow).on_conflict_do_nothing(
-            index_elements=["execution_id", "type", "artifact_id"]
-        ),
-        rows,
-    )
+    bulk.insert_ignoring(session, bulk.table_of(EventRow), rows)
 
 
 def of_executions(session: Session, execution_ids: Sequence[int]) -> list[Event]:

@@ -153,3 +153,28 @@ def delete(session: Session, project_id: int, execution_id: int) -> None:
     """Remove an execution this transaction made and nothing refers to yet (a duplicate)."""
     session.delete(_row(session, project_id, execution_id, for_update=True))
     session.flush()
+
+
+def lock_many(session: Session, project_id: int, ids: Sequence[int]) -> dict[int, Execution]:
+    """By id, under row locks taken in id order (a batch's merges cannot lose a concurrent
+    writer's, and two batches cannot deadlock on each other)."""
+    rows = bulk.by_ids(session, ExecutionRow, project_id, ids, lock=True)
+    return {i: to_entity(r) for i, r in rows.items()}
+
+
+def update_many(session: Session, changes: Sequence[Execution]) -> None:
+    """Store the state, times and properties of executions locked by `lock_many`."""
+    bulk.update_rows(
+        session,
+        bulk.table_of(ExecutionRow),
+        [
+            {
+                "id": e.id,
+                "state": e.state,
+                "started_at": to_utc(e.started_at),
+                "ended_at": to_utc(e.ended_at),
+                "properties": e.properties,
+            }
+            for e in changes
+        ],
+    )

@@ -58,8 +58,7 @@ def claim_many(
         for k, n in sorted(nodes.items())
         if len(k) <= MAX_KEY
     ]
-    for part in bulk.chunks(rows, 1000):
-        session.execute(bulk.dialect_insert(session)(ExternalIdRow).on_conflict_do_nothing(), part)
+    bulk.insert_ignoring(session, bulk.table_of(ExternalIdRow), rows)
 
 
 def with_prefix(

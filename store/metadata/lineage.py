@@ -14,12 +14,12 @@ bounds the work when many paths reach the same nodes) cuts the deepest level fir
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.orm import Session
 
-from ..entities import Direction, LineageEdge, LineageGraph, LineageNode, NodeType, node_key
+from ..entities import Direction, Event, LineageEdge, LineageGraph, LineageNode, NodeType, node_key
 from ..errors import NotFound
 
 # The event type that leads away from an artifact / an execution, walking up ('u') or down ('d').
@@ -180,32 +180,146 @@ def walk(
     )
 
 
-def reachable(
-    session: Session,
-    start_type: NodeType,
-    start_ids: Sequence[int],
-    direction: Direction,
-    targets: Sequence[int],
-) -> set[int]:
-    """Which of the `targets` (artifact ids) are reachable from the start nodes.
+def downstream_models(
+    session: Session, project_id: int, artifact_ids: Sequence[int], *, max_nodes: int
+) -> tuple[list[int], bool]:
+    """The model artifacts downstream of any of `artifact_ids` (one walk from all of them), and
+    whether the walk stopped at `max_nodes` artifacts. Each artifact is visited once however
+    many paths reach it, and nothing but ids is read on the way: impact analysis of a table
+    thousands of runs read costs one index probe an edge."""
+    if not artifact_ids:
+        return [], False
+    rows = session.execute(
+        text(_DOWNSTREAM[session.get_bind().dialect.name == "postgresql"]).bindparams(
+            bindparam("ids", expanding=True)
+        ),
+        {"ids": sorted(set(artifact_ids)), "project_id": project_id, "cap": max_nodes},
+    ).all()
+    walked = int(rows[0][1]) if rows else 0
+    return sorted({int(r[0]) for r in rows if r[0] is not None}), walked >= max_nodes
 
-    Deduplicates nodes (UNION without depth), so it terminates on any graph; used to refuse
-    events that would close a cycle.
+
+# Postgres stops a recursive CTE as soon as the LIMIT reading it is met; SQLite needs the
+# LIMIT inside it.
+_DOWNSTREAM_WALK = """
+WITH RECURSIVE walk(artifact_id) AS (
+    SELECT id FROM artifact WHERE project_id = :project_id AND id IN :ids
+    UNION
+    SELECT o.artifact_id FROM walk w
+      JOIN event i ON i.artifact_id = w.artifact_id AND i.type = 'INPUT'
+      JOIN event o ON o.execution_id = i.execution_id AND o.type = 'OUTPUT'
+    {inner}
+),
+capped AS (SELECT artifact_id FROM walk {outer}),
+models AS (
+    SELECT a.id FROM capped c JOIN artifact a ON a.id = c.artifact_id WHERE a.kind = 'model'
+)
+SELECT m.id, (SELECT COUNT(*) FROM capped) FROM (SELECT 1) one LEFT JOIN models m ON true
+"""
+_DOWNSTREAM = {
+    True: _DOWNSTREAM_WALK.format(inner="", outer="LIMIT :cap"),
+    False: _DOWNSTREAM_WALK.format(inner="LIMIT :cap", outer=""),
+}
+
+
+def find_cycle(
+    session: Session,
+    edges: Sequence[Event],
+    fresh_executions: Set[int] = frozenset(),
+    fresh_artifacts: Set[int] = frozenset(),
+) -> list[tuple[NodeType, int]] | None:
+    """A cycle the graph has through `edges` (its nodes in order), or None.
+
+    The stored graph without `edges` is acyclic, so any cycle uses some of them, and its stretches
+    over stored edges run between stored nodes `edges` touch: from one an edge enters (a stored
+    execution given an input, a stored artifact given as an output) to one an edge leaves. One
+    walk finds those stretches, from the entered nodes only; the cycle itself is then looked for
+    in memory, over `edges` and the stretches. Nodes made in this unit of work (`fresh_*`) have
+    no stored edges, so a batch of new runs and new versions needs no walk at all.
     """
-    if not start_ids or not targets:
-        return set()
-    dialect = session.get_bind().dialect.name
-    d = "u" if direction == "upstream" else "d"
-    seed = " UNION ".join(
-        f"SELECT '{d}', CAST('{start_type[0]}' AS TEXT), CAST(:s{i} AS BIGINT)"
-        for i in range(len(start_ids))
-    )
-    sql = _walk_cte(dialect, seed, with_depth=False, row_cap=False)
-    sql += " SELECT node_id FROM walk WHERE node_type = 'a' AND node_id IN :targets"
-    statement = text(sql).bindparams(bindparam("targets", expanding=True))
-    params = {f"s{i}": v for i, v in enumerate(start_ids)}
-    rows = session.execute(statement, {**params, "targets": list(targets)})
-    return {int(r[0]) for r in rows}
+    graph: dict[tuple[NodeType, int], set[tuple[NodeType, int]]] = {}
+    entered_e, entered_a, left_e, left_a = set(), set(), set(), set()
+    for e in edges:
+        run: tuple[NodeType, int] = ("execution", e.execution_id)
+        thing: tuple[NodeType, int] = ("artifact", e.artifact_id)
+        if e.type == "INPUT":
+            graph.setdefault(thing, set()).add(run)
+            if e.execution_id not in fresh_executions:
+                entered_e.add(e.execution_id)
+            if e.artifact_id not in fresh_artifacts:
+                left_a.add(e.artifact_id)
+        else:
+            graph.setdefault(run, set()).add(thing)
+            if e.artifact_id not in fresh_artifacts:
+                entered_a.add(e.artifact_id)
+            if e.execution_id not in fresh_executions:
+                left_e.add(e.execution_id)
+    if (entered_e or entered_a) and (left_e or left_a):
+        statement = text(_STRETCHES).bindparams(
+            *(bindparam(n, expanding=True) for n in ("es", "as_", "to_a", "to_e"))
+        )
+        rows = session.execute(
+            statement,
+            {
+                "es": sorted(entered_e) or [-1],
+                "as_": sorted(entered_a) or [-1],
+                "to_a": sorted(left_a) or [-1],
+                "to_e": sorted(left_e) or [-1],
+            },
+        )
+        for from_type, from_id, to_type, to_id in rows:
+            start: tuple[NodeType, int] = (_TYPES[from_type], int(from_id))
+            graph.setdefault(start, set()).add((_TYPES[to_type], int(to_id)))
+    return _cycle_in(graph)
+
+
+_TYPES: dict[str, NodeType] = {"e": "execution", "a": "artifact"}
+
+# From each entered node (an execution: from its outputs), artifact to artifact through one
+# execution a step; which of the left nodes each reaches. UNION ends it on any graph.
+_STRETCHES = """
+WITH RECURSIVE walk(origin_type, origin_id, artifact_id) AS (
+    SELECT 'e', execution_id, artifact_id FROM event
+     WHERE type = 'OUTPUT' AND execution_id IN :es
+    UNION
+    SELECT 'a', id, id FROM artifact WHERE id IN :as_
+    UNION
+    SELECT w.origin_type, w.origin_id, o.artifact_id FROM walk w
+      JOIN event i ON i.artifact_id = w.artifact_id AND i.type = 'INPUT'
+      JOIN event o ON o.execution_id = i.execution_id AND o.type = 'OUTPUT'
+)
+SELECT origin_type, origin_id, 'a', artifact_id FROM walk WHERE artifact_id IN :to_a
+UNION
+SELECT w.origin_type, w.origin_id, 'e', i.execution_id FROM walk w
+  JOIN event i ON i.artifact_id = w.artifact_id AND i.type = 'INPUT'
+ WHERE i.execution_id IN :to_e
+"""
+
+
+def _cycle_in(
+    graph: dict[tuple[NodeType, int], set[tuple[NodeType, int]]],
+) -> list[tuple[NodeType, int]] | None:
+    """A cycle of a small directed graph, by an iterative depth-first search."""
+    done: set[tuple[NodeType, int]] = set()
+    for root in sorted(graph):
+        if root in done:
+            continue
+        path = [root]
+        on_path = {root}
+        stack = [iter(sorted(graph.get(root, ())))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                done.add(path[-1])
+                on_path.discard(path.pop())
+            elif nxt in on_path:
+                return path[path.index(nxt) :]
+            elif nxt not in done:
+                path.append(nxt)
+                on_path.add(nxt)
+                stack.append(iter(sorted(graph.get(nxt, ()))))
+    return None
 
 
 def _edges(

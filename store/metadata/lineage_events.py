@@ -3,6 +3,7 @@ JSON), listable by run and by job, newest first."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,37 +45,46 @@ def _entity(row: LineageEventRow) -> StoredEvent:
     )
 
 
-def add(
-    session: Session,
-    project_id: int,
-    *,
-    digest: str,
-    event_kind: str,
-    event_type: str | None,
-    event_time: datetime,
-    run_id: str | None,
-    job: tuple[str, str] | None,
-    body: dict[str, Any],
-) -> int | None:
-    """The new event's id, or None when this project holds the same event already."""
-    inserted = session.execute(
-        bulk.dialect_insert(session)(LineageEventRow)
-        .values(
-            project_id=project_id,
-            digest=digest,
-            event_kind=event_kind,
-            event_type=event_type,
-            event_time=event_time,
-            run_id=run_id,
-            job_namespace=job[0] if job else None,
-            job_name=job[1] if job else None,
-            body=body,
-            received_at=utcnow(),
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    digest: str
+    event_kind: str
+    event_type: str | None
+    event_time: datetime
+    run_id: str | None
+    job: tuple[str, str] | None
+    body: dict[str, Any]
+
+
+def add_many(session: Session, project_id: int, new: Sequence[NewEvent]) -> list[int | None]:
+    """Each event's new id, or None for one this project holds already (or that came earlier
+    in `new`): the digest is the event's identity, so a redelivery changes nothing."""
+    now = utcnow()
+    rows: dict[str, dict[str, Any]] = {}
+    for e in new:
+        rows.setdefault(
+            e.digest,
+            {
+                "project_id": project_id,
+                "digest": e.digest,
+                "event_kind": e.event_kind,
+                "event_type": e.event_type,
+                "event_time": e.event_time,
+                "run_id": e.run_id,
+                "job_namespace": e.job[0] if e.job else None,
+                "job_name": e.job[1] if e.job else None,
+                "body": e.body,
+                "received_at": now,
+            },
         )
-        .on_conflict_do_nothing(index_elements=["project_id", "digest"])
-        .returning(LineageEventRow.id)
-    ).first()
-    return None if inserted is None else int(inserted[0])
+    inserted = bulk.insert_ignoring(
+        session, bulk.table_of(LineageEventRow), list(rows.values()), returning=("digest", "id")
+    )
+    ids = {d: int(i) for d, i in inserted}
+    out: list[int | None] = []
+    for e in new:
+        out.append(ids.pop(e.digest, None))  # a digest twice in `new`: the second is a repeat
+    return out
 
 
 def list_page(
