@@ -269,7 +269,9 @@ def find_cycle(
         )
         for from_type, from_id, to_type, to_id in rows:
             start: tuple[NodeType, int] = (_TYPES[from_type], int(from_id))
-            graph.setdefault(start, set()).add((_TYPES[to_type], int(to_id)))
+            end: tuple[NodeType, int] = (_TYPES[to_type], int(to_id))
+            if start != end:  # a stretch of no edges: the walk's own start
+                graph.setdefault(start, set()).add(end)
     return _cycle_in(graph)
 
 

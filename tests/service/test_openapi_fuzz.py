@@ -39,6 +39,7 @@ RULES_JSON_SCHEMA_CANNOT_STATE = {
     "downloadModelVersionFile": "as uploadFile",
     "downloadModelAliasFile": "as uploadFile",
     "emitLineageEvent": "an event is a run's (with its job), a job's or a dataset's; ISO times",
+    "emitLineageEvents": "as emitLineageEvent, for each event of the batch",
     "listLineageEvents": "a job is named by both job_namespace and job_name",
     "getImpact": "the dataset is named by artifact_id, or by namespace and name",
 }
