@@ -71,10 +71,11 @@ def _dataset(d: DatasetIn, io: str) -> Dataset:
     return Dataset(d.namespace, d.name, dict(d.facets), dict(getattr(d, io)))
 
 
-def to_event(body: LineageEventIn) -> LineageEvent:
+def to_event(body: LineageEventIn, raw: dict[str, Any] | None = None) -> LineageEvent:
     """The domain's event, or InvalidArgument naming the field that makes it none of the
-    three kinds."""
-    raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    three kinds. `raw` is the event as it arrived, when the caller has it (it is kept)."""
+    if raw is None:
+        raw = body.model_dump(mode="json", by_alias=True, exclude_unset=True)
     when = event_time(body.eventTime)
     kind = body.eventType.upper() if body.eventType else None
     if kind is not None and kind not in EVENT_TYPES:

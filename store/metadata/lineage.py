@@ -181,26 +181,49 @@ def walk(
 
 
 def downstream_models(
-    session: Session, project_id: int, artifact_ids: Sequence[int], *, max_nodes: int
+    session: Session,
+    project_id: int,
+    artifact_ids: Sequence[int],
+    *,
+    max_nodes: int,
+    near: int = 4_000,
 ) -> tuple[list[int], bool]:
-    """The model artifacts downstream of any of `artifact_ids` (one walk from all of them), and
-    whether the walk stopped at `max_nodes` artifacts. Each artifact is visited once however
-    many paths reach it, and nothing but ids is read on the way: impact analysis of a table
-    thousands of runs read costs one index probe an edge."""
+    """The model artifacts downstream of any of `artifact_ids`, and whether the walk was cut
+    at `max_nodes` artifacts.
+
+    Each artifact is visited once however many paths reach it, and nothing but ids is read on
+    the way. A table thousands of runs read has a huge downstream and few models in it, so a
+    walk that outgrows `near` artifacts gives way to the other direction: upstream from every
+    model at once (each row carries its model), which answers the same question by the
+    smaller side; only when that outgrows `max_nodes` too is the downstream walk finished.
+    """
     if not artifact_ids:
         return [], False
+    ids = sorted(set(artifact_ids))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    found, walked = _models_walk(session, _DOWNSTREAM[postgres], project_id, ids, near)
+    if walked < near:
+        return found, False
+    found, walked = _models_walk(session, _UPSTREAM[postgres], project_id, ids, max_nodes)
+    if walked < max_nodes:
+        return found, False
+    found, walked = _models_walk(session, _DOWNSTREAM[postgres], project_id, ids, max_nodes)
+    return found, walked >= max_nodes
+
+
+def _models_walk(
+    session: Session, sql: str, project_id: int, ids: list[int], cap: int
+) -> tuple[list[int], int]:
     rows = session.execute(
-        text(_DOWNSTREAM[session.get_bind().dialect.name == "postgresql"]).bindparams(
-            bindparam("ids", expanding=True)
-        ),
-        {"ids": sorted(set(artifact_ids)), "project_id": project_id, "cap": max_nodes},
+        text(sql).bindparams(bindparam("ids", expanding=True)),
+        {"ids": ids, "project_id": project_id, "cap": cap},
     ).all()
     walked = int(rows[0][1]) if rows else 0
-    return sorted({int(r[0]) for r in rows if r[0] is not None}), walked >= max_nodes
+    return sorted({int(r[0]) for r in rows if r[0] is not None}), walked
 
 
 # Postgres stops a recursive CTE as soon as the LIMIT reading it is met; SQLite needs the
-# LIMIT inside it.
+# LIMIT inside it. The last line answers one row even when no model is found, for the count.
 _DOWNSTREAM_WALK = """
 WITH RECURSIVE walk(artifact_id) AS (
     SELECT id FROM artifact WHERE project_id = :project_id AND id IN :ids
@@ -216,9 +239,26 @@ models AS (
 )
 SELECT m.id, (SELECT COUNT(*) FROM capped) FROM (SELECT 1) one LEFT JOIN models m ON true
 """
+_UPSTREAM_WALK = """
+WITH RECURSIVE walk(model_id, artifact_id) AS (
+    SELECT id, id FROM artifact WHERE project_id = :project_id AND kind = 'model'
+    UNION
+    SELECT w.model_id, i.artifact_id FROM walk w
+      JOIN event o ON o.artifact_id = w.artifact_id AND o.type = 'OUTPUT'
+      JOIN event i ON i.execution_id = o.execution_id AND i.type = 'INPUT'
+    {inner}
+),
+capped AS (SELECT model_id, artifact_id FROM walk {outer}),
+models AS (SELECT DISTINCT model_id AS id FROM capped WHERE artifact_id IN :ids)
+SELECT m.id, (SELECT COUNT(*) FROM capped) FROM (SELECT 1) one LEFT JOIN models m ON true
+"""
 _DOWNSTREAM = {
     True: _DOWNSTREAM_WALK.format(inner="", outer="LIMIT :cap"),
     False: _DOWNSTREAM_WALK.format(inner="LIMIT :cap", outer=""),
+}
+_UPSTREAM = {
+    True: _UPSTREAM_WALK.format(inner="", outer="LIMIT :cap"),
+    False: _UPSTREAM_WALK.format(inner="LIMIT :cap", outer=""),
 }
 
 
