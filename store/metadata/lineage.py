@@ -186,7 +186,7 @@ def downstream_models(
     artifact_ids: Sequence[int],
     *,
     max_nodes: int,
-    near: int = 4_000,
+    near: int = 1_000,
 ) -> tuple[list[int], bool]:
     """The model artifacts downstream of any of `artifact_ids`, and whether the walk was cut
     at `max_nodes` artifacts.
