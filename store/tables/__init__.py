@@ -13,6 +13,7 @@ from .lineage import (
     EventRow,
     ExecutionRow,
 )
+from .mlmd import MlmdEventRow, MlmdNodeRow, MlmdTypeRow, ParentContextRow
 from .openlineage import ExternalIdRow, LineageEventRow
 from .project import ProjectRow, TokenRow
 from .registry import (
@@ -43,11 +44,15 @@ __all__ = [
     "LatestMetricRow",
     "LineageEventRow",
     "MetricChunkRow",
+    "MlmdEventRow",
+    "MlmdNodeRow",
+    "MlmdTypeRow",
     "ModelAliasRow",
     "ModelEvaluationRow",
     "ModelGateRow",
     "ModelPushRow",
     "ModelVersionRow",
+    "ParentContextRow",
     "ProjectRow",
     "RegisteredModelRow",
     "RunFieldRow",
