@@ -153,4 +153,4 @@ def test_every_example_of_the_readme_runs(story: Any) -> None:
             continue
         ran[lang] += 1
     # Nothing skipped silently: the story's blocks all ran (update when the README grows).
-    assert ran == {"python": 2, "sh": 5, "graphql": 2, "json": 1, "mlflow": 1}, ran
+    assert ran == {"python": 2, "sh": 6, "graphql": 2, "json": 1, "mlflow": 1}, ran
