@@ -129,3 +129,62 @@ def test_100_runs_racing_to_write_one_new_dataset(client: TestClient) -> None:
         "/api/v1/artifacts", params={"name": "s3://lake/" + table["name"], "limit": 1000}
     ).json()["items"]
     assert sorted(v["version"] for v in versions) == list(range(1, 101))
+
+
+def test_the_batch_route_refuses_what_the_single_one_does(client: TestClient) -> None:
+    """Wrong types, NUL, 5,000-deep facets, integers past 2^63 and another project's run id in
+    a batch: a 4xx naming the problem, and nothing of the batch stored."""
+    run = str(uuid.uuid4())
+    good = _event(run)
+    deep = '{"a":' * 5000 + "{}" + "}" * 5000
+    nested = (
+        '[{"eventTime": "2026-12-01T10:00:00Z", "job": {"namespace": "a", "name": "b"}, '
+        '"run": {"runId": "r", "facets": {"x": ' + deep + "}}}]"
+    )
+    sent = client.post(f"{URL}/batch", content=nested, headers={"content-type": "application/json"})
+    assert 400 <= sent.status_code < 500, sent.text
+    for bad in (
+        [good, _event("a\x00b")],
+        [good, {**_event(str(uuid.uuid4())), "eventTime": 2**70}],
+        [good, {**_event(str(uuid.uuid4())), "run": {"runId": 2**64}}],
+        [good, {**_event(str(uuid.uuid4())), "inputs": "not a list"}],
+    ):
+        answer = client.post(f"{URL}/batch", json=bad)
+        assert answer.status_code in (400, 422), answer.text
+    broken = client.post(
+        f"{URL}/batch", content=b"[{", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code in (400, 422), broken.text
+    assert client.get(f"{URL}/events", params={"run_id": run}).json()["items"] == []
+
+
+def test_the_batch_route_needs_a_write_token(secured: tuple[Server, str]) -> None:
+    server, read = secured
+    body = [_event(str(uuid.uuid4()))]
+    with httpx.Client(base_url=server.url, timeout=30) as c:
+        assert c.post(f"{URL}/batch", json=body).status_code == 401
+        low = c.post(f"{URL}/batch", json=body, headers={"Authorization": f"Bearer {read}"})
+        assert low.status_code == 403, low.text
+
+
+def test_100_racing_batches_of_one_run(client: TestClient) -> None:
+    run = str(uuid.uuid4())
+    table = [{"namespace": "postgres://db", "name": f"t{uuid.uuid4().hex[:6]}"}]
+
+    def send(i: int) -> int:
+        events = []
+        for k in range(3):
+            e = _event(run, "RUNNING", inputs=table)
+            e["eventTime"] = f"2026-12-01T10:{i % 60:02d}:{k:02d}.{i:03d}Z"
+            events.append(e)
+        return client.post(f"{URL}/batch", json=events).status_code
+
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(send, range(100)))
+    assert statuses.count(201) == 100, statuses
+    events = client.get(f"{URL}/events", params={"run_id": run, "limit": 1000}).json()["items"]
+    assert len(events) == 300  # every event kept, once
+    listed = client.get("/api/v1/executions", params={"limit": 1000}).json()["items"]
+    mine = [e for e in listed if e["properties"].get("openlineage", {}).get("run_id") == run]
+    assert len(mine) == 1
+    assert len(client.get(f"/api/v1/executions/{mine[0]['id']}").json()["inputs"]) == 1
