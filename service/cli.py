@@ -29,8 +29,19 @@ def _engine(settings: Settings):  # type: ignore[no-untyped-def]
 @click.option("--port", type=int, help="Port (default 8080).")
 @click.option("--workers", type=int, help="Worker processes (default 1).")
 @click.option("--access-log/--no-access-log", default=None, help="Log every request (default on).")
-def serve(host: str | None, port: int | None, workers: int | None, access_log: bool | None) -> None:
-    """Start the API, GraphQL and UI server."""
+@click.option(
+    "--grpc-port",
+    type=int,
+    help="Also serve MLMD's gRPC API (TFX, Kubeflow Pipelines) on this port (0: any free one).",
+)
+def serve(
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    access_log: bool | None,
+    grpc_port: int | None,
+) -> None:
+    """Start the API, GraphQL and UI server (and MLMD's gRPC listener, with --grpc-port)."""
     import uvicorn
 
     from mlledger import migrations
@@ -44,6 +55,8 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
     ):
         if value is not None:
             os.environ[f"MLLEDGER_SERVER__{flag}"] = str(value)
+    if grpc_port is not None:
+        os.environ["MLLEDGER_MLMD__PORT"] = str(grpc_port)
     try:
         settings = Settings()
     except Exception as exc:
@@ -69,6 +82,8 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
             f"the database at {engine.url.render_as_string(hide_password=True)} is at revision "
             f"{at or 'none'}, not {head}; run `mlledger db upgrade` first"
         )
+    if settings.mlmd.port is not None:
+        _start_mlmd(settings)
     s = settings.server
     address = "127.0.0.1" if s.host in ("0.0.0.0", "::") else s.host
     url = f"http://{f'[{address}]' if ':' in address else address}:{s.port}"
@@ -90,6 +105,29 @@ def serve(host: str | None, port: int | None, workers: int | None, access_log: b
         access_log=s.access_log,
         proxy_headers=False,
     )
+
+
+_LISTENERS: list[object] = []
+
+
+def _start_mlmd(settings: Settings) -> None:
+    """MLMD's gRPC listener, on threads of this process (the supervisor when there are
+    workers), before the HTTP server starts; it lives as long as the process does."""
+    from mlledger.store.database import Database
+
+    from .mlmd.server import ConfigurationError, build
+
+    database = Database(_engine(settings))
+    try:
+        server, bound = build(database, settings.mlmd, settings.lineage.max_nodes)
+    except ConfigurationError as exc:
+        database.dispose()
+        raise click.ClickException(str(exc)) from exc
+    _LISTENERS.append(server)  # a grpc.Server stops when it is collected
+    m = settings.mlmd
+    secure = "mutual TLS" if m.client_ca else ("TLS" if m.tls_cert else "plaintext, loopback")
+    click.echo(f"mlledger MLMD gRPC at {m.host}:{bound} (project {m.project!r}, {secure})")
+    sys.stdout.flush()
 
 
 def _announce_when_answering(url: str, line: str) -> threading.Thread:

@@ -122,6 +122,38 @@ class ArtifactSettings(BaseModel):
     )
 
 
+class MlmdSettings(BaseModel):
+    port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Port of the MLMD gRPC listener (`ml_metadata.MetadataStoreService`, what TFX "
+        "and Kubeflow Pipelines write through); unset: no listener. `mlledger serve --grpc-port`.",
+    )
+    host: str = Field(
+        "127.0.0.1",
+        description="Address the MLMD listener binds; any other than loopback needs mutual TLS "
+        "(`tls_key`, `tls_cert`, `client_ca`), since MLMD's client carries no token.",
+    )
+    project: str = Field(
+        "default",
+        pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        description="Project everything written through the MLMD listener belongs to (MLMD's "
+        "client config has no header to name one).",
+    )
+    threads: int = Field(8, ge=1, le=256, description="RPCs the MLMD listener runs at once.")
+    max_message_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest gRPC message the MLMD listener takes."
+    )
+    tls_key: str | None = Field(None, description="PEM private key of the listener (TLS).")
+    tls_cert: str | None = Field(None, description="PEM certificate chain of the listener (TLS).")
+    client_ca: str | None = Field(
+        None,
+        description="PEM CA bundle: clients must present a certificate it signed (mutual TLS, "
+        "MLMD's `ssl_config.client_key`).",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="MLLEDGER_", env_nested_delimiter="__", extra="ignore"
@@ -155,6 +187,7 @@ class Settings(BaseSettings):
     graphql: GraphQLSettings = Field(default_factory=GraphQLSettings)  # type: ignore[arg-type]
     features: FeatureSettings = Field(default_factory=FeatureSettings)  # type: ignore[arg-type]
     artifacts: ArtifactSettings = Field(default_factory=ArtifactSettings)  # type: ignore[arg-type]
+    mlmd: MlmdSettings = Field(default_factory=MlmdSettings)  # type: ignore[arg-type]
 
     @field_validator("home")
     @classmethod

@@ -67,6 +67,13 @@ class MlmdEventRow(Base):
     __table_args__ = (
         Index("ix_mlmd_event_execution_id", "execution_id", "id"),
         Index("ix_mlmd_event_artifact_id", "artifact_id", "id"),
+        Index(
+            "ix_mlmd_event_execution_id_artifact_id_type",
+            "execution_id",
+            "artifact_id",
+            "type",
+            unique=True,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)

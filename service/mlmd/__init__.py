@@ -1,0 +1,1 @@
+"""MLMD's gRPC door: TFX and Kubeflow Pipelines write through it unchanged."""

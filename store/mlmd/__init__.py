@@ -1,0 +1,1 @@
+"""MLMD's model in mlledger's database: types, nodes, links, filters, listings, walks."""
