@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from concurrent import futures
 from pathlib import Path
+from typing import Any
 
 import grpc
 
@@ -65,6 +66,51 @@ def credentials(settings: MlmdSettings) -> grpc.ServerCredentials | None:
     )
 
 
+def _has_nul(message: Any, depth: int = 0) -> bool:
+    """Postgres can hold no NUL in text or JSON: a string with one is refused up front, the
+    same on both databases."""
+    if depth > 64:
+        return False
+    for field, value in message.ListFields():
+        repeated = not isinstance(value, str | bytes) and hasattr(value, "__len__")
+        values = value if repeated and not hasattr(value, "ListFields") else [value]
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            values = [] if not hasattr(value, "items") else list(value.items())
+            for k, v in values:
+                if isinstance(k, str) and "\x00" in k:
+                    return True
+                if isinstance(v, str) and "\x00" in v:
+                    return True
+                if hasattr(v, "ListFields") and _has_nul(v, depth + 1):
+                    return True
+            continue
+        for v in values:
+            if isinstance(v, str) and "\x00" in v:
+                return True
+            if hasattr(v, "ListFields") and _has_nul(v, depth + 1):
+                return True
+    return False
+
+
+class _RefuseNul(grpc.ServerInterceptor):
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        inner = handler.unary_unary
+
+        def checked(request: Any, context: Any) -> Any:
+            if _has_nul(request):
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "strings may not hold NUL (\\0)")
+            return inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
 def build(database: Database, settings: MlmdSettings, max_nodes: int) -> tuple[grpc.Server, int]:
     """A started server and the port it listens on (port 0 picks a free one)."""
     creds = credentials(settings)
@@ -78,6 +124,7 @@ def build(database: Database, settings: MlmdSettings, max_nodes: int) -> tuple[g
             ("grpc.max_send_message_length", settings.max_message_bytes),
         ],
         maximum_concurrent_rpcs=settings.threads * 16,
+        interceptors=[_RefuseNul()],
     )
     svc_grpc.add_MetadataStoreServiceServicer_to_server(
         Servicer(database, project.id, kind_types, max_nodes), server

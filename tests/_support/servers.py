@@ -46,8 +46,17 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str, cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        *,
+        grpc: bool = False,
+    ) -> None:
         self.port = free_port()
+        # MLMD's gRPC listener starts before the HTTP server, so a healthy server serves both.
+        self.grpc_port = free_port() if grpc else None
         self.url = f"http://127.0.0.1:{self.port}"
         self.cwd = cwd
         self.env = clean_env()
@@ -57,7 +66,8 @@ class Server:
 
     def start(self) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlledger.client", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "mlledger.client", "serve", "--port", str(self.port)]
+            + ([] if self.grpc_port is None else ["--grpc-port", str(self.grpc_port)]),
             cwd=self.cwd,
             env=self.env,
             stdout=subprocess.DEVNULL,
