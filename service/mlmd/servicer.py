@@ -33,10 +33,11 @@ PLURAL = {"artifact": "artifacts", "execution": "executions", "context": "contex
 MAX_IDS = 10_000
 
 
-def _ids(values: Any, what: str) -> list[Any]:
+def _ids(values: Any, what: str, context: Any) -> list[Any]:
     ids = list(values)
     if len(ids) > MAX_IDS:
-        raise InvalidArgument(f"at most {MAX_IDS} {what} in one request")
+        with handled(context):
+            raise InvalidArgument(f"at most {MAX_IDS} {what} in one request")
     return ids
 
 
@@ -190,7 +191,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetArtifactTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids")
+        ids = _ids(request.type_ids, "type ids", context)
         return svc.GetArtifactTypesByIDResponse(
             artifact_types=self._types(
                 "artifact", context, lambda s: types.by_ids(s, self.project, "artifact", ids)
@@ -198,7 +199,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetExecutionTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids")
+        ids = _ids(request.type_ids, "type ids", context)
         return svc.GetExecutionTypesByIDResponse(
             execution_types=self._types(
                 "execution", context, lambda s: types.by_ids(s, self.project, "execution", ids)
@@ -206,7 +207,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetContextTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids")
+        ids = _ids(request.type_ids, "type ids", context)
         return svc.GetContextTypesByIDResponse(
             context_types=self._types(
                 "context", context, lambda s: types.by_ids(s, self.project, "context", ids)
@@ -214,7 +215,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetArtifactTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetArtifactTypesByExternalIdsResponse(
             artifact_types=self._types(
                 "artifact",
@@ -224,7 +225,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetExecutionTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetExecutionTypesByExternalIdsResponse(
             execution_types=self._types(
                 "execution",
@@ -234,7 +235,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetContextTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetContextTypesByExternalIdsResponse(
             context_types=self._types(
                 "context", context, lambda s: types.by_external_ids(s, self.project, "context", ext)
@@ -330,7 +331,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
     # ---- nodes: reads -----------------------------------------------------------------------
 
     def GetArtifactsByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.artifact_ids, "artifact ids")
+        ids = _ids(request.artifact_ids, "artifact ids", context)
 
         def work(session: Session) -> Any:
             found = self._by_ids(session, "artifact", ids)
@@ -346,12 +347,12 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         return self._read(context, work)
 
     def GetExecutionsByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.execution_ids, "execution ids")
+        ids = _ids(request.execution_ids, "execution ids", context)
         found = self._read(context, lambda s: self._by_ids(s, "execution", ids))
         return svc.GetExecutionsByIDResponse(executions=[convert.node_out(n) for n in found])
 
     def GetContextsByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.context_ids, "context ids")
+        ids = _ids(request.context_ids, "context ids", context)
         found = self._read(context, lambda s: self._by_ids(s, "context", ids))
         return svc.GetContextsByIDResponse(contexts=[convert.node_out(n) for n in found])
 
@@ -429,25 +430,25 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         return [convert.node_out(n) for n in found]
 
     def GetArtifactsByURI(self, request: Any, context: Any) -> Any:
-        uris = _ids(request.uris, "uris")
+        uris = _ids(request.uris, "uris", context)
         return svc.GetArtifactsByURIResponse(
             artifacts=self._where_all("artifact", "uri", uris, context)
         )
 
     def GetArtifactsByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetArtifactsByExternalIdsResponse(
             artifacts=self._where_all("artifact", "external_id", ext, context)
         )
 
     def GetExecutionsByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetExecutionsByExternalIdsResponse(
             executions=self._where_all("execution", "external_id", ext, context)
         )
 
     def GetContextsByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids")
+        ext = _ids(request.external_ids, "external ids", context)
         return svc.GetContextsByExternalIdsResponse(
             contexts=self._where_all("context", "external_id", ext, context)
         )
@@ -524,7 +525,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         )
 
     def GetParentContextsByContexts(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.context_ids, "context ids")
+        ids = _ids(request.context_ids, "context ids", context)
         found = self._read(context, lambda s: self._related(s, ids, True))
         out = svc.GetParentContextsByContextsResponse()
         for child, parents in found.items():
@@ -532,7 +533,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         return out
 
     def GetChildrenContextsByContexts(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.context_ids, "context ids")
+        ids = _ids(request.context_ids, "context ids", context)
         found = self._read(context, lambda s: self._related(s, ids, False))
         out = svc.GetChildrenContextsByContextsResponse()
         for parent, children in found.items():
@@ -540,12 +541,12 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
         return out
 
     def GetEventsByExecutionIDs(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.execution_ids, "execution ids")
+        ids = _ids(request.execution_ids, "execution ids", context)
         found = self._read(context, lambda s: links.events_of(s, execution_ids=ids))
         return svc.GetEventsByExecutionIDsResponse(events=[convert.event_out(e) for e in found])
 
     def GetEventsByArtifactIDs(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.artifact_ids, "artifact ids")
+        ids = _ids(request.artifact_ids, "artifact ids", context)
         found = self._read(context, lambda s: links.events_of(s, artifact_ids=ids))
         return svc.GetEventsByArtifactIDsResponse(events=[convert.event_out(e) for e in found])
 

@@ -92,4 +92,3 @@ def walk(
             )
         frontier_a, frontier_e = new_a - stops_a, new_e - stops_e
     return reached
-
