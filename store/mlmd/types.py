@@ -199,31 +199,26 @@ def list_all(session: Session, project_id: int, kind: TypeKind) -> list[MlmdType
 
 def by_ids(session: Session, project_id: int, kind: TypeKind, ids: Sequence[int]) -> list[MlmdType]:
     """The types with these ids, in id order; ids of no such type are left out (as MLMD does)."""
-    if not ids:
-        return []
-    rows = session.scalars(
-        select(MlmdTypeRow)
-        .where(
-            MlmdTypeRow.project_id == project_id,
-            MlmdTypeRow.type_kind == kind,
-            MlmdTypeRow.id.in_(sorted(set(ids))),
-        )
-        .order_by(MlmdTypeRow.id)
-    )
-    return [_entity(r) for r in rows]
+    return _where_in(session, project_id, kind, MlmdTypeRow.id, ids)
 
 
 def by_external_ids(
     session: Session, project_id: int, kind: TypeKind, external_ids: Sequence[str]
 ) -> list[MlmdType]:
-    if not external_ids:
+    return _where_in(session, project_id, kind, MlmdTypeRow.external_id, external_ids)
+
+
+def _where_in(
+    session: Session, project_id: int, kind: TypeKind, column: Any, values: Sequence[Any]
+) -> list[MlmdType]:
+    if not values:
         return []
     rows = session.scalars(
         select(MlmdTypeRow)
         .where(
             MlmdTypeRow.project_id == project_id,
             MlmdTypeRow.type_kind == kind,
-            MlmdTypeRow.external_id.in_(sorted(set(external_ids))),
+            column.in_(sorted(set(values))),
         )
         .order_by(MlmdTypeRow.id)
     )
