@@ -15,8 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import orjson
+import psycopg
 from sqlalchemy import JSON, Table, bindparam, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
@@ -73,12 +75,18 @@ def _copy(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> lis
     raw = session.connection().connection.driver_connection
     assert raw is not None  # a checked-out connection has its driver's
     quoted = ", ".join(f'"{c}"' for c in ["id", *columns])
-    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
-        for new_id, row in zip(ids, rows, strict=True):
-            # COPY's text format parses JSON text into jsonb itself: no adapter object per value.
-            copy.write_row(
-                [new_id, *(_json(row[c]) if c in json_columns else row[c] for c in columns)]
-            )
+    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for new_id, row in zip(ids, rows, strict=True):
+                # COPY's text format parses JSON text into jsonb itself: no adapter per value.
+                copy.write_row(
+                    [new_id, *(_json(row[c]) if c in json_columns else row[c] for c in columns)]
+                )
+    except psycopg.Error as exc:
+        # Past SQLAlchemy, so wrapped as it would have: a unique key met under a race is then
+        # the IntegrityError every transport's error mapping knows.
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
     return list(ids)
 
 
