@@ -194,7 +194,7 @@ def event_out(event: MlmdEvent) -> Any:
 
 def list_options_in(message: Any, present: bool) -> ListOptions:
     if not present:
-        return ListOptions()
+        return ListOptions(unpaged=True)
     order = message.order_by_field
     return ListOptions(
         max_result_size=message.max_result_size,

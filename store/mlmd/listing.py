@@ -23,10 +23,15 @@ from .filters import compile_filter
 from .nodes import Columns, Node, TypeKind, base_query, columns, run_query
 
 MAX_PAGE = 100
+MAX_UNPAGED = 20_000  # a request without options: all matches, up to this many
 
 
 @dataclass
 class ListOptions:
+    """MLMD's ListOperationOptions. A request without them gets every match, as from MLMD's
+    server (its client asks so for `get_artifacts_by_type` and expects them all): `unpaged`."""
+
+    unpaged: bool = False
     max_result_size: int = 20
     order_field: int = 3  # FIELD_UNSPECIFIED 0, CREATE_TIME 1, LAST_UPDATE_TIME 2, ID 3
     is_asc: bool = True
@@ -77,7 +82,7 @@ def list_nodes(
     """One page, and the token of the next (None on the last)."""
     if options.max_result_size < 1:
         raise InvalidArgument("max_result_size must be at least 1")
-    size = min(options.max_result_size, MAX_PAGE)
+    size = MAX_UNPAGED if options.unpaged else min(options.max_result_size, MAX_PAGE)
     cols = columns(kind, kind_types)
     query = base_query(cols, project_id)
     for condition in where(cols) if where else ():
@@ -101,6 +106,11 @@ def list_nodes(
     nodes = run_query(session, kind, query)
     if len(nodes) <= size:
         return nodes, None
+    if options.unpaged:  # refused, not cut: the caller asked for all of them
+        raise InvalidArgument(
+            f"more than {MAX_UNPAGED} {kind}s match; page through them with "
+            "options.max_result_size and next_page_token"
+        )
     nodes = nodes[:size]
     last = nodes[-1]
     assert last.id is not None
