@@ -21,6 +21,10 @@ import ml_metadata as mlmd
 from ml_metadata import errors
 from ml_metadata.proto import metadata_store_pb2 as pb
 config = pb.MetadataStoreClientConfig(host="127.0.0.1", port=int(sys.argv[1]))
+config.client_timeout_sec = 60
+if len(sys.argv) > 2:  # TLS: PEM texts, as MLMD's client takes them
+    for field, pem in json.loads(sys.argv[2]).items():
+        setattr(config.ssl_config, field, pem)
 store = mlmd.MetadataStore(config)
 def out(value):
     print("RESULT " + json.dumps(value, default=str))
@@ -31,13 +35,17 @@ def clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("MLLEDGER_", "PYTHON"))}
 
 
-def run_mlmd(script: str, port: int) -> Any:
+def run_mlmd(script: str, port: int, ssl: dict[str, Path] | None = None) -> Any:
     """Run `script` (after PRELUDE, with `store` connected); returns what it passed to
-    `out(...)`. Fails with the script's output when it raises."""
+    `out(...)`. Fails with the script's output when it raises.
+
+    `ssl` fills MLMD's `ssl_config` from PEM files: `custom_ca` (the server's CA),
+    `client_key`, and — MLMD's name for the client's own certificate — `server_cert`."""
     if not PYTHON.exists():
         raise AssertionError(f"{PYTHON} is missing: run scripts/bootstrap --mlmd")
     done = subprocess.run(
-        [str(PYTHON), "-c", PRELUDE + textwrap.dedent(script), str(port)],
+        [str(PYTHON), "-c", PRELUDE + textwrap.dedent(script), str(port)]
+        + ([json.dumps({k: v.read_text() for k, v in ssl.items()})] if ssl else []),
         env=clean_env(),
         capture_output=True,
         text=True,

@@ -65,15 +65,22 @@ class Server:
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "mlledger.client", "serve", "--port", str(self.port)]
-            + ([] if self.grpc_port is None else ["--grpc-port", str(self.grpc_port)]),
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_healthy(self.url, self.proc)
+        # Its output goes to a file (a pipe nobody reads would fill and stall it), which a
+        # failed start quotes.
+        log = self.cwd / "serve.log"
+        with log.open("a") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "mlledger.client", "serve", "--port", str(self.port)]
+                + ([] if self.grpc_port is None else ["--grpc-port", str(self.grpc_port)]),
+                cwd=self.cwd,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        try:
+            wait_healthy(self.url, self.proc)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{log.read_text()[-3000:]}") from None
 
     def stop(self) -> None:
         if self.proc is not None:
