@@ -6,7 +6,7 @@ an execution may not read what it (transitively) wrote, whichever door it came t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
@@ -36,11 +36,27 @@ class Graph:
     reuse_artifacts_by_external_id: bool = False
 
 
-def type_loader(session: Session, project_id: int, kind: TypeKind):  # type: ignore[no-untyped-def]
-    def load(ids: set[int]) -> dict[int, MlmdType]:
-        return {t.id: t for t in types.by_ids(session, project_id, kind, sorted(ids)) if t.id}
+class TypeCache:
+    """The types one unit of work needs, each read once: PutExecution's three kinds of node
+    take one statement, not one a kind."""
 
-    return load
+    def __init__(self, session: Session, project_id: int) -> None:
+        self.session = session
+        self.project_id = project_id
+        self.found: dict[int, MlmdType] = {}
+
+    def load(self, ids: set[int]) -> None:
+        missing = sorted(i for i in ids if i not in self.found)
+        self.found.update(
+            (t.id, t) for t in types.by_ids(self.session, self.project_id, None, missing) if t.id
+        )
+
+    def of(self, kind: TypeKind) -> Callable[[set[int]], dict[int, MlmdType]]:
+        def load(ids: set[int]) -> dict[int, MlmdType]:
+            self.load(ids)
+            return {i: t for i in ids if (t := self.found.get(i)) is not None and t.kind == kind}
+
+        return load
 
 
 def put_nodes(
@@ -50,25 +66,36 @@ def put_nodes(
     kind: TypeKind,
     requested: Sequence[Node],
     mask: Sequence[str] = (),
+    *,
+    cache: TypeCache | None = None,
 ) -> list[int]:
     return nodes.put(
         session,
         project_id,
         kind,
         requested,
-        type_loader(session, project_id, kind),
+        (cache or TypeCache(session, project_id)).of(kind),
         kind_types,
         mask=mask,
     )
 
 
 def put_events(
-    session: Session, project_id: int, wanted: Sequence[MlmdEvent], *, skip_existing: bool = False
+    session: Session,
+    project_id: int,
+    wanted: Sequence[MlmdEvent],
+    *,
+    skip_existing: bool = False,
+    known: links.Known | None = None,
 ) -> None:
-    edges = links.put_events(session, project_id, wanted, skip_existing=skip_existing)
+    edges = links.put_events(session, project_id, wanted, skip_existing=skip_existing, known=known)
     if edges:
         rules.refuse_cycles(
-            session, {e.execution_id: f"execution {e.execution_id}" for e in edges}, edges=edges
+            session,
+            {e.execution_id: f"execution {e.execution_id}" for e in edges},
+            edges=edges,
+            fresh_executions=known.fresh_executions if known else frozenset(),
+            fresh_artifacts=known.fresh_artifacts if known else frozenset(),
         )
 
 
@@ -82,7 +109,7 @@ def _existing_context(
         project_id,
         "context",
         kind_types,
-        lambda c: [c.attrs["type_id"] == context.type_id, c.attrs["name"] == context.name],
+        lambda c: [c.of_type(context.type_id), c.attrs["name"] == context.name],  # type: ignore[arg-type]
         limit=1,
     )
     return found[0].id if found else None
@@ -108,7 +135,12 @@ def put_graph(
     """Executions, artifacts and contexts upserted, every execution associated with and every
     artifact attributed to every context, the events recorded: (execution, artifact, context)
     ids in request order."""
-    execution_ids = put_nodes(session, project_id, kind_types, "execution", graph.executions)
+    cache = TypeCache(session, project_id)
+    every = [*graph.executions, *graph.artifacts, *graph.contexts]
+    cache.load({n.type_id for n in every if n.type_id is not None})
+    execution_ids = put_nodes(
+        session, project_id, kind_types, "execution", graph.executions, cache=cache
+    )
     artifacts = list(graph.artifacts)
     if graph.reuse_artifacts_by_external_id:
         for i, a in enumerate(artifacts):
@@ -116,7 +148,7 @@ def put_graph(
                 found = _existing_artifact(session, project_id, kind_types, a.external_id)
                 if found is not None:
                     artifacts[i] = replace(a, id=found)
-    artifact_ids = put_nodes(session, project_id, kind_types, "artifact", artifacts)
+    artifact_ids = put_nodes(session, project_id, kind_types, "artifact", artifacts, cache=cache)
     context_ids: list[int | None] = [None] * len(graph.contexts)
     to_write: list[tuple[int, Node]] = []
     for i, c in enumerate(graph.contexts):
@@ -139,7 +171,9 @@ def put_graph(
         unknown = sorted({i for i in context_ids if i} - known)
         if unknown:
             raise InvalidArgument(f"no contexts with ids {unknown} to reuse")
-    written = put_nodes(session, project_id, kind_types, "context", [c for _, c in to_write])
+    written = put_nodes(
+        session, project_id, kind_types, "context", [c for _, c in to_write], cache=cache
+    )
     for (i, _), cid in zip(to_write, written, strict=True):
         context_ids[i] = cid
     final_contexts = [c for c in context_ids if c is not None]
@@ -154,7 +188,16 @@ def put_graph(
         [(c, a) for c in final_contexts for a in artifact_ids],
         [(c, e) for c in final_contexts for e in execution_ids],
     )
-    put_events(session, project_id, events, skip_existing=True)
+    # The nodes put_nodes wrote are known to be in the project; those it made have no events.
+    known = links.Known(
+        artifacts=set(artifact_ids),
+        executions=set(execution_ids),
+        fresh_artifacts={i for n, i in zip(artifacts, artifact_ids, strict=True) if n.id is None},
+        fresh_executions={
+            i for n, i in zip(graph.executions, execution_ids, strict=True) if n.id is None
+        },
+    )
+    put_events(session, project_id, events, skip_existing=True, known=known)
     return execution_ids, artifact_ids, final_contexts
 
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mlledger.service.domain import mlmd as usecases
@@ -18,7 +19,8 @@ from mlledger.store.database import Database
 from mlledger.store.errors import InvalidArgument
 from mlledger.store.mlmd import graph, links, listing, nodes, types
 from mlledger.store.mlmd.nodes import Columns, Node
-from mlledger.store.mlmd.types import TypeKind
+from mlledger.store.mlmd.types import MlmdType, TypeKind
+from mlledger.store.tables.lineage import AssociationRow, AttributionRow
 
 from . import convert
 from .errors import handled
@@ -39,6 +41,26 @@ def _ids(values: Any, what: str, context: Any) -> list[Any]:
         with handled(context):
             raise InvalidArgument(f"at most {MAX_IDS} {what} in one request")
     return ids
+
+
+def _types_rpc(
+    kind: TypeKind, response: Any, which: Literal["all", "ids", "external_ids"]
+) -> Callable[[Servicer, Any, Any], Any]:
+    """A Get*Types handler: all of a kind's types, or those with the request's `type_ids` or
+    `external_ids`, in the response's `<kind>_types`."""
+
+    def handler(self: Servicer, request: Any, context: Any) -> Any:
+        find: Callable[..., list[MlmdType]] = types.list_all
+        given: list[Any] = []
+        if which == "ids":
+            find, given = types.by_ids, [_ids(request.type_ids, "type ids", context)]
+        elif which == "external_ids":
+            ext = _ids(request.external_ids, "external ids", context)
+            find, given = types.by_external_ids, [ext]
+        found = self._read(context, lambda s: find(s, self.project, kind, *given))
+        return response(**{f"{kind}_types": [convert.type_out(t) for t in found]})
+
+    return handler
 
 
 class Servicer(svc_grpc.MetadataStoreServiceServicer):
@@ -164,83 +186,22 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
     def GetContextType(self, request: Any, context: Any) -> Any:
         return svc.GetContextTypeResponse(context_type=self._get_type("context", request, context))
 
-    def _types(
-        self, kind: TypeKind, context: Any, pick: Callable[[Session], list[Any]]
-    ) -> list[Any]:
-        return [convert.type_out(t) for t in self._read(context, pick)]  # type: ignore[no-any-return]
-
-    def GetArtifactTypes(self, request: Any, context: Any) -> Any:
-        return svc.GetArtifactTypesResponse(
-            artifact_types=self._types(
-                "artifact", context, lambda s: types.list_all(s, self.project, "artifact")
-            )
-        )
-
-    def GetExecutionTypes(self, request: Any, context: Any) -> Any:
-        return svc.GetExecutionTypesResponse(
-            execution_types=self._types(
-                "execution", context, lambda s: types.list_all(s, self.project, "execution")
-            )
-        )
-
-    def GetContextTypes(self, request: Any, context: Any) -> Any:
-        return svc.GetContextTypesResponse(
-            context_types=self._types(
-                "context", context, lambda s: types.list_all(s, self.project, "context")
-            )
-        )
-
-    def GetArtifactTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids", context)
-        return svc.GetArtifactTypesByIDResponse(
-            artifact_types=self._types(
-                "artifact", context, lambda s: types.by_ids(s, self.project, "artifact", ids)
-            )
-        )
-
-    def GetExecutionTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids", context)
-        return svc.GetExecutionTypesByIDResponse(
-            execution_types=self._types(
-                "execution", context, lambda s: types.by_ids(s, self.project, "execution", ids)
-            )
-        )
-
-    def GetContextTypesByID(self, request: Any, context: Any) -> Any:
-        ids = _ids(request.type_ids, "type ids", context)
-        return svc.GetContextTypesByIDResponse(
-            context_types=self._types(
-                "context", context, lambda s: types.by_ids(s, self.project, "context", ids)
-            )
-        )
-
-    def GetArtifactTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids", context)
-        return svc.GetArtifactTypesByExternalIdsResponse(
-            artifact_types=self._types(
-                "artifact",
-                context,
-                lambda s: types.by_external_ids(s, self.project, "artifact", ext),
-            )
-        )
-
-    def GetExecutionTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids", context)
-        return svc.GetExecutionTypesByExternalIdsResponse(
-            execution_types=self._types(
-                "execution",
-                context,
-                lambda s: types.by_external_ids(s, self.project, "execution", ext),
-            )
-        )
-
-    def GetContextTypesByExternalIds(self, request: Any, context: Any) -> Any:
-        ext = _ids(request.external_ids, "external ids", context)
-        return svc.GetContextTypesByExternalIdsResponse(
-            context_types=self._types(
-                "context", context, lambda s: types.by_external_ids(s, self.project, "context", ext)
-            )
-        )
+    # Nine RPCs of one shape: which types (all, by ids, by external ids) of which kind.
+    GetArtifactTypes = _types_rpc("artifact", svc.GetArtifactTypesResponse, "all")
+    GetExecutionTypes = _types_rpc("execution", svc.GetExecutionTypesResponse, "all")
+    GetContextTypes = _types_rpc("context", svc.GetContextTypesResponse, "all")
+    GetArtifactTypesByID = _types_rpc("artifact", svc.GetArtifactTypesByIDResponse, "ids")
+    GetExecutionTypesByID = _types_rpc("execution", svc.GetExecutionTypesByIDResponse, "ids")
+    GetContextTypesByID = _types_rpc("context", svc.GetContextTypesByIDResponse, "ids")
+    GetArtifactTypesByExternalIds = _types_rpc(
+        "artifact", svc.GetArtifactTypesByExternalIdsResponse, "external_ids"
+    )
+    GetExecutionTypesByExternalIds = _types_rpc(
+        "execution", svc.GetExecutionTypesByExternalIdsResponse, "external_ids"
+    )
+    GetContextTypesByExternalIds = _types_rpc(
+        "context", svc.GetContextTypesByExternalIdsResponse, "external_ids"
+    )
 
     # ---- nodes: writes ----------------------------------------------------------------------
 
@@ -373,7 +334,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
             type_id = self._type_id(session, kind, request.type_name, request.type_version)
             if type_id is None:
                 return [], None
-            return self._page(session, kind, request, lambda c: [c.attrs["type_id"] == type_id])
+            return self._page(session, kind, request, lambda c: [c.of_type(type_id)])
 
         return self._read(context, work)  # type: ignore[no-any-return]
 
@@ -399,7 +360,7 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
                 self.project,
                 kind,
                 self.kind_types,
-                lambda c: [c.attrs["type_id"] == type_id, c.attrs["name"] == name],
+                lambda c: [c.of_type(type_id), c.attrs["name"] == name],
                 limit=1,
             )
             return convert.node_out(found[0]) if found else None
@@ -456,10 +417,6 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
     def _in_context(
         self, kind: TypeKind, request: Any, context: Any
     ) -> tuple[list[Any], str | None]:
-        from sqlalchemy import select
-
-        from mlledger.store.tables.lineage import AssociationRow, AttributionRow
-
         link: Any = AttributionRow if kind == "artifact" else AssociationRow
         column = link.artifact_id if kind == "artifact" else link.execution_id
         members = select(column).where(link.context_id == request.context_id)
@@ -572,14 +529,17 @@ class Servicer(svc_grpc.MetadataStoreServiceServicer):
             "execution": self._by_ids(session, "execution", sorted(reached.executions)),
             "context": self._by_ids(session, "context", context_ids),
         }
+        type_ids = {
+            n.type_id for kind in KINDS if wants(f"{kind}_types") for n in found[kind] if n.type_id
+        }
+        typed = types.by_ids(session, self.project, None, sorted(type_ids))  # every kind at once
         for kind in KINDS:
             plural = PLURAL[kind]
             if wants(plural):
                 getattr(out, plural).extend(convert.node_out(n) for n in found[kind])
             if wants(f"{kind}_types"):
-                type_ids = sorted({n.type_id for n in found[kind] if n.type_id})
                 getattr(out, f"{kind}_types").extend(
-                    convert.type_out(t) for t in types.by_ids(session, self.project, kind, type_ids)
+                    convert.type_out(t) for t in typed if t.kind == kind
                 )
         if wants("events"):
             out.events.extend(

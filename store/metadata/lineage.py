@@ -96,6 +96,56 @@ def _walk_sql(dialect: str) -> str:
     )
 
 
+# Many starting nodes (MLMD's starting_artifacts / starting_executions), one walk each way.
+_SEEDS = (
+    "SELECT 'u', 'a', id, 0 FROM artifact WHERE :up = 1 AND id IN :as_ "
+    "UNION ALL SELECT 'd', 'a', id, 0 FROM artifact WHERE :down = 1 AND id IN :as_ "
+    "UNION ALL SELECT 'u', 'e', id, 0 FROM execution WHERE :up = 1 AND id IN :es "
+    "UNION ALL SELECT 'd', 'e', id, 0 FROM execution WHERE :down = 1 AND id IN :es"
+)
+
+
+def reach(
+    session: Session,
+    artifacts: Set[int],
+    executions: Set[int],
+    *,
+    up: bool,
+    down: bool,
+    depth: int,
+    node_cap: int,
+) -> tuple[set[int], set[int]] | None:
+    """The artifacts and executions within `depth` edges of any start (the starts included),
+    in one statement; at most `node_cap` of them. None when the walk's row cap (paths reaching
+    the same nodes over and over) cut it short, so the answer could be incomplete."""
+    dialect = session.get_bind().dialect.name
+    capped = "SELECT * FROM walk" + (" LIMIT :row_cap" if dialect == "postgresql" else "")
+    sql = _walk_cte(dialect, _SEEDS, with_depth=True, row_cap=True) + (
+        f", capped AS ({capped}) "
+        "SELECT node_type, node_id, (SELECT COUNT(*) FROM capped) FROM capped "
+        "GROUP BY node_type, node_id LIMIT :node_cap"
+    )
+    row_cap = node_cap * 4 + 1
+    statement = text(sql).bindparams(*(bindparam(n, expanding=True) for n in ("as_", "es")))
+    rows = session.execute(
+        statement,
+        {
+            "as_": sorted(artifacts) or [-1],
+            "es": sorted(executions) or [-1],
+            "up": int(up),
+            "down": int(down),
+            "max_depth": depth,
+            "row_cap": row_cap,
+            "node_cap": node_cap,
+        },
+    ).all()
+    if rows and rows[0][2] >= row_cap:
+        return None
+    found_a = {int(i) for t, i, _ in rows if t == "a"}
+    found_e = {int(i) for t, i, _ in rows if t == "e"}
+    return found_a, found_e
+
+
 # Node details by primary key. On Postgres the lookups are LATERAL so that each is an index
 # probe (LIMIT 1 keeps Postgres from flattening them): the planner cannot estimate the walk's size
 # and would otherwise hash-join against a

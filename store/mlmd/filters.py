@@ -297,7 +297,7 @@ class _Compiler:
             self.joins.append(join_event)
             self.aliases[name] = ("events", ev)
         else:
-            other = columns("context", self.kind_types)
+            other = columns("context", self.kind_types, role=f"alias/{name}")
             if what == "contexts":
                 link: Any = aliased(
                     AttributionRow if self.cols.kind == "artifact" else AssociationRow  # type: ignore[arg-type]
@@ -456,7 +456,7 @@ def compile_filter(
         return condition
     # Aliases are joins: the node matches when any combination of its neighbours does. The
     # inner query ranges over its own copy of the node's tables.
-    inner_cols = columns(cols.kind, kind_types)
+    inner_cols = columns(cols.kind, kind_types, role="inner")
     inner_compiler = _Compiler(inner_cols, kind_types)
     inner_condition = inner_compiler.compile(tree)
     joined = inner_cols.joined(inner_cols.base)

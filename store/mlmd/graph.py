@@ -1,9 +1,10 @@
 """The walks behind MLMD's GetLineageGraph and GetLineageSubgraph, over mlledger's edges.
 
 A hop is one event between an artifact and an execution. Downstream from an artifact are the
-executions that read it, from an execution the artifacts it wrote; upstream the reverse. The
-walk is breadth-first, one statement a hop over the whole frontier, and refuses (rather than
-truncates) an answer larger than the caller's bound.
+executions that read it, from an execution the artifacts it wrote; upstream the reverse. A walk in
+one direction without stop conditions is one recursive statement (store/metadata/lineage.py);
+otherwise it is breadth-first, one statement a hop over the whole frontier. Either refuses
+(rather than truncates) an answer larger than the caller's bound.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidArgument
-from ..metadata import bulk
+from ..metadata import bulk, lineage
 from ..tables.lineage import EventRow
 
 UPSTREAM, DOWNSTREAM, BOTH = 1, 2, 3
+MAX_SEEDS = 1000  # more starting nodes walk a hop at a time (the seed is an IN list)
 
 
 @dataclass
@@ -66,6 +68,22 @@ def walk(
 
     Raises InvalidArgument when more than `max_nodes` nodes are reached.
     """
+    one_way = direction in (UPSTREAM, DOWNSTREAM) and not (stop_artifact or stop_execution)
+    if one_way and max_hops > 0 and len(artifacts) + len(executions) <= MAX_SEEDS:
+        # The common case (TFX's upstream walks) as one recursive statement, not one a hop.
+        found = lineage.reach(
+            session,
+            artifacts,
+            executions,
+            up=direction == UPSTREAM,
+            down=direction == DOWNSTREAM,
+            depth=max_hops,
+            node_cap=max_nodes + 1,
+        )
+        if found is not None:
+            if len(found[0]) + len(found[1]) > max_nodes:
+                raise _too_many(max_nodes)
+            return Reached(found[0] | set(artifacts), found[1] | set(executions))
     reached = Reached(set(artifacts), set(executions))
     frontier_a, frontier_e = set(artifacts), set(executions)
     for _ in range(max(max_hops, 0)):
@@ -86,9 +104,13 @@ def walk(
         reached.artifacts |= new_a if keep_stops else new_a - stops_a
         reached.executions |= new_e if keep_stops else new_e - stops_e
         if len(reached) > max_nodes:
-            raise InvalidArgument(
-                f"the lineage reaches more than {max_nodes} nodes; ask for fewer hops or "
-                "narrow the starting nodes"
-            )
+            raise _too_many(max_nodes)
         frontier_a, frontier_e = new_a - stops_a, new_e - stops_e
     return reached
+
+
+def _too_many(max_nodes: int) -> InvalidArgument:
+    return InvalidArgument(
+        f"the lineage reaches more than {max_nodes} nodes; ask for fewer hops or narrow the "
+        "starting nodes"
+    )

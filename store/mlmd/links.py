@@ -10,7 +10,7 @@ events with the role as the path's key.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,8 +51,24 @@ def _role(path: list[dict[str, Any]]) -> str | None:
     return key[:128] if isinstance(key, str) else None
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the caller's unit of work already knows of the events' ends: nodes it checked are
+    in the project, and which of them it made (those have no events yet)."""
+
+    artifacts: Set[int] = frozenset()
+    executions: Set[int] = frozenset()
+    fresh_artifacts: Set[int] = frozenset()
+    fresh_executions: Set[int] = frozenset()
+
+
 def put_events(
-    session: Session, project_id: int, wanted: Sequence[MlmdEvent], *, skip_existing: bool = False
+    session: Session,
+    project_id: int,
+    wanted: Sequence[MlmdEvent],
+    *,
+    skip_existing: bool = False,
+    known: Known | None = None,
 ) -> list[Event]:
     """Store events; the new lineage edges they mean (for the acyclic check).
 
@@ -68,12 +84,11 @@ def put_events(
             raise InvalidArgument(f"event type {e.type} is not one of MLMD's")
         if len(e.path) > MAX_PATH_STEPS:
             raise InvalidArgument(f"an event's path has at most {MAX_PATH_STEPS} steps")
-    missing_a = {e.artifact_id for e in wanted} - exists_all(
-        session, project_id, "artifact", (e.artifact_id for e in wanted if e.artifact_id)
-    )
-    missing_e = {e.execution_id for e in wanted} - exists_all(
-        session, project_id, "execution", (e.execution_id for e in wanted if e.execution_id)
-    )
+    known = known or Known()
+    ask_a = {e.artifact_id for e in wanted} - known.artifacts
+    ask_e = {e.execution_id for e in wanted} - known.executions
+    missing_a = ask_a - exists_all(session, project_id, "artifact", ask_a)  # type: ignore[arg-type]
+    missing_e = ask_e - exists_all(session, project_id, "execution", ask_e)  # type: ignore[arg-type]
     if missing_a or missing_e:
         raise InvalidArgument(
             "events name nodes that do not exist: "
@@ -83,7 +98,8 @@ def put_events(
             )
         )
     stored: set[tuple[Any, ...]] = set()
-    for part in bulk.chunks(sorted({e.execution_id for e in wanted})):  # type: ignore[type-var]
+    with_events = {e.execution_id for e in wanted} - known.fresh_executions
+    for part in bulk.chunks(sorted(with_events)):  # type: ignore[type-var]
         stored.update(
             session.execute(
                 select(

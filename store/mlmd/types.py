@@ -197,8 +197,11 @@ def list_all(session: Session, project_id: int, kind: TypeKind) -> list[MlmdType
     return [_entity(r) for r in rows]
 
 
-def by_ids(session: Session, project_id: int, kind: TypeKind, ids: Sequence[int]) -> list[MlmdType]:
-    """The types with these ids, in id order; ids of no such type are left out (as MLMD does)."""
+def by_ids(
+    session: Session, project_id: int, kind: TypeKind | None, ids: Sequence[int]
+) -> list[MlmdType]:
+    """The types with these ids (of one kind, or any), in id order; ids of no such type are
+    left out (as MLMD does)."""
     return _where_in(session, project_id, kind, MlmdTypeRow.id, ids)
 
 
@@ -209,19 +212,16 @@ def by_external_ids(
 
 
 def _where_in(
-    session: Session, project_id: int, kind: TypeKind, column: Any, values: Sequence[Any]
+    session: Session, project_id: int, kind: TypeKind | None, column: Any, values: Sequence[Any]
 ) -> list[MlmdType]:
     if not values:
         return []
-    rows = session.scalars(
-        select(MlmdTypeRow)
-        .where(
-            MlmdTypeRow.project_id == project_id,
-            MlmdTypeRow.type_kind == kind,
-            column.in_(sorted(set(values))),
-        )
-        .order_by(MlmdTypeRow.id)
+    query = select(MlmdTypeRow).where(
+        MlmdTypeRow.project_id == project_id, column.in_(sorted(set(values)))
     )
+    if kind is not None:
+        query = query.where(MlmdTypeRow.type_kind == kind)
+    rows = session.scalars(query.order_by(MlmdTypeRow.id))
     return [_entity(r) for r in rows]
 
 
