@@ -1,6 +1,9 @@
-"""MLMD side of the lineage benchmark; runs in MLMD's own venv (see run.sh).
+"""MLMD's client driving the lineage workload; runs in MLMD's own venv (see run.sh).
 
-Prints one JSON line: write throughput and lineage query latencies."""
+Either MLMD's library on its own store (in process, on Postgres or SQLite), or — with
+`--grpc host:port` — the same calls sent by MLMD's gRPC client to `mlledger serve --grpc-port`:
+the code TFX runs, unchanged, against each. Prints one JSON line: write throughput and lineage
+query latencies."""
 
 from __future__ import annotations
 
@@ -17,6 +20,9 @@ from workload import lineage_latencies, steps
 
 
 def connect(args: argparse.Namespace) -> metadata_store.MetadataStore:
+    if args.grpc:
+        host, port = args.grpc.rsplit(":", 1)
+        return metadata_store.MetadataStore(m.MetadataStoreClientConfig(host=host, port=int(port)))
     config = m.ConnectionConfig()
     if args.backend == "postgres":
         config.postgresql.host = "127.0.0.1"
@@ -35,6 +41,8 @@ def main() -> None:
     p.add_argument("--pg-port", type=int, default=54329)
     p.add_argument("--pg-db", default="mlmd_bench")
     p.add_argument("--sqlite", default="/tmp/mlmd_bench.db")
+    p.add_argument("--grpc", help="host:port of an MLMD gRPC server (mlledger's) instead")
+    p.add_argument("--system", help="name reported for the system under test")
     p.add_argument("--steps", type=int, required=True)
     p.add_argument("--chain", type=int, default=100)
     p.add_argument("--queries", type=int, default=200)
@@ -87,7 +95,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "system": f"MLMD 1.17.1 ({args.backend})",
+                "system": args.system or f"MLMD 1.17.1 ({args.backend})",
                 "steps": args.steps,
                 "nodes": args.steps * 3,
                 "write_seconds": write_seconds,
