@@ -167,8 +167,8 @@ def put_graph(
                 continue
         to_write.append((i, c))
     if graph.force_reuse_contexts:
-        known = nodes.exists_all(session, project_id, "context", [i for i in context_ids if i])
-        unknown = sorted({i for i in context_ids if i} - known)
+        present = nodes.exists_all(session, project_id, "context", [i for i in context_ids if i])
+        unknown = sorted({i for i in context_ids if i} - present)
         if unknown:
             raise InvalidArgument(f"no contexts with ids {unknown} to reuse")
     written = put_nodes(
