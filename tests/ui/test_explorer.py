@@ -6,26 +6,10 @@ tests/artifacts/ui/."""
 from __future__ import annotations
 
 import re
-from typing import Any
 
 import httpx
+from _support.explorer import click_node, graph_size
 from _support.servers import Server
-
-
-def click_node(page: Any, node_id: str) -> None:
-    """Click a graph node where Cytoscape drew it (a real mouse click on the canvas)."""
-    page.wait_for_function(
-        "id => document.getElementById('graph')?._cyreg?.cy?.$id(id).length === 1", arg=node_id
-    )
-    box = page.locator("#graph").bounding_box()
-    pos = page.evaluate(
-        "id => document.getElementById('graph')._cyreg.cy.$id(id).renderedPosition()", node_id
-    )
-    page.mouse.click(box["x"] + pos["x"], box["y"] + pos["y"])
-
-
-def graph_size(page: Any) -> int:
-    return int(page.evaluate("document.getElementById('graph')._cyreg.cy.nodes().length"))
 
 
 def test_search_a_model_and_open_its_lineage_then_expand_a_dataset(page, seeded, shot) -> None:  # type: ignore[no-untyped-def]
@@ -127,8 +111,9 @@ def test_open_a_run_with_its_metric_chart_and_compare_two_runs(page, seeded, sho
 
 
 def test_readable_errors_when_the_server_is_gone_or_wants_a_token(  # type: ignore[no-untyped-def]
-    browser, database_url, tmp_path, shot
+    browser, db, database_url, tmp_path, shot
 ) -> None:
+    # `db`: the schema is in place, whichever test this worker ran first.
     server = Server(database_url, tmp_path, env={"MLLEDGER_AUTH": "required"})
     server.start()
     context = browser.new_context(base_url=server.url)

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _support.explorer import CY, click_node
 from _support.mlmd_client import run_mlmd
 from _support.servers import Server
 
@@ -61,7 +62,7 @@ def test_a_tfx_run_written_through_mlmd_opens_as_lineage(  # type: ignore[no-unt
         model = f"artifact:{ids['model']}"
         page.goto(f"/ui/#/graph/{model}?depth=4")
         page.wait_for_selector("#graph canvas")
-        cy = "document.getElementById('graph')._cyreg.cy"
+        cy = CY
         page.wait_for_function(f"{cy}.nodes().length === 4")  # gen, examples, trainer, model
         x = page.evaluate(f"id => {cy}.$id(id).position('x')", f"artifact:{ids['examples']}")
         trainer_x = page.evaluate(
@@ -73,6 +74,11 @@ def test_a_tfx_run_written_through_mlmd_opens_as_lineage(  # type: ignore[no-unt
         assert kinds.count("dataset") == 1 and kinds.count("model") == 1 and "run" in kinds
         page.wait_for_selector(f"#detail[data-node='{model}']")
         assert "/tfx/taxi/Trainer/model/2" in page.locator("#detail").inner_text()
+        # The Trainer's details name the pipeline run it belongs to.
+        trainer = f"execution:{ids['trainer']}"
+        click_node(page, trainer)
+        page.wait_for_selector(f"#detail[data-node='{trainer}']")
+        assert "pipeline_run taxi-2026-12-02" in page.locator("#detail").inner_text()
         shot(page, "tfx-lineage")
         # The pipeline run is a context the REST API lists with both executions.
         runs = httpx.get(
