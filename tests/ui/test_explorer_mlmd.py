@@ -70,6 +70,8 @@ def test_a_tfx_run_written_through_mlmd_opens_as_lineage(  # type: ignore[no-unt
         )
         model_x = page.evaluate(f"id => {cy}.$id(id).position('x')", model)
         assert x < trainer_x < model_x
+        labels = page.evaluate(f"{cy}.nodes().map(n => n.data('label')).sort()")
+        assert "CsvExampleGen" in labels  # TFX's module path, shortened to its component
         kinds = page.evaluate(f"{cy}.nodes().map(n => n.data('kind')).sort()")
         assert kinds.count("dataset") == 1 and kinds.count("model") == 1 and "run" in kinds
         page.wait_for_selector(f"#detail[data-node='{model}']")

@@ -39,8 +39,12 @@ function style(kind, type) {
   );
 }
 
-// Labels are cut here, once, rather than measured and wrapped by the renderer per frame.
-const short = (text) => (text.length > 28 ? `${text.slice(0, 27)}…` : text);
+// Labels are cut here, once, rather than measured and wrapped by the renderer per frame, to
+// what fits between two ranks of the layout.
+const short = (text) => (text.length > 22 ? `${text.slice(0, 21)}…` : text);
+// TFX names executions by their component's module path (tfx.components.CsvExampleGen): its
+// last part says which component it was; the details show the whole name.
+const lastPart = (name) => (/^\w+(\.\w+){2,}$/.test(name) ? name.slice(name.lastIndexOf(".") + 1) : name);
 
 export function toElements(lineage) {
   const nodes = lineage.nodes.map((n) => {
@@ -49,7 +53,9 @@ export function toElements(lineage) {
       group: "nodes",
       data: {
         id: n.id,
-        label: short(n.version ? `${n.name}:${n.version}` : n.name),
+        label: short(
+          n.version ? `${n.name}:${n.version}` : n.type === "execution" ? lastPart(n.name) : n.name,
+        ),
         full: n.version ? `${n.name}:${n.version}` : n.name,
         kind: n.kind,
         type: n.type,
