@@ -456,13 +456,14 @@ def put(
             raise NotFound(f"no {kind} type with id {node.type_id}")
         _check_values(node, t)
         final.append(replace(node, type=t.name))
-    _refuse_duplicates(session, project_id, kind, final)
+    _refuse_repeats(kind, final)
+    # A node sent back as it is (PutExecution names its inputs so) is not rewritten.
+    changed = [n for n in final if n.id is not None and not _same(stored[n.id], n)]
+    _refuse_taken(session, project_id, kind, changed)  # new nodes: by their insert
     now = now_ms()
     new = [n for n in final if n.id is None]
     made = _create(session, project_id, kind, new, types, now)
     made_ids = iter(made)
-    # A node sent back as it is (PutExecution names its inputs so) is not rewritten.
-    changed = [n for n in final if n.id is not None and not _same(stored[n.id], n)]
     _update(session, project_id, kind, changed, types, now)
     return [n.id if n.id is not None else next(made_ids) for n in final]
 
@@ -478,10 +479,16 @@ def _same(stored: Node, node: Node) -> bool:
     )
 
 
-def _refuse_duplicates(
-    session: Session, project_id: int, kind: TypeKind, nodes: list[Node]
-) -> None:
-    """MLMD's keys: a name once per type, an external id once per node kind."""
+def _keys(nodes: list[Node]) -> tuple[dict[Any, int | None], dict[Any, int | None]]:
+    """MLMD's keys of `nodes` — a name once per type, an external id once per node kind — each
+    with the node holding it."""
+    names = {(n.type_id or 0, n.name): n.id for n in nodes if n.name}
+    external = {n.external_id: n.id for n in nodes if n.external_id}
+    return names, external
+
+
+def _refuse_repeats(kind: TypeKind, nodes: list[Node]) -> None:
+    """The same key twice in one request."""
     seen_names: dict[Any, int | None] = {}
     seen_external: dict[Any, int | None] = {}
     for n in nodes:
@@ -496,6 +503,13 @@ def _refuse_duplicates(
             ):
                 raise AlreadyExists(f"{kind} external_id {n.external_id!r} is given twice")
             seen_external[n.external_id] = n.id
+
+
+def _refuse_taken(session: Session, project_id: int, kind: TypeKind, nodes: list[Node]) -> None:
+    """A key of `nodes` that another stored node holds."""
+    if not nodes:
+        return
+    seen_names, seen_external = _keys(nodes)
     letter = LETTER[kind]
     part: Any
     for part in bulk.chunks(list(seen_names)):
@@ -526,6 +540,9 @@ def _refuse_duplicates(
                     f"{kind} {node_id} already has the external_id {external_id!r}",
                     details={"id": node_id, "external_id": external_id},
                 )
+
+
+NODE_ROWS = 500  # mlmd_node rows in one multi-row INSERT (10 parameters each)
 
 
 def _node_row(kind: TypeKind, project_id: int, node_id: int, n: Node, now: int) -> dict[str, Any]:
@@ -636,10 +653,23 @@ def _create(
             for (k, name), n in zip(keys, nodes, strict=True)
         ]
         ids = bulk.insert_rows(session, bulk.table_of(ContextRow), rows)
-    session.execute(
-        insert(MlmdNodeRow),
-        [_node_row(kind, project_id, i, n, now) for i, n in zip(ids, nodes, strict=True)],
-    )
+    # A name or external id another node holds is met by the unique indexes themselves: the
+    # insert skips what conflicts (a concurrent writer's key included, once it commits), and
+    # what it skipped is refused. No lookup ahead of every write.
+    rows = [_node_row(kind, project_id, i, n, now) for i, n in zip(ids, nodes, strict=True)]
+    written: set[int] = set()
+    for part in bulk.chunks(rows, NODE_ROWS):
+        statement = (
+            bulk.dialect_insert(session)(MlmdNodeRow)
+            .values(list(part))
+            .on_conflict_do_nothing()
+            .returning(MlmdNodeRow.node_id)
+        )
+        written.update(session.scalars(statement))
+    if len(written) < len(rows):
+        clashing = [n for i, n in zip(ids, nodes, strict=True) if i not in written]
+        _refuse_taken(session, project_id, kind, [replace(n, id=None) for n in clashing])
+        raise AlreadyExists(f"a {kind}'s name or external_id is taken")  # not seen: by a racer
     return ids
 
 

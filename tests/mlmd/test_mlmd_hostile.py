@@ -82,6 +82,20 @@ code("negative hops", "GetLineageSubgraph", svc.GetLineageSubgraphRequest(
 code("too many ids", "GetArtifactsByID",
      svc.GetArtifactsByIDRequest(artifact_ids=list(range(1, 20000))))
 code("missing type", "GetArtifactType", svc.GetArtifactTypeRequest(type_name="nope"))
+store.put_artifacts([pb.Artifact(type_id=t, name="taken", external_id="taken-ext")])
+runs_before = len(store.get_executions_by_type("hostile_e"))
+code("a name taken", "PutExecution", svc.PutExecutionRequest(
+    execution=pb.Execution(type_id=e),
+    artifact_event_pairs=[svc.PutExecutionRequest.ArtifactAndEvent(
+        artifact=pb.Artifact(type_id=t, name="taken"), event=pb.Event(type=pb.Event.OUTPUT))]))
+code("an external id taken", "PutArtifacts", svc.PutArtifactsRequest(
+    artifacts=[pb.Artifact(type_id=t, name="free", external_id="taken-ext")]))
+code("a name given twice", "PutArtifacts", svc.PutArtifactsRequest(
+    artifacts=[pb.Artifact(type_id=t, name="twice"), pb.Artifact(type_id=t, name="twice")]))
+answers["nothing of a refused write"] = (
+    len(store.get_executions_by_type("hostile_e")) == runs_before
+    and not store.get_artifact_by_type_and_name("hostile_t", "free")
+    and not store.get_artifact_by_type_and_name("hostile_t", "twice"))
 out(answers)
 """
 
@@ -120,6 +134,10 @@ WANTED = {
     "negative hops": "INVALID_ARGUMENT",
     "too many ids": "INVALID_ARGUMENT",
     "missing type": "NOT_FOUND",
+    "a name taken": "ALREADY_EXISTS",
+    "an external id taken": "ALREADY_EXISTS",
+    "a name given twice": "ALREADY_EXISTS",
+    "nothing of a refused write": True,
 }
 
 
