@@ -61,6 +61,8 @@ def serve(
         settings = Settings()
     except Exception as exc:
         raise click.ClickException(f"invalid configuration: {exc}") from exc
+    if settings.mlmd.port is not None:
+        _check_mlmd(settings)  # before the database: a settings mistake is named first
     if settings.is_embedded and not (settings.home / "mlledger.db").exists():
         # Zero configuration means zero steps: the embedded database is made at the head.
         settings.home.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,16 @@ def serve(
 
 
 _LISTENERS: list[object] = []
+
+
+def _check_mlmd(settings: Settings) -> None:
+    """The MLMD listener's TLS settings hold together and their files can be read."""
+    from .mlmd.server import ConfigurationError, credentials
+
+    try:
+        credentials(settings.mlmd)
+    except ConfigurationError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def _start_mlmd(settings: Settings) -> None:

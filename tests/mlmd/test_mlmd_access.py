@@ -152,11 +152,12 @@ def test_mutual_tls_lets_in_only_a_certificate_its_ca_signed(
     assert run_mlmd(TRY_ONE, port) == "UnavailableError"  # plaintext
 
 
-def _serve_refused(env: dict[str, str], tmp_path: Path) -> str:
+def _serve_refused(env: dict[str, str], tmp_path: Path, *, migrate: bool = True) -> str:
     """Start `mlledger serve --grpc-port` with `env`; it must exit, and say why."""
     base = clean_env() | {"MLLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/m.db"}
     mll = [sys.executable, "-m", "mlledger.client"]
-    subprocess.run([*mll, "db", "upgrade"], cwd=tmp_path, env=base, check=True, timeout=180)
+    if migrate:
+        subprocess.run([*mll, "db", "upgrade"], cwd=tmp_path, env=base, check=True, timeout=180)
     done = subprocess.run(
         [
             *mll,
@@ -189,6 +190,13 @@ def test_off_loopback_the_listener_will_not_start_without_mutual_tls(
     assert "mlmd.client_ca" in said and "Traceback" not in said
     said = _serve_refused({"MLLEDGER_MLMD__TLS_KEY": str(tls["server_key"])}, tmp_path)
     assert "go together" in said
+    # Named before anything of the database: here one that was never migrated.
+    said = _serve_refused(
+        {"MLLEDGER_MLMD__HOST": "0.0.0.0", "MLLEDGER_DATABASE_URL": f"sqlite:///{tmp_path}/n.db"},
+        tmp_path,
+        migrate=False,
+    )
+    assert "mutual TLS" in said and "db upgrade" not in said
     said = _serve_refused(
         {
             "MLLEDGER_MLMD__TLS_KEY": str(tmp_path / "absent.key"),
