@@ -102,14 +102,15 @@ def put_events(
 def _existing_context(
     session: Session, project_id: int, kind_types: KindTypes, context: Node
 ) -> int | None:
-    if context.type_id is None or not context.name:
+    type_id, name = context.type_id, context.name
+    if type_id is None or not name:
         return None
     found = listing.find(
         session,
         project_id,
         "context",
         kind_types,
-        lambda c: [c.of_type(context.type_id), c.attrs["name"] == context.name],  # type: ignore[arg-type]
+        lambda c: [c.of_type(type_id), c.attrs["name"] == name],
         limit=1,
     )
     return found[0].id if found else None

@@ -145,10 +145,11 @@ def _ms(at: datetime | None) -> int | None:
 # ---- reading ----------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Columns:
     """The SQL expressions of one node kind's MLMD fields, over one set of table aliases:
-    what reads select and what filters compare."""
+    what reads select and what filters compare. Shared between threads (see `columns`), so
+    never changed once built."""
 
     kind: TypeKind
     base: Any
@@ -186,10 +187,10 @@ def columns(kind: TypeKind, kind_types: Mapping[tuple[str, str], int], role: str
 def _columns(
     kind: TypeKind, kind_types: tuple[tuple[tuple[str, str], int], ...], role: str
 ) -> Columns:
-    return fresh_columns(kind, dict(kind_types))
+    return _build_columns(kind, dict(kind_types))
 
 
-def fresh_columns(kind: TypeKind, kind_types: Mapping[tuple[str, str], int]) -> Columns:
+def _build_columns(kind: TypeKind, kind_types: Mapping[tuple[str, str], int]) -> Columns:
     base = aliased(ROWS[kind])
     node = aliased(MlmdNodeRow)
     mtype = aliased(MlmdTypeRow)
