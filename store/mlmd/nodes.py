@@ -710,17 +710,9 @@ def _update(
             insert(MlmdNodeRow),
             [_node_row(kind, project_id, n.id, n, now) for n in native],  # type: ignore[arg-type]
         )
+    kept = ("project_id", "type_id", "created_ms")  # an update changes none of these
     ours = [
-        {
-            "node_type": LETTER[kind],
-            "node_id": n.id,
-            "name": n.name or None,
-            "external_id": n.external_id or None,
-            "state": n.state,
-            "properties": n.properties,
-            "custom_properties": n.custom_properties,
-            "updated_ms": now,
-        }
+        {k: v for k, v in _node_row(kind, project_id, n.id, n, now).items() if k not in kept}  # type: ignore[arg-type]
         for n in nodes
         if not n.native
     ]
